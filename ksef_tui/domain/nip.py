@@ -75,6 +75,8 @@ def parse_nip(value: str) -> str:
 
 def nip_with_checksum(first_nine: str) -> str | None:
     """Complete nine digits with their check digit (``None`` when no digit can make it valid)."""
+    if len(first_nine) != 9 or not (first_nine.isascii() and first_nine.isdigit()):
+        return None
     total = sum(int(d) * w for d, w in zip(first_nine, _WEIGHTS, strict=True)) % 11
     if total == 10:
         return None

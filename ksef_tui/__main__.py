@@ -1,0 +1,3 @@
+from ksef_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,278 @@
+"""``ksef-tui``: the command line (the headless face for cron, scripts and support).
+
+Heavy modules are imported inside the commands so that ``ksef-tui --version`` stays instant. Every failure
+ends as one line on stderr and a non-zero exit code; a traceback is shown only with ``KSEF_TUI_DEBUG=1``.
+
+Exit codes: 0 success, 1 an invoice is invalid, 2 bad input or usage, 70 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ksef_tui import __version__
+from ksef_tui.i18n import set_language, t
+
+if TYPE_CHECKING:
+    from ksef_tui.fa.parse import ParsedInvoice
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+#: Larger files are refused before reading: KSeF accepts 3 MB at most (with an attachment).
+MAX_READ_BYTES = 16 * 1024 * 1024
+
+
+class CliError(Exception):
+    """A one-line message for the user and the exit code that goes with it."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CliError(t("err.file_missing", path=path)) from None
+    except OSError as exc:
+        raise CliError(t("err.file_unreadable", path=path, reason=exc.strerror or exc)) from None
+    if size > MAX_READ_BYTES:
+        raise CliError(t("err.file_too_large", path=path, size=f"{size / 1_000_000:.1f}"))
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise CliError(t("err.file_unreadable", path=path, reason="is a directory")) from None
+    except OSError as exc:
+        raise CliError(t("err.file_unreadable", path=path, reason=exc.strerror or exc)) from None
+
+
+def _load_invoice(path: Path) -> tuple[bytes, ParsedInvoice]:
+    from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
+
+    data = _read_file(path)
+    try:
+        return data, parse_invoice(data)
+    except InvoiceParseError as exc:
+        raise CliError(t("err.not_invoice", path=path, reason=exc)) from None
+
+
+# ----------------------------------------------------------------------------------------------- invoice
+
+
+def _party_id(id_type: str, value: str | None) -> str:
+    if id_type == "None" or not value:
+        return t("show.no_id")
+    return f"{'NIP' if id_type == 'Nip' else id_type} {value}"
+
+
+def _summary(invoice: ParsedInvoice) -> list[str]:
+    from ksef_tui.domain.money import format_amount
+    from ksef_tui.domain.vat import BUCKETS
+    from ksef_tui.i18n import language
+
+    comma = language() == "pl"
+
+    def money(value: object) -> str:
+        from decimal import Decimal
+
+        assert isinstance(value, Decimal)
+        return format_amount(value, decimal_comma=comma)
+
+    out = [
+        t("show.header", schema=invoice.schema, kind=invoice.kind, number=invoice.number, date=invoice.issue_date),
+        f"{t('show.seller')}: NIP {invoice.seller.id}  {invoice.seller.name or ''}".rstrip(),
+        f"{t('show.buyer')}: {_party_id(invoice.buyer.id_type, invoice.buyer.id)}  {invoice.buyer.name or ''}".rstrip(),
+    ]
+    if invoice.sale_date:
+        out.append(f"{t('show.sale_date')}: {invoice.sale_date}")
+    out.append(f"{t('show.currency')}: {invoice.currency}")
+    rows: list[tuple[str, str, str, str]] = []
+    for bucket in BUCKETS.values():
+        if bucket.net not in invoice.buckets and (bucket.tax is None or bucket.tax not in invoice.buckets):
+            continue
+        net = invoice.buckets.get(bucket.net)
+        tax = invoice.buckets.get(bucket.tax) if bucket.tax else None
+        pln = invoice.buckets.get(bucket.tax_pln) if bucket.tax_pln else None
+        rows.append(
+            (
+                t(f"bucket.{bucket.net}"),
+                money(net) if net is not None else "",
+                money(tax) if tax is not None else "",
+                money(pln) if pln is not None else "",
+            )
+        )
+    if rows:
+        show_pln = any(row[3] for row in rows)
+        head = (t("show.bucket"), t("show.net"), t("show.vat"), t("show.vat_pln") if show_pln else "")
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+        for row in [head, *rows]:
+            cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, 4 if show_pln else 3)]
+            out.append("  " + "  ".join(cells))
+    out.append(f"{t('show.gross')}: {money(invoice.gross)} {invoice.currency}")
+    out.append(f"{t('show.lines')}: {len(invoice.lines)}")
+    for ref in invoice.corrected:
+        where = f"KSeF {ref.ksef_number}" if ref.ksef_number else t("show.corrects_outside")
+        out.append(f"{t('show.corrects')}: {ref.number} ({ref.issue_date}), {where}")
+    if invoice.correction_reason:
+        out.append(f"{t('show.reason')}: {invoice.correction_reason}")
+    if invoice.payment_due:
+        out.append(f"{t('show.payment_due')}: {', '.join(str(d) for d in invoice.payment_due)}")
+    for account in invoice.bank_accounts:
+        out.append(f"{t('show.bank_account')}: {account}")
+    if invoice.reverse_charge:
+        out.append(t("show.reverse_charge"))
+    if invoice.split_payment:
+        out.append(t("show.split_payment"))
+    if invoice.exemption:
+        out.append(f"{t('show.exemption')}: {invoice.exemption}")
+    return out
+
+
+def cmd_invoice_show(args: argparse.Namespace) -> int:
+    _, invoice = _load_invoice(Path(args.file))
+    if args.json:
+        print(json.dumps(invoice.to_json(), ensure_ascii=False))
+    else:
+        print("\n".join(_summary(invoice)))
+    return EXIT_OK
+
+
+def cmd_invoice_validate(args: argparse.Namespace) -> int:
+    from ksef_tui.fa.validate import validate_bytes
+
+    worst = EXIT_OK
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = _read_file(path)
+        except CliError as exc:
+            print(f"{path}: {t('validate.invalid')}: {exc}")
+            worst = max(worst, EXIT_INVALID)
+            continue
+        result = validate_bytes(data)
+        if result.ok:
+            label = result.schema.label if result.schema else ""
+            print(f"{path}: {t('validate.valid')} ({label})")
+            continue
+        worst = max(worst, EXIT_INVALID)
+        shown = "; ".join(str(finding) for finding in result.findings[: args.max_errors])
+        more = len(result.findings) - args.max_errors
+        suffix = f" {t('validate.more', count=more)}" if more > 0 else ""
+        print(f"{path}: {t('validate.invalid')}: {shown}{suffix}")
+    return worst
+
+
+def cmd_invoice_render(args: argparse.Namespace) -> int:
+    from ksef_tui.fa.render import RenderError, render_html
+
+    path = Path(args.file)
+    data = _read_file(path)
+    try:
+        html = render_html(data, ksef_number=args.ksef_number)
+    except RenderError as exc:
+        raise CliError(t("err.not_invoice", path=path, reason=exc)) from None
+    out = Path(args.html)
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(t("err.render", path=out, reason=exc.strerror or exc)) from None
+    print(t("render.written", path=out))
+    return EXIT_OK
+
+
+def cmd_invoice_qr(args: argparse.Namespace) -> int:
+    from ksef_tui.fa.qr import kod1_url, qr_label, qr_text
+
+    data, invoice = _load_invoice(Path(args.file))
+    url = kod1_url(args.env, invoice.seller.id or "", invoice.issue_date, data)
+    print(url)
+    if args.show:
+        print(qr_text(url, ascii_only=args.ascii))
+        print(f"{t('qr.label')}: {qr_label(args.ksef_number)}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ksef-tui", description=t("cli.description"))
+    parser.add_argument("--version", action="version", version=f"ksef-tui {__version__}")
+    parser.add_argument("--lang", choices=("pl", "en"), help=t("cli.lang"))
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    invoice = commands.add_parser("invoice", help=t("cli.invoice"))
+    invoice_commands = invoice.add_subparsers(dest="invoice_command", metavar="ACTION", required=True)
+    show = invoice_commands.add_parser("show", help=t("cli.invoice.show"))
+    show.add_argument("file")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_invoice_show)
+    validate = invoice_commands.add_parser("validate", help=t("cli.invoice.validate"))
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--max-errors", type=int, default=3)
+    validate.set_defaults(handler=cmd_invoice_validate)
+    render = invoice_commands.add_parser("render", help=t("cli.invoice.render"))
+    render.add_argument("file")
+    render.add_argument("--html", required=True, metavar="OUT")
+    render.add_argument("--ksef-number")
+    render.set_defaults(handler=cmd_invoice_render)
+    qr = invoice_commands.add_parser("qr", help=t("cli.invoice.qr"))
+    qr.add_argument("file")
+    qr.add_argument("--env", choices=("test", "demo", "prod"), default="prod")
+    qr.add_argument("--show", action="store_true")
+    qr.add_argument("--ascii", action="store_true")
+    qr.add_argument("--ksef-number")
+    qr.set_defaults(handler=cmd_invoice_qr)
+
+    sim = commands.add_parser("sim", help=t("cli.sim"))
+    sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
+    serve = sim_commands.add_parser("serve", help=t("cli.sim.serve"), add_help=False)
+    serve.add_argument("rest", nargs=argparse.REMAINDER)
+    serve.set_defaults(handler=cmd_sim_serve)
+    return parser
+
+
+def cmd_sim_serve(args: argparse.Namespace) -> int:
+    from ksef_tui.sim.serve import serve_main
+
+    return serve_main(list(args.rest))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # The language flag changes the help texts too, so read it before building the real parser.
+    if "--lang" in args_list:
+        index = args_list.index("--lang")
+        if index + 1 < len(args_list):
+            set_language(args_list[index + 1])
+            parser = build_parser()
+    args = parser.parse_args(args_list)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        code: int = args.handler(args)
+    except CliError as exc:
+        print(f"ksef-tui: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"ksef-tui: {t('err.interrupted')}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("KSEF_TUI_DEBUG"):
+            raise
+        print(f"ksef-tui: {t('err.internal', kind=type(exc).__name__)}", file=sys.stderr)
+        return EXIT_INTERNAL
+    return code
