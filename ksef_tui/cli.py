@@ -246,18 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_sim_serve(args: argparse.Namespace) -> int:
     from ksef_tui.sim.serve import serve_main
 
-    return serve_main(list(args.rest))
+    code: int = serve_main(list(args.rest))
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # The language flag changes the help texts too, so read it before building the parser.
+    language = None
+    if "--lang" in args_list and args_list.index("--lang") + 1 < len(args_list):
+        language = args_list[args_list.index("--lang") + 1]
+    set_language(language)
     parser = build_parser()
-    # The language flag changes the help texts too, so read it before building the real parser.
-    if "--lang" in args_list:
-        index = args_list.index("--lang")
-        if index + 1 < len(args_list):
-            set_language(args_list[index + 1])
-            parser = build_parser()
     args = parser.parse_args(args_list)
     if getattr(args, "handler", None) is None:
         parser.print_help()

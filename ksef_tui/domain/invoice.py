@@ -233,10 +233,10 @@ def _sums(lines: tuple[InvoiceLine, ...], invoice: SalesInvoice) -> dict[str, De
         amount_by_rate[line.rate] += line.amount
         percent = line.rate.percent
         if invoice.foreign and percent is not None and line.rate.bucket.tax_pln is not None:
-            rate = line.exchange_rate or invoice.exchange_rate
-            if rate is None:
+            fx = line.exchange_rate or invoice.exchange_rate
+            if fx is None:
                 raise ValueError(f"line {line.name!r}: an exchange rate is needed for {invoice.currency}")
-            pln_tax_by_bucket[line.rate.bucket.tax_pln] += _tax_part(line.amount, percent, basis) * rate
+            pln_tax_by_bucket[line.rate.bucket.tax_pln] += _tax_part(line.amount, percent, basis) * fx
     result: dict[str, Decimal] = defaultdict(Decimal)
     for rate, amount in amount_by_rate.items():
         bucket = rate.bucket
@@ -300,8 +300,10 @@ def check_invoice(invoice: SalesInvoice) -> list[InvoiceProblem]:
         problems.append(InvoiceProblem.BUYER_ID_MISSING)
     if buyer.id_type is BuyerIdType.EU and not buyer.eu_code:
         problems.append(InvoiceProblem.BUYER_ID_MISSING)
-    if invoice.foreign and invoice.exchange_rate is None and any(
-        line.exchange_rate is None and line.rate.percent is not None for line in invoice.all_lines
+    if (
+        invoice.foreign
+        and invoice.exchange_rate is None
+        and any(line.exchange_rate is None and line.rate.percent is not None for line in invoice.all_lines)
     ):
         problems.append(InvoiceProblem.EXCHANGE_RATE_MISSING)
     rates = {line.rate for line in invoice.all_lines}

@@ -51,7 +51,7 @@ def format_amount(value: Decimal, *, decimal_comma: bool = True, thousands: bool
     sign = "-" if value < 0 else ""
     whole, _, frac = format(abs(value), "f").partition(".")
     if thousands:
-        groups = []
+        groups: list[str] = []
         while len(whole) > 3:
             groups.insert(0, whole[-3:])
             whole = whole[:-3]

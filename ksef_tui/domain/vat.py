@@ -34,10 +34,7 @@ BUCKETS: dict[str, Bucket] = {
 
 #: Schema order of every summary field in ``Fa`` (before ``P_15``).
 SUMMARY_FIELDS: tuple[str, ...] = tuple(
-    name
-    for bucket in BUCKETS.values()
-    for name in (bucket.net, bucket.tax, bucket.tax_pln)
-    if name is not None
+    name for bucket in BUCKETS.values() for name in (bucket.net, bucket.tax, bucket.tax_pln) if name is not None
 )
 
 

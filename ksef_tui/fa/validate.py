@@ -153,20 +153,36 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
         line = exc.lineno if exc.lineno else None
         return ValidationResult(None, [*findings, Finding(Problem.NOT_XML, line, f"not well-formed XML: {exc.msg}")])
     if tree.docinfo.doctype:
-        findings.append(Finding(Problem.DOCTYPE, 1, "a DOCTYPE declaration is not allowed"))
-    for node in tree.getroot().itersiblings(preceding=True):
+        # Entities stay unexpanded, so the document cannot be judged further: stop here.
+        return ValidationResult(None, [*findings, Finding(Problem.DOCTYPE, 1, "a DOCTYPE declaration is not allowed")])
+    root = tree.getroot()
+    outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    for node in [*outside, *root.iter()]:
         if isinstance(node, etree._ProcessingInstruction):
-            findings.append(Finding(Problem.PROCESSING_INSTRUCTION, node.sourceline, f"processing instruction <?{node.target}?> is not allowed"))
-    for node in tree.getroot().iter(etree.ProcessingInstruction):
-        findings.append(Finding(Problem.PROCESSING_INSTRUCTION, node.sourceline, f"processing instruction <?{node.target}?> is not allowed"))
+            message = f"processing instruction <?{node.target}?> is not allowed"
+            findings.append(Finding(Problem.PROCESSING_INSTRUCTION, node.sourceline, message))
     schema = detect_schema(tree.getroot())
     if schema is None or (expect is not None and schema is not expect) or (expect is None and schema is Schema.UPO):
         namespace = etree.QName(tree.getroot()).namespace or "(none)"
         return ValidationResult(
             None,
-            [*findings, Finding(Problem.UNKNOWN_SCHEMA, tree.getroot().sourceline, f"not an FA(3) or FA(2) invoice (root namespace {namespace})")]
+            [
+                *findings,
+                Finding(
+                    Problem.UNKNOWN_SCHEMA,
+                    tree.getroot().sourceline,
+                    f"not an FA(3) or FA(2) invoice (root namespace {namespace})",
+                ),
+            ]
             if expect is None
-            else [*findings, Finding(Problem.UNKNOWN_SCHEMA, tree.getroot().sourceline, f"expected {expect.label}, root namespace is {namespace}")],
+            else [
+                *findings,
+                Finding(
+                    Problem.UNKNOWN_SCHEMA,
+                    tree.getroot().sourceline,
+                    f"expected {expect.label}, root namespace is {namespace}",
+                ),
+            ],
         )
     if schema is not Schema.UPO:
         has_attachment = tree.getroot().find(f"{{{schema.namespace}}}Zalacznik") is not None
@@ -174,6 +190,10 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
         if len(data) > limit:
             findings.append(Finding(Problem.TOO_LARGE, None, f"{len(data)} bytes, KSeF accepts at most {limit}"))
     xsd = xml_schema(schema)
-    if not xsd.validate(tree):
+    try:
+        valid = xsd.validate(tree)
+    except etree.XMLSchemaValidateError as exc:  # libxml2 gives up on some inputs; report, never raise
+        return ValidationResult(schema, [*findings, Finding(Problem.XSD, None, f"schema validation failed: {exc}")])
+    if not valid:
         findings.extend(Finding(Problem.XSD, error.line or None, error.message) for error in xsd.error_log)
     return ValidationResult(schema, findings)
