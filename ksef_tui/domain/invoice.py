@@ -131,11 +131,15 @@ class InvoiceLine:
     unit: str = "szt."
     exchange_rate: Decimal | None = None
     gtu: str | None = None
+    discount: Decimal | None = None
 
     @property
     def amount(self) -> Decimal:
-        """``P_11`` (net basis) or ``P_11A`` (gross basis): quantity × unit price, rounded to the grosz."""
-        return q2(self.quantity * self.unit_price)
+        """``P_11`` (net basis) or ``P_11A`` (gross basis): quantity × (unit price − discount), to the grosz.
+
+        ``discount`` (``P_10``) is per unit, as MF example 4 applies it: 20 × (1000 − 100) = 18000.
+        """
+        return q2(self.quantity * (self.unit_price - (self.discount or 0)))
 
 
 @dataclass(frozen=True, slots=True)

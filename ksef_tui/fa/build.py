@@ -117,6 +117,8 @@ def _line(fa: etree._Element, number: int, line: InvoiceLine, invoice: SalesInvo
     _sub(row, "P_8B", xml_amount(line.quantity, 6))
     gross = invoice.price_basis is PriceBasis.GROSS
     _sub(row, "P_9B" if gross else "P_9A", xml_amount(line.unit_price, 8))
+    if line.discount:
+        _sub(row, "P_10", xml_amount(line.discount, 8))
     _sub(row, "P_11A" if gross else "P_11", xml_amount(line.amount))
     if line.rate.p12 is not None:
         _sub(row, "P_12", line.rate.p12)

@@ -37,10 +37,13 @@ days = st.dates(min_value=date(2026, 2, 1), max_value=date(2026, 12, 31))
 
 @st.composite
 def lines(draw: st.DrawFn, rates: st.SearchStrategy[VatRate]) -> InvoiceLine:
+    price = draw(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(20000), places=4))
+    discount = draw(st.none() | st.decimals(min_value=Decimal("0.01"), max_value=price, places=2))
     return InvoiceLine(
         name=draw(text),
         quantity=draw(st.decimals(min_value=Decimal("0.001"), max_value=Decimal(5000), places=3)),
-        unit_price=draw(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(20000), places=4)),
+        unit_price=price,
+        discount=discount,
         rate=draw(rates),
         unit=draw(st.sampled_from(["szt.", "h", "kg", "usł."])),
         gtu=draw(st.none() | st.sampled_from(["GTU_01", "GTU_06", "GTU_12"])),

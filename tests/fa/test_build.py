@@ -60,6 +60,7 @@ def test_build_validate_parse_round_trip(invoice: SalesInvoice) -> None:
             assert read.name == model.name
             assert read.quantity == q2(model.quantity) or read.quantity == model.quantity
             assert read.rate == model.rate.p12
+            assert read.discount == model.discount
             amount = read.gross if invoice.price_basis is PriceBasis.GROSS else read.net
             assert amount == model.amount
     assert [(c.number, c.issue_date, c.ksef_number) for c in parsed.corrected] == [

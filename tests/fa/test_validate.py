@@ -47,7 +47,7 @@ def test_processing_instructions_are_refused_with_their_line() -> None:
 
 
 def test_discouraged_code_points() -> None:
-    data = SAMPLE.replace("Zimnotech".encode(), "Zimno\u0086tech".encode())
+    data = SAMPLE.replace(b"Zimnotech", "Zimno\u0086tech".encode())
     result = validate_bytes(data)
     assert result.findings[0].problem is Problem.DISCOURAGED_CHARACTER
     assert "U+0086" in result.findings[0].message
