@@ -17,6 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from ksef_tui.fa.xmlsafe import safe_parser
+from ksef_tui.i18n import t
 
 FA3_NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 FA2_NS = "http://crd.gov.pl/wzor/2023/06/29/12648/"
@@ -83,7 +84,7 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
+        where = t("val.line", line=self.line) if self.line else ""
         return f"{where}{self.message}"
 
 
@@ -113,18 +114,18 @@ def _line_of(text: str, index: int) -> int:
 def _prechecks(data: bytes) -> tuple[list[Finding], str | None]:
     """Byte-level checks; returns findings and the decoded text (``None`` when it is not UTF-8)."""
     if not data.strip():
-        return [Finding(Problem.EMPTY, None, "the file is empty")], None
+        return [Finding(Problem.EMPTY, None, t("val.empty"))], None
     if data.startswith(b"\xef\xbb\xbf"):
-        return [Finding(Problem.BOM, 1, "UTF-8 byte order mark (BOM) is not allowed")], None
+        return [Finding(Problem.BOM, 1, t("val.bom"))], None
     declared = _DECLARATION.match(data)
     if declared and declared.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8"):
         name = declared.group(1).decode("ascii")
-        return [Finding(Problem.ENCODING, 1, f"encoding {name} is not allowed, KSeF accepts UTF-8 only")], None
+        return [Finding(Problem.ENCODING, 1, t("val.encoding", name=name))], None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return [Finding(Problem.ENCODING, line, "the file is not valid UTF-8")], None
+        return [Finding(Problem.ENCODING, line, t("val.not_utf8"))], None
     findings: list[Finding] = []
     match = _DISCOURAGED.search(text)
     if match:
@@ -132,7 +133,7 @@ def _prechecks(data: bytes) -> tuple[list[Finding], str | None]:
             Finding(
                 Problem.DISCOURAGED_CHARACTER,
                 _line_of(text, match.start()),
-                f"discouraged character U+{ord(match.group()):04X}",
+                t("val.discouraged", code=f"U+{ord(match.group()):04X}"),
             )
         )
     return findings, text
@@ -151,15 +152,15 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
         tree = etree.fromstring(data, parser=safe_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        return ValidationResult(None, [*findings, Finding(Problem.NOT_XML, line, f"not well-formed XML: {exc.msg}")])
+        return ValidationResult(None, [*findings, Finding(Problem.NOT_XML, line, t("val.not_xml", detail=exc.msg))])
     if tree.docinfo.doctype:
         # Entities stay unexpanded, so the document cannot be judged further: stop here.
-        return ValidationResult(None, [*findings, Finding(Problem.DOCTYPE, 1, "a DOCTYPE declaration is not allowed")])
+        return ValidationResult(None, [*findings, Finding(Problem.DOCTYPE, 1, t("val.doctype"))])
     root = tree.getroot()
     outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
     for node in [*outside, *root.iter()]:
         if isinstance(node, etree._ProcessingInstruction):
-            message = f"processing instruction <?{node.target}?> is not allowed"
+            message = t("val.pi", target=node.target)
             findings.append(Finding(Problem.PROCESSING_INSTRUCTION, node.sourceline, message))
     schema = detect_schema(tree.getroot())
     if schema is None or (expect is not None and schema is not expect) or (expect is None and schema is Schema.UPO):
@@ -171,7 +172,7 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
                 Finding(
                     Problem.UNKNOWN_SCHEMA,
                     tree.getroot().sourceline,
-                    f"not an FA(3) or FA(2) invoice (root namespace {namespace})",
+                    t("val.unknown_schema", namespace=namespace),
                 ),
             ]
             if expect is None
@@ -180,7 +181,7 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
                 Finding(
                     Problem.UNKNOWN_SCHEMA,
                     tree.getroot().sourceline,
-                    f"expected {expect.label}, root namespace is {namespace}",
+                    t("val.expected_schema", label=expect.label, namespace=namespace),
                 ),
             ],
         )
@@ -188,12 +189,12 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
         has_attachment = tree.getroot().find(f"{{{schema.namespace}}}Zalacznik") is not None
         limit = MAX_INVOICE_WITH_ATTACHMENT_BYTES if has_attachment else MAX_INVOICE_BYTES
         if len(data) > limit:
-            findings.append(Finding(Problem.TOO_LARGE, None, f"{len(data)} bytes, KSeF accepts at most {limit}"))
+            findings.append(Finding(Problem.TOO_LARGE, None, t("val.too_large", size=len(data), limit=limit)))
     xsd = xml_schema(schema)
     try:
         valid = xsd.validate(tree)
     except etree.XMLSchemaValidateError as exc:  # libxml2 gives up on some inputs; report, never raise
-        return ValidationResult(schema, [*findings, Finding(Problem.XSD, None, f"schema validation failed: {exc}")])
+        return ValidationResult(schema, [*findings, Finding(Problem.XSD, None, t("val.xsd_failed", detail=exc))])
     if not valid:
         findings.extend(Finding(Problem.XSD, error.line or None, error.message) for error in xsd.error_log)
     return ValidationResult(schema, findings)

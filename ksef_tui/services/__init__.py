@@ -1,0 +1,1 @@
+"""Use cases, one module each (setup/doctor, purchase sync, booking, sales send, UPO, mail)."""

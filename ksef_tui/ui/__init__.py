@@ -1,0 +1,1 @@
+"""Textual only: the app, screens, widgets, dialogs. Talks to services, never to the client or the store."""
