@@ -238,15 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
     serve = sim_commands.add_parser("serve", help=t("cli.sim.serve"), add_help=False)
-    serve.add_argument("rest", nargs=argparse.REMAINDER)
-    serve.set_defaults(handler=cmd_sim_serve)
+    serve.set_defaults(handler=cmd_sim_serve, passthrough=True)
     return parser
 
 
 def cmd_sim_serve(args: argparse.Namespace) -> int:
     from ksef_tui.sim.serve import serve_main
 
-    code: int = serve_main(list(args.rest))
+    code: int = serve_main(list(args.rest))  # the simulator parses its own options
     return code
 
 
@@ -258,7 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         language = args_list[args_list.index("--lang") + 1]
     set_language(language)
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args, rest = parser.parse_known_args(args_list)
+    if rest and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_OK

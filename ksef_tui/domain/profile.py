@@ -1,0 +1,86 @@
+"""A profile: one company (NIP) in one KSeF environment, with its KSeF start date and mail settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from urllib.parse import urlsplit
+
+ENVIRONMENTS: dict[str, str] = {
+    "test": "https://api-test.ksef.mf.gov.pl/v2",
+    "demo": "https://api-demo.ksef.mf.gov.pl/v2",
+    "prod": "https://api.ksef.mf.gov.pl/v2",
+}
+PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+class ProfileProblem(Enum):
+    NAME = "name"
+    ENVIRONMENT = "environment"
+
+
+class InvalidProfile(ValueError):
+    def __init__(self, problem: ProfileProblem, value: str) -> None:
+        super().__init__(f"invalid profile {problem.value}: {value!r}")
+        self.problem = problem
+        self.value = value
+
+
+def normalize_environment(value: str) -> str:
+    """``test``/``demo``/``prod``, or an http(s) base URL (kept without a trailing slash)."""
+    text = value.strip()
+    if text.lower() in ENVIRONMENTS:
+        return text.lower()
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return text.rstrip("/")
+    raise InvalidProfile(ProfileProblem.ENVIRONMENT, value)
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Where KSeF numbers are e-mailed from (filled by the sales issue; a slot for now)."""
+
+    host: str = ""
+    port: int = 587
+    username: str = ""
+    sender: str = ""
+    starttls: bool = True
+    enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    nip: str
+    environment: str
+    start_date: date
+    mail: MailSettings = MailSettings()
+
+    @property
+    def base_url(self) -> str:
+        return ENVIRONMENTS.get(self.environment, self.environment)
+
+    @property
+    def is_custom(self) -> bool:
+        return self.environment not in ENVIRONMENTS
+
+    @property
+    def vault_environment(self) -> str:
+        """Keeps test, demo, prod and every custom server's secrets apart."""
+        if not self.is_custom:
+            return self.environment
+        parts = urlsplit(self.environment)
+        return f"custom:{parts.hostname}:{parts.port or ''}"
+
+    @property
+    def qr_environment(self) -> str:
+        return self.environment if not self.is_custom else "test"
+
+
+def check_profile_name(name: str) -> str:
+    if not PROFILE_NAME_RE.match(name):
+        raise InvalidProfile(ProfileProblem.NAME, name)
+    return name

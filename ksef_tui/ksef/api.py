@@ -1,0 +1,67 @@
+"""Protected KSeF calls on top of :class:`KsefHttp` and :class:`TokenAuth`.
+
+A 401 on a protected call means the access token died early (revoked session, server restart): the access
+token is dropped and the call is repeated once with a refreshed or new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ksef_tui.ksef.auth import TokenAuth
+from ksef_tui.ksef.client import KsefHttp, field, parse_time
+from ksef_tui.ksef.errors import ProtocolViolation, Unauthorized
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStatus:
+    reference: str
+    status: str
+    permissions: tuple[str, ...]
+    description: str
+    created: datetime | None
+    last_use: datetime | None
+
+
+class KsefApi:
+    def __init__(self, http: KsefHttp, auth: TokenAuth) -> None:
+        self.http = http
+        self.auth = auth
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        for attempt in (1, 2):
+            bearer = await self.auth.access_token()
+            try:
+                return await self.http.request(method, path, bearer=bearer, **kwargs)
+            except Unauthorized:
+                if attempt == 2:
+                    raise
+                await self.auth.invalidate_access()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def call_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = await self.call(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ProtocolViolation(f"{method} {path}: body is not JSON") from None
+        if not isinstance(body, dict):
+            raise ProtocolViolation(f"{method} {path}: body is not a JSON object")
+        return body
+
+    async def token_status(self, reference: str) -> TokenStatus:
+        body = await self.call_json("GET", f"/tokens/{reference}", idempotent=True)
+        created = body.get("dateCreated")
+        last_use = body.get("lastUseDate")
+        return TokenStatus(
+            reference=str(field(body, "referenceNumber")),
+            status=str(field(body, "status")),
+            permissions=tuple(str(p) for p in body.get("requestedPermissions") or ()),
+            description=str(body.get("description") or ""),
+            created=parse_time(created) if created else None,
+            last_use=parse_time(last_use) if last_use else None,
+        )

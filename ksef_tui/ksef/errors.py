@@ -1,0 +1,237 @@
+"""Typed KSeF errors from both error envelopes, transport failures and odd answers.
+
+Every error has an i18n key (``ksef.err.*``) for a PL/EN message and a hint. ``str(error)`` is English,
+short, and never contains a secret: only status codes, KSeF exception codes and the server's own details.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ksef_tui.i18n import t
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionDetail:
+    code: int
+    description: str
+    details: tuple[str, ...] = ()
+
+
+class KsefError(Exception):
+    """Base of everything the client raises."""
+
+    key = "ksef.err.unknown"
+
+    def __init__(self, summary: str, **params: object) -> None:
+        super().__init__(summary)
+        self.params = params
+
+    def message(self) -> str:
+        """The user's message in the current language."""
+        return t(self.key, **self.params)
+
+    def hint(self) -> str:
+        return t(self.key + ".hint", **self.params)
+
+
+class TransportFailure(KsefError):
+    """KSeF could not be reached: ``kind`` is dns, refused, tls, timeout or network."""
+
+    def __init__(self, kind: str, host: str, cause: str) -> None:
+        super().__init__(f"{kind} failure reaching {host}: {cause}", host=host, cause=cause)
+        self.kind = kind
+        self.host = host
+        self.key = f"ksef.err.{kind}"
+
+
+class ProtocolViolation(KsefError):
+    """The server answered something the protocol does not allow (not JSON, missing fields...)."""
+
+    key = "ksef.err.protocol"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"unexpected answer from KSeF: {what}", what=what)
+
+
+class ApiError(KsefError):
+    """An HTTP error answer from KSeF, from either envelope."""
+
+    key = "ksef.err.api"
+
+    def __init__(
+        self,
+        status: int,
+        exceptions: tuple[ExceptionDetail, ...] = (),
+        detail: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        codes = ",".join(str(e.code) for e in exceptions) or "-"
+        text = detail or "; ".join(f"{e.description} {' '.join(e.details)}".strip() for e in exceptions)
+        super().__init__(f"HTTP {status} (codes {codes}): {text}".rstrip(": "), status=status, codes=codes, text=text)
+        self.status = status
+        self.exceptions = exceptions
+        self.detail = detail
+        self.body = body or {}
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return tuple(e.code for e in self.exceptions)
+
+    def has_code(self, code: int) -> bool:
+        return code in self.codes
+
+
+class Unauthorized(ApiError):
+    key = "ksef.err.unauthorized"
+
+
+class Forbidden(ApiError):
+    key = "ksef.err.forbidden"
+
+    @property
+    def reason_code(self) -> str | None:
+        value = self.body.get("reasonCode")
+        return value if isinstance(value, str) else None
+
+    @property
+    def required_permissions(self) -> tuple[str, ...]:
+        return tuple(self.body.get("security", {}).get("requiredAnyOfPermissions", []) or ())
+
+    @property
+    def present_permissions(self) -> tuple[str, ...]:
+        return tuple(self.body.get("security", {}).get("presentPermissions", []) or ())
+
+
+class Gone(ApiError):
+    key = "ksef.err.gone"
+
+
+class RateLimited(ApiError):
+    key = "ksef.err.rate_limited"
+
+    def __init__(self, status: int, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(status, **kwargs)
+        self.retry_after = retry_after
+        self.params["seconds"] = int(retry_after)
+
+
+class ServerError(ApiError):
+    key = "ksef.err.server"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthStatus:
+    code: int
+    description: str
+    details: tuple[str, ...] = field(default=())
+
+
+class AuthenticationFailed(KsefError):
+    """The asynchronous token authentication ended with a status >= 400 (PROTOCOL.md §3.5)."""
+
+    key = "ksef.err.auth_failed"
+
+    def __init__(self, status: AuthStatus) -> None:
+        detail = "; ".join(status.details)
+        super().__init__(
+            f"authentication failed with status {status.code}: {status.description}"
+            + (f" ({detail})" if detail else ""),
+            code=status.code,
+            description=status.description,
+            detail=detail,
+        )
+        self.status = status
+
+
+def _detail_list(raw: object) -> tuple[str, ...]:
+    if isinstance(raw, list):
+        return tuple(str(item) for item in raw)
+    return (str(raw),) if raw else ()
+
+
+def _exceptions(items: object) -> tuple[ExceptionDetail, ...]:
+    result = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        code = item.get("exceptionCode", item.get("code"))
+        description = item.get("exceptionDescription", item.get("description")) or ""
+        if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
+            result.append(ExceptionDetail(int(code), str(description), _detail_list(item.get("details"))))
+    return tuple(result)
+
+
+def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def error_from_response(response: httpx.Response) -> ApiError:
+    """Map an error response (legacy ``exception`` envelope or problem+json) to a typed error."""
+    status = response.status_code
+    body: dict[str, Any] = {}
+    if response.content:
+        try:
+            parsed = json.loads(response.content)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            body = parsed
+    exceptions: tuple[ExceptionDetail, ...] = ()
+    detail: str | None = None
+    if isinstance(body.get("exception"), dict):  # legacy envelope
+        exceptions = _exceptions(body["exception"].get("exceptionDetailList"))
+    elif isinstance(body.get("status"), dict):  # legacy 429 envelope
+        detail = "; ".join(_detail_list(body["status"].get("details"))) or str(body["status"].get("description", ""))
+    else:  # problem details
+        exceptions = _exceptions(body.get("errors"))
+        raw_detail = body.get("detail")
+        detail = str(raw_detail) if raw_detail else None
+    kwargs: dict[str, Any] = {"exceptions": exceptions, "detail": detail, "body": body}
+    if status == 429:
+        return RateLimited(status, retry_after_seconds(response), **kwargs)
+    if status == 401:
+        return Unauthorized(status, **kwargs)
+    if status == 403:
+        return Forbidden(status, **kwargs)
+    if status == 410:
+        return Gone(status, **kwargs)
+    if status >= 500:
+        return ServerError(status, **kwargs)
+    return ApiError(status, **kwargs)
+
+
+def transport_failure(exc: httpx.TransportError, host: str) -> TransportFailure:
+    """Name the network failure: DNS, connection refused, TLS, timeout, or other."""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportFailure("timeout", host, type(exc).__name__)
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for cause in chain:
+        if isinstance(cause, socket.gaierror):
+            return TransportFailure("dns", host, "name not resolved")
+        if isinstance(cause, ssl.SSLError):
+            return TransportFailure("tls", host, type(cause).__name__)
+        if isinstance(cause, ConnectionRefusedError):
+            return TransportFailure("refused", host, "connection refused")
+    text = " ".join(str(c) for c in chain).lower()
+    if "name or service not known" in text or "nodename nor servname" in text or "temporary failure in name" in text:
+        return TransportFailure("dns", host, "name not resolved")
+    if "certificate" in text or "ssl" in text or "tls" in text:
+        return TransportFailure("tls", host, "TLS handshake failed")
+    if "refused" in text or "errno 111" in text:
+        return TransportFailure("refused", host, "connection refused")
+    return TransportFailure("network", host, type(exc).__name__)

@@ -1,0 +1,260 @@
+"""Token verification: the ordered checks behind the setup wizard and ``ksef-tui doctor``.
+
+Each step has a verdict, the time it took and a message in the user's language; the first failing step
+ends the run (later steps cannot be judged). Categories decide the doctor's exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+
+from ksef_tui.domain.ksef_token import InvalidTokenShape, TokenShapeProblem, parse_token_shape
+from ksef_tui.domain.profile import Profile
+from ksef_tui.i18n import t
+from ksef_tui.ksef.api import KsefApi, TokenStatus
+from ksef_tui.ksef.auth import TokenAuth, permissions_of
+from ksef_tui.ksef.crypto import TOKEN_USAGE, NoUsableCertificate, select_certificate
+from ksef_tui.ksef.errors import (
+    ApiError,
+    AuthenticationFailed,
+    Forbidden,
+    KsefError,
+    ProtocolViolation,
+    TransportFailure,
+)
+
+REQUIRED_PERMISSIONS = ("InvoiceRead", "InvoiceWrite")
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+class Category(Enum):
+    """Why a step failed; maps to the doctor's exit codes."""
+
+    TOKEN = 2
+    NETWORK = 3
+    CONFIG = 4
+    PERMISSIONS = 5
+
+
+@dataclass(slots=True)
+class Step:
+    name: str
+    ok: bool
+    ms: int
+    detail: str
+    category: Category | None = None
+    hint: str = ""
+
+
+@dataclass(slots=True)
+class Verification:
+    profile: str
+    environment: str
+    token_fingerprint: str
+    steps: list[Step] = field(default_factory=list)
+    permissions: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps)
+
+    @property
+    def exit_code(self) -> int:
+        failed = next((step for step in self.steps if not step.ok), None)
+        if failed is None:
+            return 0
+        return (failed.category or Category.TOKEN).value
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "profile": self.profile,
+            "environment": self.environment,
+            "steps": [{"name": s.name, "ok": s.ok, "ms": s.ms, "detail": s.detail} for s in self.steps],
+            "permissions": list(self.permissions),
+            "token_fingerprint": self.token_fingerprint,
+        }
+
+
+class StepFailed(Exception):
+    def __init__(self, detail: str, category: Category, hint: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.category = category
+        self.hint = hint
+
+
+_AUTH_DETAILS: list[tuple[str, str]] = [
+    ("Nieprawidłowe szyfrowanie tokena", "encryption"),
+    ("Nieprawidłowe kodowanie tokena", "encoding"),
+    ("Invalid token encoding", "encoding"),
+    ("Nieprawidłowy czas tokena", "time"),
+    ("Nieprawidłowe wyzwanie autoryzacyjne", "challenge"),
+    ("Token unieważniony", "revoked"),
+    ("Token nieaktywny", "inactive"),
+    ("Token nie może być użyty w kontekście", "context"),
+    ("Nieprawidłowy token", "unknown"),
+]
+
+
+def auth_failure_reason(error: AuthenticationFailed) -> str:
+    """Name the 450/415/... outcome: unknown, inactive, revoked, context, time, encryption, ... ."""
+    text = " ".join((error.status.description, *error.status.details))
+    for needle, reason in _AUTH_DETAILS:
+        if needle.lower() in text.lower():
+            return reason
+    return {415: "no-permissions", 425: "revoked-session", 480: "blocked"}.get(error.status.code, "other")
+
+
+def network_failure(error: KsefError) -> StepFailed:
+    if isinstance(error, TransportFailure):
+        return StepFailed(error.message(), Category.NETWORK, error.hint())
+    if isinstance(error, ProtocolViolation):
+        return StepFailed(error.message(), Category.CONFIG, t("setup.hint.wrong_url"))
+    if isinstance(error, ApiError) and error.status == 404:
+        return StepFailed(error.message(), Category.CONFIG, t("setup.hint.wrong_url"))
+    if isinstance(error, ApiError) and error.status >= 500:
+        return StepFailed(error.message(), Category.NETWORK, error.hint())
+    return StepFailed(error.message(), Category.NETWORK, error.hint())
+
+
+class Verifier:
+    """Runs the steps for one profile and one token (the token itself never leaves this object)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        token: str,
+        api: KsefApi,
+        *,
+        fingerprint: str,
+        fresh: bool = True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.profile = profile
+        self._token = token
+        self.api = api
+        self.auth: TokenAuth = api.auth
+        self.fresh = fresh
+        self.clock = clock
+        self.result = Verification(profile.name, profile.environment, fingerprint)
+        self._reference = ""
+
+    async def _step(self, name: str, action: Callable[[], Awaitable[str]]) -> bool:
+        started = time.perf_counter()
+        failure: StepFailed | None = None
+        detail = ""
+        try:
+            detail = await action()
+        except StepFailed as exc:
+            failure = exc
+        except KsefError as exc:
+            failure = network_failure(exc)
+        ms = int((time.perf_counter() - started) * 1000)
+        if failure is not None:
+            self.result.steps.append(Step(name, False, ms, failure.detail, failure.category, failure.hint))
+            return False
+        self.result.steps.append(Step(name, True, ms, detail))
+        return True
+
+    # -------------------------------------------------------------------------------------------- steps
+
+    async def _shape(self) -> str:
+        try:
+            info = parse_token_shape(self._token)
+        except InvalidTokenShape as exc:
+            key = (
+                "setup.shape.legacy"
+                if exc.problem is TokenShapeProblem.LEGACY_1_0
+                else f"setup.shape.{exc.problem.value}"
+            )
+            raise StepFailed(t(key), Category.TOKEN, t("setup.hint.new_token")) from None
+        if info.nip != self.profile.nip:
+            raise StepFailed(
+                t("setup.shape.other_nip", token_nip=info.nip, profile_nip=self.profile.nip),
+                Category.CONFIG,
+                t("setup.hint.other_nip"),
+            )
+        self._reference = info.reference
+        return t("setup.shape.ok", reference=info.reference, context=info.context_value)
+
+    async def _reachable(self) -> str:
+        certs = await self.auth.certificates()
+        try:
+            select_certificate(certs, TOKEN_USAGE, self.clock())
+        except NoUsableCertificate:
+            raise StepFailed(t("setup.keys.none"), Category.CONFIG, t("setup.hint.clock")) from None
+        return t("setup.keys.ok", count=len(certs), host=self.api.http.host)
+
+    async def _challenge(self) -> str:
+        challenge = await self.auth.challenge()
+        server = datetime.fromtimestamp(challenge.timestamp_ms / 1000, UTC)
+        skew = (self.clock() - server).total_seconds()
+        if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
+            raise StepFailed(t("setup.clock.skew", seconds=int(skew)), Category.CONFIG, t("setup.hint.clock"))
+        return t("setup.challenge.ok", skew=f"{skew:+.1f}")
+
+    async def _authenticate(self) -> str:
+        if not self.fresh:
+            tokens = await self.auth.store.load()
+            if tokens is not None and tokens.refresh_valid_until > self.clock():
+                # Reuse the session, proving it alive with a refresh: a revoked KSeF token fails here (21301).
+                try:
+                    refreshed = await self.auth.refresh(tokens)
+                except ApiError:
+                    await self.auth.store.clear()
+                else:
+                    return t("setup.session.reused", until=f"{refreshed.refresh_valid_until:%Y-%m-%d %H:%M} UTC")
+        try:
+            tokens = await self.auth.authenticate()
+        except AuthenticationFailed as exc:
+            reason = auth_failure_reason(exc)
+            raise StepFailed(
+                t(f"setup.auth.{reason}", nip=self.profile.nip, env=self.profile.environment, detail=exc.message()),
+                Category.TOKEN,
+                t(f"setup.auth.{reason}.hint"),
+            ) from None
+        return t("setup.auth.ok", until=f"{tokens.access_valid_until:%H:%M:%S} UTC")
+
+    async def _permissions(self) -> str:
+        access = await self.auth.access_token()
+        from_jwt = permissions_of(access)
+        status: TokenStatus | None = None
+        try:
+            status = await self.api.token_status(self._reference)
+        except Forbidden:
+            status = None
+        granted = set(from_jwt) | set(status.permissions if status else ())
+        self.result.permissions = tuple(sorted(granted))
+        if status is not None and status.status != "Active":
+            raise StepFailed(t("setup.perm.status", status=status.status), Category.TOKEN, t("setup.hint.new_token"))
+        missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
+        if missing:
+            names = ", ".join(t(f"perm.{p}") for p in missing)
+            raise StepFailed(t("setup.perm.missing", names=names), Category.PERMISSIONS, t("setup.perm.missing.hint"))
+        return t("setup.perm.ok", names=", ".join(sorted(granted)))
+
+    async def run(self) -> Verification:
+        steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+            ("token_shape", self._shape),
+            ("ksef_reachable", self._reachable),
+            ("challenge", self._challenge),
+            ("token_accepted", self._authenticate),
+            ("permissions", self._permissions),
+        ]
+        for name, action in steps:
+            if not await self._step(name, action):
+                break
+        return self.result
+
+
+async def verify(profile: Profile, token: str, api: KsefApi, *, fingerprint: str, fresh: bool = True) -> Verification:
+    return await Verifier(profile, token, api, fingerprint=fingerprint, fresh=fresh).run()
+
+
+__all__ = ["REQUIRED_PERMISSIONS", "Category", "Step", "Verification", "Verifier", "asyncio", "verify"]

@@ -1,0 +1,100 @@
+"""The list of profiles: one small JSON file in the config directory, written atomically under a lock.
+
+It holds no secret: tokens live in the vault (``ksef_tui.secrets``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from ksef_tui.domain.profile import MailSettings, Profile
+from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
+
+SCHEMA_VERSION = 1
+
+
+class ProfileFileCorrupt(Exception):
+    """The profiles file cannot be read; it is left in place (never overwritten) and named in the message."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
+
+class ProfileExists(Exception):
+    pass
+
+
+class ProfileNotFound(Exception):
+    pass
+
+
+def _to_json(profile: Profile) -> dict[str, Any]:
+    data = asdict(profile)
+    data["start_date"] = profile.start_date.isoformat()
+    return data
+
+
+def _from_json(data: dict[str, Any]) -> Profile:
+    return Profile(
+        name=str(data["name"]),
+        nip=str(data["nip"]),
+        environment=str(data["environment"]),
+        start_date=date.fromisoformat(str(data["start_date"])),
+        mail=MailSettings(**data.get("mail") or {}),
+    )
+
+
+class ProfileRepository:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = FileLock(str(path) + ".lock", timeout=10)
+
+    def _read(self) -> list[Profile]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        try:
+            data = json.loads(raw)
+            return [_from_json(item) for item in data["profiles"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProfileFileCorrupt(self.path, f"{type(exc).__name__}: {exc}") from None
+
+    def _write(self, profiles: list[Profile]) -> None:
+        payload = {"version": SCHEMA_VERSION, "profiles": [_to_json(p) for p in profiles]}
+        atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())
+
+    def list(self) -> list[Profile]:
+        return self._read()
+
+    def get(self, name: str) -> Profile:
+        for profile in self._read():
+            if profile.name == name:
+                return profile
+        raise ProfileNotFound(name)
+
+    def add(self, profile: Profile, *, replace: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._lock:
+            clean_stale_temp_files(self.path)
+            profiles = self._read()
+            if any(p.name == profile.name for p in profiles) and not replace:
+                raise ProfileExists(profile.name)
+            self._write([p for p in profiles if p.name != profile.name] + [profile])
+
+    def remove(self, name: str) -> Profile:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._lock:
+            profiles = self._read()
+            found = [p for p in profiles if p.name == name]
+            if not found:
+                raise ProfileNotFound(name)
+            self._write([p for p in profiles if p.name != name])
+            return found[0]

@@ -1,0 +1,216 @@
+"""The HTTP layer: envelopes, Retry-After, the limiter, retries and the redacted log."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from ksef_tui.ksef.apilog import redact_url
+from ksef_tui.ksef.client import KsefHttp, parse_time
+from ksef_tui.ksef.errors import (
+    ApiError,
+    Forbidden,
+    RateLimited,
+    ServerError,
+    TransportFailure,
+    Unauthorized,
+    error_from_response,
+)
+from ksef_tui.ksef.limits import PROD_LIMITS, RateLimiter, Wait, group_for
+
+from .conftest import Sim, make_api
+
+
+def response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, content=json.dumps(body).encode(), headers=headers)
+
+
+def test_legacy_envelope() -> None:
+    error = error_from_response(
+        response(
+            400,
+            {
+                "exception": {
+                    "exceptionDetailList": [
+                        {
+                            "exceptionCode": 21405,
+                            "exceptionDescription": "Błąd walidacji danych wejściowych.",
+                            "details": ["x"],
+                        }
+                    ],
+                    "serviceCode": "00-abc",
+                }
+            },
+        )
+    )
+    assert type(error) is ApiError
+    assert error.codes == (21405,)
+    assert error.exceptions[0].details == ("x",)
+
+
+def test_problem_details_envelopes() -> None:
+    error = error_from_response(
+        response(
+            400, {"title": "Bad Request", "status": 400, "errors": [{"code": 21183, "description": "d", "details": []}]}
+        )
+    )
+    assert error.codes == (21183,)
+    forbidden = error_from_response(
+        response(
+            403,
+            {
+                "title": "Forbidden",
+                "status": 403,
+                "reasonCode": "missing-permissions",
+                "security": {"requiredAnyOfPermissions": ["InvoiceWrite"], "presentPermissions": ["InvoiceRead"]},
+            },
+        )
+    )
+    assert isinstance(forbidden, Forbidden)
+    assert (forbidden.reason_code, forbidden.required_permissions, forbidden.present_permissions) == (
+        "missing-permissions",
+        ("InvoiceWrite",),
+        ("InvoiceRead",),
+    )
+    assert isinstance(error_from_response(response(401, {"status": 401})), Unauthorized)
+    limited = error_from_response(
+        response(429, {"status": {"code": 429, "details": ["za dużo"]}}, {"Retry-After": "30"})
+    )
+    assert isinstance(limited, RateLimited)
+    assert limited.retry_after == 30
+    assert isinstance(error_from_response(httpx.Response(503, content=b"<html>maintenance</html>")), ServerError)
+    assert isinstance(error_from_response(httpx.Response(403, content=b"")), Forbidden)  # DEMO's empty 403
+
+
+def test_groups_follow_the_protocol_table() -> None:
+    assert group_for("POST", "/invoices/query/metadata") == "invoiceMetadata"
+    assert group_for("GET", "/invoices/ksef/5265877635-20260301-0100001AF629-AF") == "invoiceDownload"
+    assert group_for("POST", "/sessions/online/20260301-SO-0000000000-0000000000-00/invoices") == "invoiceSend"
+    assert group_for("GET", "/sessions/20260301-SO-0000000000-0000000000-00") == "sessionMisc"
+    assert (
+        group_for("GET", "/sessions/20260301-SO-0000000000-0000000000-00/invoices/20260301-EE-0000000000-0000000000-00")
+        == "invoiceStatus"
+    )
+    assert group_for("POST", "/auth/challenge") == "auth"
+    a = group_for("GET", "/tokens/20261123-EC-D8F191B758-4A2265B1F5-BD")
+    b = group_for("GET", "/tokens/20261123-EC-AAAAAAAAAA-4A2265B1F5-BD")
+    assert a == b == "other:GET /tokens/{ref}"
+    assert group_for("GET", "/tokens") != a
+
+
+async def test_limiter_waits_for_the_hourly_window() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(PROD_LIMITS, clock=lambda: now[0], sleep=sleep)
+    waits: list[Wait] = []
+    for _ in range(20):  # invoiceMetadata: 8/s, 16/min, 20/h
+        await limiter.acquire("invoiceMetadata", waits.append)
+        now[0] += 0.01
+    assert limiter.delay("invoiceMetadata") > 3000  # the 21st call must wait for the hour window
+    await limiter.acquire("invoiceMetadata", waits.append)
+    assert waits[-1].reason == "limiter"
+    assert waits[-1].seconds > 3000
+    assert limiter.calls["invoiceMetadata"] == 21
+    # per second and per minute windows forced earlier waits too
+    assert any(0 < w.seconds <= 1.0 for w in waits)
+    assert any(1.0 < w.seconds <= 60.0 for w in waits)
+
+
+async def test_retry_after_is_honoured_reported_and_bounded() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) < 3:
+            return httpx.Response(429, json={"title": "Too Many Requests", "status": 429}, headers={"Retry-After": "7"})
+        return httpx.Response(200, json={"ok": True})
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    waits: list[Wait] = []
+    http = KsefHttp(
+        "https://ksef.invalid/v2", transport=httpx.MockTransport(handler), on_wait=waits.append, sleep=sleep
+    )
+    assert await http.json("POST", "/sessions/online", json={}) == {"ok": True}
+    assert slept == [7.0, 7.0]
+    assert [(w.reason, w.seconds) for w in waits] == [("retry-after", 7.0), ("retry-after", 7.0)]
+    calls.clear()
+
+    def always(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(429, headers={"Retry-After": "2"})
+
+    http = KsefHttp("https://ksef.invalid/v2", transport=httpx.MockTransport(always), sleep=sleep)
+    with pytest.raises(RateLimited):
+        await http.request("GET", "/tokens")
+    assert len(calls) == 4  # the first try and three retries, then it gives up: never an endless loop
+
+
+async def test_only_idempotent_calls_are_retried_after_5xx_or_network_failure() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503)
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    http = KsefHttp("https://ksef.invalid/v2", transport=httpx.MockTransport(handler), sleep=sleep)
+    with pytest.raises(ServerError):
+        await http.request("POST", "/sessions/online/x/invoices", json={})
+    assert calls == ["POST"]
+    calls.clear()
+    with pytest.raises(ServerError):
+        await http.request("GET", "/sessions/x", idempotent=True)
+    assert calls == ["GET", "GET", "GET"]
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    http = KsefHttp("https://ksef.invalid/v2", transport=httpx.MockTransport(broken), sleep=sleep)
+    with pytest.raises(TransportFailure) as info:
+        await http.request("POST", "/auth/token/redeem")
+    assert info.value.kind == "refused"
+    assert len(http.log) == 1
+
+
+def test_redaction_of_presigned_urls() -> None:
+    assert redact_url("https://storage.example/upo/abc?sv=2024&sig=SECRET", base_path="/v2") == "/upo/abc?…"
+    assert redact_url("https://api.ksef.mf.gov.pl/v2/auth/challenge", base_path="/v2") == "/auth/challenge"
+
+
+def test_time_parsing() -> None:
+    value = parse_time("2025-07-11T12:23:56.0154302+00:00")
+    assert (value.microsecond, value.utcoffset()) == (15430, __import__("datetime").timedelta(0))
+    assert parse_time("2025-07-11T12:23:56Z").tzinfo is not None
+
+
+async def test_server_429_is_waited_out_then_succeeds(sim: Sim) -> None:
+    """Against the simulator: our limiter allows bursts, the server's table does not; we wait as told."""
+    sim.admin("POST", "/limits", {"table": {"other": [1, 100, 1000]}})
+    waits: list[Wait] = []
+    generous = RateLimiter({**PROD_LIMITS, "other": (100, 1000, 10000)})
+    api = make_api(sim.base_url, sim.tokens["full"], sim.nip, limiter=generous, on_wait=waits.append)
+    reference = sim.tokens["full"].split("|")[0]
+    first = await api.token_status(reference)
+    second = await api.token_status(reference)
+    await api.http.aclose()
+    assert first.status == second.status == "Active"
+    assert [w.reason for w in waits] == ["retry-after"]
+    assert 0 < waits[0].seconds <= 2
+    assert sim.stats()["rate_limited"] == 1
+    log = api.http.log.lines()
+    assert any(" 429 " in line for line in log)
+    token_secret = sim.tokens["full"].split("|")[2]
+    assert all(token_secret not in line for line in log)
