@@ -13,12 +13,13 @@ import base64
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
 
+from ksef_tui.domain.session import SessionTokens
 from ksef_tui.ksef.client import KsefHttp, field, parse_time
 from ksef_tui.ksef.crypto import (
     TOKEN_USAGE,
@@ -29,37 +30,6 @@ from ksef_tui.ksef.crypto import (
 from ksef_tui.ksef.errors import ApiError, AuthenticationFailed, AuthStatus, ProtocolViolation, Unauthorized
 
 REFRESH_MARGIN = timedelta(seconds=60)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionTokens:
-    reference: str
-    access_token: str
-    access_valid_until: datetime
-    refresh_token: str
-    refresh_valid_until: datetime
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "reference": self.reference,
-                "access_token": self.access_token,
-                "access_valid_until": self.access_valid_until.isoformat(),
-                "refresh_token": self.refresh_token,
-                "refresh_valid_until": self.refresh_valid_until.isoformat(),
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> SessionTokens:
-        data = json.loads(text)
-        return cls(
-            data["reference"],
-            data["access_token"],
-            datetime.fromisoformat(data["access_valid_until"]),
-            data["refresh_token"],
-            datetime.fromisoformat(data["refresh_valid_until"]),
-        )
 
 
 class SessionStore(Protocol):
@@ -238,7 +208,7 @@ class TokenAuth:
     async def redeem(self, reference: str, auth_token: str) -> SessionTokens:
         body = await self.http.json("POST", "/auth/token/redeem", bearer=auth_token)
         return SessionTokens(
-            reference=reference,
+            reference_number=reference,
             access_token=str(field(body, "accessToken", "token")),
             access_valid_until=parse_time(field(body, "accessToken", "validUntil")),
             refresh_token=str(field(body, "refreshToken", "token")),
@@ -257,7 +227,7 @@ class TokenAuth:
     async def refresh(self, tokens: SessionTokens) -> SessionTokens:
         body = await self.http.json("POST", "/auth/token/refresh", bearer=tokens.refresh_token)
         fresh = SessionTokens(
-            reference=tokens.reference,
+            reference_number=tokens.reference_number,
             access_token=str(field(body, "accessToken", "token")),
             access_valid_until=parse_time(field(body, "accessToken", "validUntil")),
             refresh_token=tokens.refresh_token,  # not rotated (PROTOCOL.md §3.7)
@@ -303,13 +273,7 @@ class TokenAuth:
         """Forget the access token (e.g. after a 401) so the next call refreshes or re-authenticates."""
         async with self._lock:
             if self._tokens is not None:
-                self._tokens = SessionTokens(
-                    self._tokens.reference,
-                    self._tokens.access_token,
-                    datetime.min.replace(tzinfo=UTC),
-                    self._tokens.refresh_token,
-                    self._tokens.refresh_valid_until,
-                )
+                self._tokens = replace(self._tokens, access_valid_until=datetime.min.replace(tzinfo=UTC))
 
     async def logout(self) -> None:
         """End the session at KSeF (refresh token dies) and forget it locally."""
