@@ -3,7 +3,8 @@
 Heavy modules are imported inside the commands so that ``ksef-tui --version`` stays instant. Every failure
 ends as one line on stderr and a non-zero exit code; a traceback is shown only with ``KSEF_TUI_DEBUG=1``.
 
-Exit codes: 0 success, 1 an invoice is invalid, 2 bad input or usage, 70 internal error, 130 interrupted.
+Exit codes: 0 success, 1 an invoice is invalid, 2 bad input or usage (doctor: token or authentication),
+3 network, 4 configuration, 5 missing permissions, 70 internal error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from ksef_tui import __version__
 from ksef_tui.i18n import set_language, t
 
 if TYPE_CHECKING:
+    from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
+    from ksef_tui.secrets import Vault
+    from ksef_tui.services.setup import Verification
+    from ksef_tui.store.profiles import ProfileRepository
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_INPUT = 2
+EXIT_CONFIG = 4  # doctor: 2 token/authentication, 3 network, 4 configuration, 5 missing permissions
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
@@ -203,6 +209,178 @@ def cmd_invoice_qr(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----------------------------------------------------------------------------------------------- profiles
+
+
+def _repo() -> ProfileRepository:
+    from ksef_tui.settings import config_file
+    from ksef_tui.store.profiles import ProfileRepository
+
+    return ProfileRepository(config_file().with_name("profiles.json"))
+
+
+def _vault(args: argparse.Namespace) -> Vault:
+    from ksef_tui.secrets import SecretStoreUnavailable, Vault, resolve_backend
+    from ksef_tui.settings import SettingsError, load_secret_settings
+
+    try:
+        settings = load_secret_settings(
+            backend=args.secret_backend, password_file=args.master_password_file, password_fd=args.master_password_fd
+        )
+        return Vault(
+            resolve_backend(
+                settings.backend,
+                password_file=settings.password_file,
+                password_fd=settings.password_fd,
+                file_path=settings.file,
+            )
+        )
+    except SettingsError as exc:
+        raise CliError(str(exc), EXIT_CONFIG) from None
+    except SecretStoreUnavailable as exc:
+        raise CliError(exc.message(), EXIT_CONFIG) from None
+
+
+def _read_token(args: argparse.Namespace) -> str:
+    if args.token_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(t("profile.token_prompt")).strip()
+    raise CliError(t("profile.token_needed"))
+
+
+def cmd_profile_add(args: argparse.Namespace) -> int:
+    from ksef_tui.secrets import SecretStoreUnavailable, fingerprint
+    from ksef_tui.services.profiles import ProfileInputError, add_profile, make_profile
+    from ksef_tui.store.profiles import ProfileExists, ProfileFileCorrupt
+
+    try:
+        profile = make_profile(args.name, args.nip, args.env, args.start_date)
+        token = _read_token(args)
+        from ksef_tui.services.profiles import check_token_for
+
+        check_token_for(profile, token)
+        add_profile(_repo(), _vault(args), profile, token, replace=args.replace)
+    except ProfileInputError as exc:
+        raise CliError(str(exc), EXIT_CONFIG) from None
+    except ProfileExists:
+        raise CliError(t("profile.exists", name=args.name), EXIT_CONFIG) from None
+    except ProfileFileCorrupt as exc:
+        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
+    except SecretStoreUnavailable as exc:
+        raise CliError(exc.message(), EXIT_CONFIG) from None
+    print(t("profile.added", name=profile.name, nip=profile.nip, env=profile.environment, fp=fingerprint(token)))
+    return EXIT_OK
+
+
+def cmd_profile_list(args: argparse.Namespace) -> int:
+    from ksef_tui.store.profiles import ProfileFileCorrupt
+
+    try:
+        profiles = _repo().list()
+    except ProfileFileCorrupt as exc:
+        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"name": p.name, "nip": p.nip, "environment": p.environment, "start_date": p.start_date.isoformat()}
+                    for p in profiles
+                ]
+            )
+        )
+    elif not profiles:
+        print(t("profile.none"))
+    for p in [] if args.json else profiles:
+        print(f"{p.name}\t{p.nip}\t{p.environment}\t{p.start_date}")
+    return EXIT_OK
+
+
+def cmd_profile_remove(args: argparse.Namespace) -> int:
+    from ksef_tui.secrets import SecretStoreUnavailable
+    from ksef_tui.services.profiles import remove_profile
+    from ksef_tui.store.profiles import ProfileFileCorrupt, ProfileNotFound
+
+    try:
+        repo = _repo()
+        repo.get(args.name)
+        remove_profile(repo, _vault(args), args.name)
+    except ProfileNotFound:
+        raise CliError(t("profile.not_found", name=args.name), EXIT_CONFIG) from None
+    except ProfileFileCorrupt as exc:
+        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
+    except SecretStoreUnavailable as exc:
+        raise CliError(exc.message(), EXIT_CONFIG) from None
+    print(t("profile.removed", name=args.name))
+    return EXIT_OK
+
+
+def _pick_profile(name: str | None) -> Profile:
+    from ksef_tui.store.profiles import ProfileFileCorrupt, ProfileNotFound
+
+    try:
+        repo = _repo()
+        if name:
+            return repo.get(name)
+        profiles = repo.list()
+    except ProfileNotFound:
+        raise CliError(t("profile.not_found", name=name), EXIT_CONFIG) from None
+    except ProfileFileCorrupt as exc:
+        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
+    if len(profiles) == 1:
+        return profiles[0]
+    if not profiles:
+        raise CliError(t("profile.none"), EXIT_CONFIG)
+    raise CliError(t("profile.choose", names=", ".join(p.name for p in profiles)), EXIT_CONFIG)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ksef_tui.secrets import SecretStoreUnavailable, fingerprint
+    from ksef_tui.services.session import close_api, open_api
+    from ksef_tui.services.setup import verify
+
+    profile = _pick_profile(args.profile)
+    vault = _vault(args)
+    try:
+        token = vault.get_token(profile.vault_environment, profile.name)
+    except SecretStoreUnavailable as exc:
+        raise CliError(exc.message(), EXIT_CONFIG) from None
+    if not token:
+        raise CliError(t("profile.no_token", profile=profile.name), EXIT_CONFIG)
+
+    async def run() -> Verification:
+        api = open_api(profile, vault)
+        try:
+            return await verify(profile, token, api, fingerprint=fingerprint(token), fresh=args.fresh)
+        finally:
+            await close_api(api, profile)
+
+    result = asyncio.run(run())
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return result.exit_code
+    ok_mark, bad_mark = ("✓", "✗") if _unicode_ok() else ("ok", "FAIL")
+    print(
+        t("doctor.header", profile=profile.name, nip=profile.nip, env=profile.environment, fp=result.token_fingerprint)
+    )
+    for step in result.steps:
+        mark = ok_mark if step.ok else bad_mark
+        print(f"  {mark} {t('doctor.step.' + step.name):<22} {step.ms:>5} ms  {step.detail}")
+        if not step.ok and step.hint:
+            print(f"    → {step.hint}")
+    print(t("doctor.ok") if result.ok else t("doctor.failed", code=result.exit_code))
+    return result.exit_code
+
+
+def _unicode_ok() -> bool:
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
+    return "utf" in encoding and not os.environ.get("KSEF_TUI_ASCII")
+
+
 # ----------------------------------------------------------------------------------------------- parser
 
 
@@ -234,6 +412,37 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--ascii", action="store_true")
     qr.add_argument("--ksef-number")
     qr.set_defaults(handler=cmd_invoice_qr)
+
+    def secret_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--secret-backend", metavar="KIND", help=t("cli.secret_backend"))
+        sub.add_argument("--master-password-file", metavar="FILE", help=t("cli.master_password_file"))
+        sub.add_argument("--master-password-fd", type=int, metavar="FD", help=t("cli.master_password_fd"))
+
+    profile = commands.add_parser("profile", help=t("cli.profile"))
+    profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    add = profile_commands.add_parser("add", help=t("cli.profile.add"))
+    add.add_argument("--name", required=True)
+    add.add_argument("--nip", required=True)
+    add.add_argument("--env", required=True, help="test | demo | prod | URL")
+    add.add_argument("--start-date", required=True, metavar="YYYY-MM-DD")
+    add.add_argument("--token-stdin", action="store_true", help=t("cli.profile.token_stdin"))
+    add.add_argument("--replace", action="store_true")
+    secret_options(add)
+    add.set_defaults(handler=cmd_profile_add)
+    listing = profile_commands.add_parser("list", help=t("cli.profile.list"))
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_profile_list)
+    remove = profile_commands.add_parser("remove", help=t("cli.profile.remove"))
+    remove.add_argument("name")
+    secret_options(remove)
+    remove.set_defaults(handler=cmd_profile_remove)
+
+    doctor = commands.add_parser("doctor", help=t("cli.doctor"))
+    doctor.add_argument("--profile")
+    doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--fresh", action="store_true", help=t("cli.doctor.fresh"))
+    secret_options(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
 
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)

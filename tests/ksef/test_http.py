@@ -20,7 +20,7 @@ from ksef_tui.ksef.errors import (
 )
 from ksef_tui.ksef.limits import PROD_LIMITS, RateLimiter, Wait, group_for
 
-from .conftest import Sim, make_api
+from ..conftest import Sim, make_api
 
 
 def response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -8,7 +8,7 @@ from ksef_tui.ksef.auth import MemorySessionStore, TokenAuth
 from ksef_tui.ksef.errors import AuthenticationFailed
 from ksef_tui.services.setup import Category, Verification, auth_failure_reason, verify
 
-from .conftest import Sim, make_api
+from ..conftest import Sim, make_api
 
 
 async def run(

@@ -1,0 +1,94 @@
+"""A ready KSeF API for a profile: the token from the vault, session tokens kept in the vault between runs,
+and the redacted API log appended to the profile's log file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from ksef_tui import paths
+from ksef_tui.domain.ksef_token import parse_token_shape
+from ksef_tui.domain.profile import Profile
+from ksef_tui.domain.session import SessionTokens
+from ksef_tui.i18n import t
+from ksef_tui.ksef.api import KsefApi
+from ksef_tui.ksef.auth import TokenAuth
+from ksef_tui.ksef.client import KsefHttp
+from ksef_tui.ksef.limits import WaitCallback
+from ksef_tui.secrets import Vault
+from ksef_tui.store.apilog import append_api_log
+
+
+class TokenMissing(Exception):
+    """The profile has no token in the vault."""
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(t("profile.no_token", profile=profile.name))
+        self.profile = profile
+
+
+class VaultSessionStore:
+    """Session tokens of one profile in the vault (blocking keyring calls run in threads)."""
+
+    def __init__(self, vault: Vault, profile: Profile) -> None:
+        self.vault = vault
+        self.environment = profile.vault_environment
+        self.name = profile.name
+
+    async def load(self) -> SessionTokens | None:
+        try:
+            return await self.vault.aget_session(self.environment, self.name)
+        except ValueError:  # a damaged blob: sign in again rather than fail
+            return None
+
+    async def save(self, tokens: SessionTokens) -> None:
+        await self.vault.aset_session(self.environment, self.name, tokens)
+
+    async def clear(self) -> None:
+        await self.vault.adelete_session(self.environment, self.name)
+
+
+def api_log_path(profile: Profile) -> Path:
+    return paths.log_dir() / f"{profile.name}.api.log"
+
+
+def open_api(
+    profile: Profile,
+    vault: Vault,
+    *,
+    token: str | None = None,
+    on_wait: WaitCallback | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> KsefApi:
+    """The API of ``profile``; ``token`` overrides the vault (the wizard checks a token before saving it)."""
+    http = KsefHttp(profile.base_url, on_wait=on_wait, transport=transport)
+
+    async def ksef_token() -> str:
+        value = token if token is not None else await vault.aget_token(profile.vault_environment, profile.name)
+        if not value:
+            raise TokenMissing(profile)
+        return value
+
+    context_type, context_value = "Nip", profile.nip
+    if token is not None:
+        try:
+            info = parse_token_shape(token)
+        except ValueError:
+            pass
+        else:
+            context_type, context_value = info.context_type, info.context_value
+    auth = TokenAuth(
+        http,
+        ksef_token=ksef_token,
+        context_type=context_type,
+        context_value=context_value,
+        store=VaultSessionStore(vault, profile),
+    )
+    return KsefApi(http, auth)
+
+
+async def close_api(api: KsefApi, profile: Profile) -> None:
+    """Close the connection and keep the redacted call log for support."""
+    await api.http.aclose()
+    append_api_log(api_log_path(profile), api.http.log.lines())
