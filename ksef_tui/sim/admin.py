@@ -1,0 +1,193 @@
+"""Admin API at ``/sim/...`` (outside /v2): subjects, tokens, supplier invoices, faults, clock, stats.
+
+Errors answer ``400 {"error": "..."}``; nothing here is rate limited or authenticated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ksef_tui.domain.ksef_number import ReferenceType
+from ksef_tui.domain.nip import is_valid_nip
+from ksef_tui.fa.validate import validate_bytes
+from ksef_tui.sim.clock import iso
+from ksef_tui.sim.config import Faults, parse_faults
+from ksef_tui.sim.errors import json_response
+from ksef_tui.sim.limits import PROFILES, Limit
+from ksef_tui.sim.seed import Company
+from ksef_tui.sim.state import ALL_TOKEN_PERMISSIONS, SimState
+
+TOKEN_STATUSES = ("Pending", "Active", "Revoking", "Revoked", "Failed")
+
+
+class AdminError(Exception):
+    pass
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise AdminError(f"invalid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise AdminError("expected a JSON object")
+    return value
+
+
+AdminHandler = Callable[[SimState, Request, bytes], Response]
+
+
+def _wrap(state: SimState, handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        with state.lock:
+            state.advance()
+            try:
+                return handler(state, request, raw)
+            except AdminError as exc:
+                return json_response({"error": str(exc)}, 400)
+
+    return endpoint
+
+
+def stats(state: SimState, request: Request, raw: bytes) -> Response:
+    return json_response(state.stats.as_json())
+
+
+def info(state: SimState, request: Request, raw: bytes) -> Response:
+    from ksef_tui.sim.app import describe
+
+    return json_response(describe(state, str(request.base_url).rstrip("/")))
+
+
+def add_subject(state: SimState, request: Request, raw: bytes) -> Response:
+    body = _body(raw)
+    nip = str(body.get("nip", ""))
+    if not is_valid_nip(nip):
+        raise AdminError(f"invalid NIP {nip!r}")
+    company = Company(nip, str(body.get("name") or f"Podmiot {nip}"), "ul. Testowa 1", "00-001 Warszawa")
+    state.subjects[nip] = company
+    return json_response({"nip": nip, "name": company.name}, 201)
+
+
+def add_token(state: SimState, request: Request, raw: bytes) -> Response:
+    body = _body(raw)
+    nip = str(body.get("nip", ""))
+    if nip not in state.subjects:
+        raise AdminError(f"unknown subject {nip!r} (POST /sim/subjects first)")
+    permissions = body.get("permissions", [])
+    if not isinstance(permissions, list) or any(p not in ALL_TOKEN_PERMISSIONS for p in permissions):
+        raise AdminError(f"permissions must be a list of {', '.join(ALL_TOKEN_PERMISSIONS)}")
+    status = str(body.get("status", "Active"))
+    if status not in TOKEN_STATUSES:
+        raise AdminError(f"status must be one of {', '.join(TOKEN_STATUSES)}")
+    activate_after = body.get("activateAfter")
+    token = state.add_token(
+        nip,
+        [str(p) for p in permissions],
+        str(body.get("description") or "Token utworzony przez administratora"),
+        status=status,
+        activate_after=float(activate_after) if activate_after is not None else None,
+    )
+    return json_response({"referenceNumber": token.reference, "token": token.token, "status": token.status}, 201)
+
+
+def add_invoice(state: SimState, request: Request, raw: bytes) -> Response:
+    """Body: the invoice XML (``application/xml``) or ``{"xml": "...", "permanentStorageDelay": s}``."""
+    delay = 0.0
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = _body(raw)
+        xml = str(body.get("xml", "")).encode("utf-8")
+        delay = float(body.get("permanentStorageDelay", 0.0))
+    else:
+        xml = raw
+    result = validate_bytes(xml)
+    if not result.ok:
+        raise AdminError("invalid invoice: " + "; ".join(str(f) for f in result.findings[:5]))
+    now = state.now()
+    stored = state.store_invoice(
+        xml,
+        invoicing=now,
+        acquisition=now,
+        permanent_storage=now + timedelta(seconds=delay),
+        session_ref=state.new_reference(ReferenceType.ONLINE_SESSION),
+    )
+    return json_response(
+        {
+            "ksefNumber": stored.ksef_number,
+            "acquisitionDate": iso(stored.acquisition),
+            "permanentStorageDate": iso(stored.permanent_storage),
+        },
+        201,
+    )
+
+
+def set_faults(state: SimState, request: Request, raw: bytes) -> Response:
+    """``{"spec": "latency=0.1,error503=0.2"}`` or ``{}`` to clear."""
+    body = _body(raw)
+    try:
+        state.config.faults = parse_faults(str(body.get("spec", ""))) if body.get("spec") else Faults()
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    faults = state.config.faults
+    return json_response(
+        {
+            "latency": faults.latency,
+            "error500": faults.error500,
+            "error503": faults.error503,
+            "force429": sorted(faults.force429),
+            "maintenance": faults.maintenance,
+        }
+    )
+
+
+def set_limits(state: SimState, request: Request, raw: bytes) -> Response:
+    """``{"profile": "prod"|"fast"}`` and/or ``{"table": {"invoiceMetadata": [1, 2, 3]}}`` (merged).
+
+    Always resets the counters."""
+    body = _body(raw)
+    if "profile" in body:
+        profile = str(body["profile"])
+        if profile not in PROFILES:
+            raise AdminError(f"unknown profile {profile!r}")
+        state.limiter.limits = dict(PROFILES[profile])
+    table = body.get("table") or {}
+    if not isinstance(table, dict):
+        raise AdminError("table must be an object")
+    for group, values in table.items():
+        if not isinstance(values, list) or len(values) != 3:
+            raise AdminError("each limit is [perSecond, perMinute, perHour]")
+        state.limiter.limits[str(group)] = Limit(int(values[0]), int(values[1]), int(values[2]))
+    state.limiter.reset()
+    return json_response({k: [v.per_second, v.per_minute, v.per_hour] for k, v in state.limiter.limits.items()})
+
+
+def advance_clock(state: SimState, request: Request, raw: bytes) -> Response:
+    body = _body(raw)
+    advance = getattr(state.config.clock, "advance", None)
+    if advance is None:
+        raise AdminError("the clock of this simulator cannot be moved")
+    advance(float(body.get("seconds", 0)))
+    state.advance()
+    return json_response({"now": iso(state.now())})
+
+
+def routes(state: SimState) -> list[BaseRoute]:
+    table: list[tuple[str, str, AdminHandler]] = [
+        ("/stats", "GET", stats),
+        ("/info", "GET", info),
+        ("/subjects", "POST", add_subject),
+        ("/tokens", "POST", add_token),
+        ("/invoices", "POST", add_invoice),
+        ("/faults", "POST", set_faults),
+        ("/limits", "POST", set_limits),
+        ("/clock/advance", "POST", advance_clock),
+    ]
+    return [Route(path, _wrap(state, handler), methods=[method]) for path, method, handler in table]

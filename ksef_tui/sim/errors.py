@@ -1,0 +1,173 @@
+"""Error envelopes (PROTOCOL.md §8.1).
+
+400 and 429 use the legacy envelope unless the request carries ``X-Error-Format: problem-details``;
+401, 403 and 410 are always ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from starlette.responses import Response
+
+from ksef_tui.sim.clock import iso
+
+DESCRIPTIONS: dict[int, str] = {
+    21111: "Nieprawidłowe wyzwanie autoryzacyjne.",
+    21155: "Przekroczono dozwoloną liczbę faktur w sesji.",
+    21157: "Nieprawidłowy rozmiar części pakietu.",
+    21161: "Przekroczono dozwoloną liczbę części pakietu.",
+    21164: "Faktura o podanym identyfikatorze nie istnieje.",
+    21165: "Faktura o podanym numerze KSeF nie jest jeszcze dostępna.",
+    21173: "Brak sesji o wskazanym numerze referencyjnym.",
+    21175: "Wynik zapytania o podanym identyfikatorze nie istnieje.",
+    21178: "Nie znaleziono UPO dla podanych kryteriów.",
+    21180: "Status sesji nie pozwala na wykonanie operacji.",
+    21181: "Nieprawidłowe żądanie eksportu faktur.",
+    21182: "Osiągnięto limit trwających eksportów.",
+    21183: "Zakres filtrowania wykracza poza dostępny zakres danych.",
+    21205: "Pakiet nie może być pusty.",
+    21208: "Czas oczekiwania na requesty upload lub finish został przekroczony.",
+    21301: "Brak autoryzacji.",
+    21304: "Brak uwierzytelnienia.",
+    21402: "Nieprawidłowy rozmiar pliku.",
+    21403: "Nieprawidłowy skrót pliku.",
+    21405: "Błąd walidacji danych wejściowych.",
+    21418: "Przekazany token kontynuacji ma nieprawidłowy format.",
+    21470: "Przesłany identyfikator klucza jest nieznany lub wskazuje na wycofany klucz.",
+    26001: "Nie można nadać tokenowi uprawnień których nie posiadasz.",
+    26002: "Nie można wygenerować tokena dla obecnego typu kontekstu.",
+}
+
+
+class ApiError(Exception):
+    """A 400 with one exception code (and its details)."""
+
+    def __init__(self, code: int, *details: str, description: str | None = None) -> None:
+        self.code = code
+        self.description = description or DESCRIPTIONS.get(code, "Błąd.")
+        self.details = list(details)
+        super().__init__(f"{code}: {self.description} {self.details}")
+
+
+class HttpProblem(Exception):
+    """401/403/410 (always problem+json) and other non-400 answers."""
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        self.status = status
+        self.detail = detail
+        self.extra = extra
+        super().__init__(f"{status}: {detail}")
+
+
+def unauthorized() -> HttpProblem:
+    return HttpProblem(401, "Wymagane jest uwierzytelnienie.")
+
+
+def forbidden_missing(required: list[str], present: list[str]) -> HttpProblem:
+    return HttpProblem(
+        403,
+        "Brak wymaganych uprawnień do wykonania operacji.",
+        reasonCode="missing-permissions",
+        security={"requiredAnyOfPermissions": required, "presentPermissions": present},
+    )
+
+
+def gone() -> HttpProblem:
+    return HttpProblem(410, "Operacja wygasła i nie jest już dostępna.")
+
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def trace_id() -> str:
+    return secrets.token_hex(16)
+
+
+def json_response(
+    body: Any, status: int = 200, media_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type=media_type, headers=headers)
+
+
+def render_api_error(err: ApiError, *, problem: bool, path: str, now: datetime) -> Response:
+    tid = trace_id()
+    if problem:
+        body: dict[str, Any] = {
+            "title": TITLES[400],
+            "status": 400,
+            "instance": path,
+            "detail": "Żądanie jest nieprawidłowe.",
+            "errors": [{"code": err.code, "description": err.description, "details": err.details}],
+            "timestamp": iso(now),
+            "traceId": tid,
+        }
+        return json_response(body, 400, "application/problem+json")
+    legacy = {
+        "exception": {
+            "exceptionDetailList": [
+                {"exceptionCode": err.code, "exceptionDescription": err.description, "details": err.details}
+            ],
+            # Production sends "referenceNumber": null, which the 2.6.1 spec does not allow (the property
+            # is a non-nullable ReferenceNumber); leaving it out satisfies both.
+            "serviceCode": f"00-{tid}-{secrets.token_hex(8)}-00",
+            "serviceCtx": "srvSIMUL",
+            "serviceName": "Undefined",
+            "timestamp": iso(now),
+        }
+    }
+    return json_response(legacy, 400)
+
+
+def render_problem(err: HttpProblem, *, path: str, now: datetime) -> Response:
+    body: dict[str, Any] = {
+        "title": TITLES.get(err.status, "Error"),
+        "status": err.status,
+        "detail": err.detail,
+        "instance": path,
+        **err.extra,
+        "timestamp": iso(now),
+        "traceId": trace_id(),
+    }
+    return json_response(body, err.status, "application/problem+json")
+
+
+def render_too_many(message: str, retry_after: int, *, problem: bool, path: str, now: datetime) -> Response:
+    headers = {"Retry-After": str(retry_after)}
+    if problem:
+        body: dict[str, Any] = {
+            "title": TITLES[429],
+            "status": 429,
+            "instance": path,
+            "detail": message,
+            "timestamp": iso(now),
+            "traceId": trace_id(),
+        }
+        return json_response(body, 429, "application/problem+json", headers)
+    return json_response(
+        {"status": {"code": 429, "description": "Too Many Requests", "details": [message]}}, 429, headers=headers
+    )
+
+
+def render_server_error(status: int, *, now: datetime) -> Response:
+    """500/503 in the legacy shape seen in production."""
+    description = "Wystąpił nieoczekiwany błąd." if status == 500 else "Usługa jest chwilowo niedostępna."
+    body = {
+        "exception": {
+            "exceptionDetailList": [{"exceptionCode": status, "exceptionDescription": description}],
+            "serviceCode": f"00-{trace_id()}-{secrets.token_hex(8)}-00",
+            "timestamp": iso(now),
+        }
+    }
+    return json_response(body, status)

@@ -1,0 +1,268 @@
+"""Receiving invoices (PROTOCOL §6): metadata query and download by KSeF number."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.responses import Response
+
+from ksef_tui.sim.clock import iso
+from ksef_tui.sim.errors import ApiError, HttpProblem
+from ksef_tui.sim.http import Ctx, Endpoint, need_obj, need_str, ok, query_int
+from ksef_tui.sim.routes_sessions import xml_response
+from ksef_tui.sim.state import SimState, StoredInvoice
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+SUBJECT_TYPES = ("Subject1", "Subject2", "Subject3", "SubjectAuthorized")
+DATE_TYPES = ("Issue", "Invoicing", "PermanentStorage")
+
+
+def parse_api_datetime(value: Any, name: str) -> datetime:
+    """ISO-8601; a value without an offset is Europe/Warsaw local time (PROTOCOL §2)."""
+    if not isinstance(value, str):
+        raise ApiError(21405, f"Pole '{name}' musi być datą i czasem w formacie ISO-8601.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ApiError(21405, f"Pole '{name}' musi być datą i czasem w formacie ISO-8601.") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=WARSAW)
+    return parsed.astimezone(UTC)
+
+
+def _add_months(value: datetime, months: int) -> datetime:
+    month = value.month - 1 + months
+    year = value.year + month // 12
+    month = month % 12 + 1
+    day = min(value.day, calendar.monthrange(year, month)[1])
+    return value.replace(year=year, month=month, day=day)
+
+
+def within_three_months(start: datetime, end: datetime) -> bool:
+    """Valid when the span fits in three months in UTC or in Warsaw time."""
+    zones: tuple[tzinfo, ...] = (UTC, WARSAW)
+    for zone in zones:
+        a = start.astimezone(zone).replace(tzinfo=None)
+        b = end.astimezone(zone).replace(tzinfo=None)
+        if b <= _add_months(a, 3):
+            return True
+    return False
+
+
+def _date_of(inv: StoredInvoice, date_type: str) -> datetime:
+    if date_type == "Issue":
+        return datetime.combine(inv.facts.issue_date, time(0), WARSAW).astimezone(UTC)
+    if date_type == "Invoicing":
+        return inv.invoicing_date
+    return inv.permanent_storage
+
+
+def _in_range(inv: StoredInvoice, date_type: str, start: datetime, end: datetime) -> bool:
+    if date_type == "Issue":
+        day: date = inv.facts.issue_date
+        return start.astimezone(WARSAW).date() <= day <= end.astimezone(WARSAW).date()
+    return start <= _date_of(inv, date_type) <= end
+
+
+def _subject_match(inv: StoredInvoice, subject: str, nip: str) -> bool:
+    facts = inv.facts
+    if subject == "Subject1":
+        return facts.seller_nip == nip
+    if subject == "Subject2":
+        return facts.buyer_type == "Nip" and facts.buyer_value == nip
+    if subject == "Subject3":
+        return any(value == nip for _, value, _, _ in facts.third_subjects)
+    return False
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ApiError(21405, f"Pole '{name}' musi być liczbą.") from exc
+
+
+def _apply_filters(rows: list[StoredInvoice], body: dict[str, Any]) -> list[StoredInvoice]:
+    if (number := body.get("ksefNumber")) is not None:
+        rows = [r for r in rows if r.ksef_number == number]
+    if (invoice_number := body.get("invoiceNumber")) is not None:
+        rows = [r for r in rows if str(invoice_number).lower() in r.facts.invoice_number.lower()]
+    if (seller := body.get("sellerNip")) is not None:
+        rows = [r for r in rows if r.facts.seller_nip == seller]
+    if isinstance(buyer := body.get("buyerIdentifier"), dict):
+        rows = [
+            r
+            for r in rows
+            if r.facts.buyer_type == buyer.get("type")
+            and (buyer.get("value") is None or r.facts.buyer_value == buyer.get("value"))
+        ]
+    if isinstance(currencies := body.get("currencyCodes"), list) and currencies:
+        rows = [r for r in rows if r.facts.currency in currencies]
+    if isinstance(types := body.get("invoiceTypes"), list) and types:
+        rows = [r for r in rows if r.facts.invoice_type in types]
+    if (mode := body.get("invoicingMode")) is not None:
+        rows = [r for r in rows if r.mode == mode]
+    if (form := body.get("formType")) is not None:
+        rows = [r for r in rows if r.form[2] == form]
+    if (attachment := body.get("hasAttachment")) is not None:
+        rows = [r for r in rows if r.facts.has_attachment == attachment]
+    if (self_invoicing := body.get("isSelfInvoicing")) is not None:
+        rows = [r for r in rows if r.facts.is_self_invoicing == self_invoicing]
+    if isinstance(amount := body.get("amount"), dict):
+        kind = amount.get("type")
+        if kind not in ("Brutto", "Netto", "Vat"):
+            raise ApiError(21405, "Pole 'amount.type' musi mieć wartość Brutto, Netto lub Vat.")
+        low = _decimal(amount["from"], "amount.from") if amount.get("from") is not None else None
+        high = _decimal(amount["to"], "amount.to") if amount.get("to") is not None else None
+
+        def pick(r: StoredInvoice) -> Decimal:
+            return {"Brutto": r.facts.gross, "Netto": r.facts.net, "Vat": r.facts.vat_pln}[kind]
+
+        rows = [r for r in rows if (low is None or pick(r) >= low) and (high is None or pick(r) <= high)]
+    return rows
+
+
+def metadata_json(inv: StoredInvoice) -> dict[str, Any]:
+    facts = inv.facts
+    buyer_identifier: dict[str, Any] = {"type": facts.buyer_type}
+    if facts.buyer_value is not None:
+        buyer_identifier["value"] = facts.buyer_value
+    body: dict[str, Any] = {
+        "ksefNumber": inv.ksef_number,
+        "invoiceNumber": facts.invoice_number,
+        "issueDate": facts.issue_date.isoformat(),
+        "invoicingDate": iso(inv.invoicing_date),
+        "acquisitionDate": iso(inv.acquisition),
+        "permanentStorageDate": iso(inv.permanent_storage),
+        "seller": {"nip": facts.seller_nip, "name": facts.seller_name},
+        "buyer": {"identifier": buyer_identifier, "name": facts.buyer_name},
+        "netAmount": facts.net,
+        "grossAmount": facts.gross,
+        "vatAmount": facts.vat_pln,
+        "currency": facts.currency,
+        "invoicingMode": inv.mode,
+        "invoiceType": facts.invoice_type,
+        "formCode": {"systemCode": inv.form[0], "schemaVersion": inv.form[1], "value": inv.form[2]},
+        "isSelfInvoicing": facts.is_self_invoicing,
+        "hasAttachment": facts.has_attachment,
+        "invoiceHash": inv.invoice_hash,
+        "thirdSubjects": [
+            {"identifier": {"type": kind, "value": value}, "name": name, "role": role}
+            for kind, value, name, role in facts.third_subjects
+        ]
+        or None,
+    }
+    # The spec example shows "hashOfCorrectedInvoice": null and "authorizedSubject": null, but both are
+    # declared as non-nullable $ref properties in 2.6.1; they are left out when empty.
+    if inv.hash_of_corrected is not None:
+        body["hashOfCorrectedInvoice"] = inv.hash_of_corrected
+    return body
+
+
+class HwmExceeded(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            21183,
+            "Parametr dateRange.from jest późniejszy niż PermanentStorageHwmDate przy włączonym "
+            "restrictToPermanentStorageHwmDate.",
+        )
+
+
+@dataclass
+class Selection:
+    rows: list[StoredInvoice]
+    date_type: str
+    hwm: datetime | None
+
+
+def select_invoices(
+    state: SimState, nip: str, body: dict[str, Any], now: datetime, *, descending: bool = False
+) -> Selection:
+    """Validate ``InvoiceQueryFilters`` and return the matching, sorted invoices (shared by query and export)."""
+    subject = need_str(body, "subjectType")
+    if subject not in SUBJECT_TYPES:
+        raise ApiError(21405, f"Nieprawidłowa wartość pola 'subjectType': {subject}.")
+    date_range = need_obj(body, "dateRange")
+    date_type = need_str(date_range, "dateType", "dateRange.")
+    if date_type not in DATE_TYPES:
+        raise ApiError(21405, f"Nieprawidłowa wartość pola 'dateRange.dateType': {date_type}.")
+    start = parse_api_datetime(date_range.get("from"), "dateRange.from")
+    raw_to = date_range.get("to")
+    end = parse_api_datetime(raw_to, "dateRange.to") if raw_to is not None else now
+    if not within_three_months(start, end):
+        raise ApiError(21405, "Zakres dat 'dateRange' nie może przekraczać 3 miesięcy.")
+    hwm = state.hwm() if date_type == "PermanentStorage" else None
+    if hwm is not None and date_range.get("restrictToPermanentStorageHwmDate"):
+        if start > hwm:
+            raise HwmExceeded()
+        end = min(end, hwm)
+    if start > end:
+        raise ApiError(21405, "Data 'dateRange.from' nie może być późniejsza niż 'dateRange.to'.")
+    rows = [
+        inv
+        for inv in state.invoices.values()
+        # Metadata exist once the invoice is permanently stored (the schema requires the date).
+        if inv.permanent_storage <= now and _subject_match(inv, subject, nip) and _in_range(inv, date_type, start, end)
+    ]
+    rows = _apply_filters(rows, body)
+    rows.sort(key=lambda inv: (_date_of(inv, date_type), inv.ksef_number), reverse=descending)
+    return Selection(rows, date_type, hwm)
+
+
+def query_metadata(ctx: Ctx) -> Response:
+    bearer = ctx.bearer_or_fail()
+    query = ctx.request.query_params
+    offset = query_int(ctx, "pageOffset", 0, 0, None)
+    size = query_int(ctx, "pageSize", 10, 10, 250)
+    order = query.get("sortOrder", "Asc")
+    if order not in ("Asc", "Desc"):
+        raise ApiError(21405, "Parametr 'sortOrder' musi mieć wartość Asc lub Desc.")
+    selection = select_invoices(ctx.state, bearer.context_value, ctx.json(), ctx.now, descending=order == "Desc")
+    rows, hwm = selection.rows, selection.hwm
+    cap = ctx.state.config.metadata_row_cap
+    first = offset * size
+    last = min(first + size, cap)
+    chunk = rows[first:last] if first < cap else []
+    truncated = len(rows) > cap and first + size >= cap
+    has_more = len(rows) > max(last, first)
+    return ok(
+        {
+            "hasMore": has_more,
+            "isTruncated": truncated,
+            "permanentStorageHwmDate": iso(hwm) if hwm is not None else None,
+            "invoices": [metadata_json(inv) for inv in chunk],
+        }
+    )
+
+
+def download(ctx: Ctx) -> Response:
+    bearer = ctx.bearer_or_fail()
+    number = ctx.params["ksefNumber"]
+    inv = ctx.state.invoices.get(number)
+    if inv is None:
+        raise ApiError(21164, f"Faktura o numerze KSeF {number} nie została znaleziona.")
+    if not inv.on_invoice(bearer.context_value):
+        raise HttpProblem(
+            403,
+            "Brak dostępu do wskazanego zasobu.",
+            reasonCode="insufficient-resource-access",
+            security=None,
+        )
+    if ctx.now < inv.permanent_storage:
+        raise ApiError(
+            21165,
+            f"Faktura o numerze KSeF {number} została przetworzona, ale nie jest jeszcze dostępna do pobrania. "
+            "Spróbuj ponownie później.",
+        )
+    return xml_response(inv.xml)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/invoices/query/metadata", "invoiceMetadata", "access", ("InvoiceRead",), query_metadata),
+    Endpoint("GET", "/invoices/ksef/{ksefNumber}", "invoiceDownload", "access", ("InvoiceRead",), download),
+]
