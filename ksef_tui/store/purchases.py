@@ -1,0 +1,389 @@
+"""Purchase invoices in the store: the header record, its booking, the repository and the XML file store.
+
+Blocking by design (file I/O and fsync): call from thread workers. Write order for a sync: first
+``XmlStore.put_many`` (the files are durable when it returns), then ``PurchaseRepository.upsert_many`` with the
+returned paths, so a record never points at a file that is not on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from ksef_tui.store.db import PURCHASES, Store
+
+VAT_DEDUCTIONS = (100, 50, 0)
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class PurchaseNotFound(KeyError):
+    """No purchase with this KSeF number in the store."""
+
+
+class XmlDamaged(Exception):
+    """A stored XML file is missing or its SHA-256 does not match the one recorded when it was saved."""
+
+    def __init__(self, relative_path: str, reason: str) -> None:
+        super().__init__(f"{relative_path}: {reason}")
+        self.relative_path = relative_path
+        self.reason = reason
+
+
+def _aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+
+
+def _dt(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """How the accountant booked a purchase: cost category, VAT deduction (100/50/0 %) and the VAT period."""
+
+    category: str
+    vat_deduction: int
+    period: str
+    note: str
+    booked_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.vat_deduction not in VAT_DEDUCTIONS:
+            raise ValueError(f"vat_deduction must be one of {VAT_DEDUCTIONS}, got {self.vat_deduction!r}")
+        if not PERIOD_RE.match(self.period):
+            raise ValueError(f"period must be YYYY-MM, got {self.period!r}")
+        _aware("booked_at", self.booked_at)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "vat_deduction": self.vat_deduction,
+            "period": self.period,
+            "note": self.note,
+            "booked_at": self.booked_at.isoformat(),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Booking:
+        return cls(
+            category=str(doc["category"]),
+            vat_deduction=int(doc["vat_deduction"]),
+            period=str(doc["period"]),
+            note=str(doc.get("note", "")),
+            booked_at=_dt(doc["booked_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRecord:
+    """One purchase invoice header as stored (document keyed by ``ksef_number``)."""
+
+    ksef_number: str
+    invoice_number: str
+    issue_date: date
+    seller_nip: str
+    seller_name: str
+    buyer_id: str
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    currency: str
+    kind: str
+    corrected_ksef_number: str | None
+    invoicing_date: datetime
+    acquisition_date: datetime
+    permanent_storage_date: datetime
+    invoice_hash: str
+    xml_path: str | None
+    xml_sha256: str | None
+    booking: Booking | None
+    first_seen: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("invoicing_date", "acquisition_date", "permanent_storage_date", "first_seen"):
+            _aware(name, getattr(self, name))
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "ksef_number": self.ksef_number,
+            "invoice_number": self.invoice_number,
+            "issue_date": self.issue_date.isoformat(),
+            "seller_nip": self.seller_nip,
+            "seller_name": self.seller_name,
+            "buyer_id": self.buyer_id,
+            "net": str(self.net),
+            "vat": str(self.vat),
+            "gross": str(self.gross),
+            "currency": self.currency,
+            "kind": self.kind,
+            "corrected_ksef_number": self.corrected_ksef_number,
+            "invoicing_date": self.invoicing_date.isoformat(),
+            "acquisition_date": self.acquisition_date.isoformat(),
+            "permanent_storage_date": self.permanent_storage_date.isoformat(),
+            "invoice_hash": self.invoice_hash,
+            "xml_path": self.xml_path,
+            "xml_sha256": self.xml_sha256,
+            "booking": None if self.booking is None else self.booking.to_doc(),
+            "first_seen": self.first_seen.isoformat(),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> PurchaseRecord:
+        booking = doc.get("booking")
+        corrected = doc.get("corrected_ksef_number")
+        xml_path = doc.get("xml_path")
+        xml_sha256 = doc.get("xml_sha256")
+        return cls(
+            ksef_number=str(doc["ksef_number"]),
+            invoice_number=str(doc["invoice_number"]),
+            issue_date=date.fromisoformat(str(doc["issue_date"])),
+            seller_nip=str(doc["seller_nip"]),
+            seller_name=str(doc["seller_name"]),
+            buyer_id=str(doc["buyer_id"]),
+            net=Decimal(str(doc["net"])),
+            vat=Decimal(str(doc["vat"])),
+            gross=Decimal(str(doc["gross"])),
+            currency=str(doc["currency"]),
+            kind=str(doc["kind"]),
+            corrected_ksef_number=None if corrected is None else str(corrected),
+            invoicing_date=_dt(doc["invoicing_date"]),
+            acquisition_date=_dt(doc["acquisition_date"]),
+            permanent_storage_date=_dt(doc["permanent_storage_date"]),
+            invoice_hash=str(doc["invoice_hash"]),
+            xml_path=None if xml_path is None else str(xml_path),
+            xml_sha256=None if xml_sha256 is None else str(xml_sha256),
+            booking=None if booking is None else Booking.from_doc(booking),
+            first_seen=_dt(doc["first_seen"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    new: int
+    updated: int
+    unchanged: int = 0
+
+
+Records = list[PurchaseRecord]
+
+
+def _merge(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The stored document after an upsert: the new header, but the old booking, XML and first_seen are kept."""
+    merged = dict(new)
+    if merged["booking"] is None:
+        merged["booking"] = old.get("booking")
+    if merged["xml_path"] is None:
+        merged["xml_path"] = old.get("xml_path")
+        merged["xml_sha256"] = old.get("xml_sha256")
+    if old.get("first_seen") is not None:
+        merged["first_seen"] = old["first_seen"]
+    return merged
+
+
+class PurchaseRepository:
+    """The ``purchases`` table. Every method is one read of the (cached) data and at most the writes it names."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def _table(self) -> Any:
+        return self._store.table(PURCHASES)
+
+    def _find(self, ksef_number: str) -> Any:
+        """The stored document (a tinydb Document) or None. A plain callable: no Query overhead, one copy."""
+        return self._table.get(cond=lambda doc: doc.get("ksef_number") == ksef_number)
+
+    def upsert_many(self, records: Iterable[PurchaseRecord]) -> UpsertResult:
+        """Insert new invoices (one write) and update known ones (at most one more write).
+
+        An update keeps the stored booking, XML path/hash and ``first_seen`` unless the new record carries its
+        own booking or XML path. Duplicate numbers in ``records``: the last one wins.
+        """
+        incoming = {record.ksef_number: record.to_doc() for record in records}
+        with self._store.mutex:
+            table = self._table
+            existing: dict[str, tuple[int, dict[str, Any]]] = {}
+            for doc in table.search(lambda doc: doc.get("ksef_number") in incoming):
+                existing[doc["ksef_number"]] = (int(doc.doc_id), dict(doc))
+            fresh = [doc for number, doc in incoming.items() if number not in existing]
+            changed: dict[int, dict[str, Any]] = {}
+            for number, (doc_id, old) in existing.items():
+                merged = _merge(old, incoming[number])
+                if merged != old:
+                    changed[doc_id] = merged
+            if fresh:
+                table.insert_multiple(fresh)
+            if changed:
+                replacements = {doc["ksef_number"]: doc for doc in changed.values()}
+
+                def replace(doc: dict[str, Any]) -> None:
+                    # ``doc`` is the stored document; tinydb passes it without its id, so find it by number.
+                    target = replacements[doc["ksef_number"]]
+                    doc.clear()
+                    doc.update(target)
+
+                table.update(replace, doc_ids=list(changed))
+            return UpsertResult(new=len(fresh), updated=len(changed), unchanged=len(existing) - len(changed))
+
+    def get(self, ksef_number: str) -> PurchaseRecord | None:
+        with self._store.mutex:
+            doc = self._find(ksef_number)
+        return None if doc is None else PurchaseRecord.from_doc(doc)
+
+    def _select(self, keep: Callable[[Mapping[str, Any]], bool]) -> Records:
+        with self._store.mutex:
+            found = [PurchaseRecord.from_doc(doc) for doc in self._table.search(keep)]
+        found.sort(key=lambda r: (r.issue_date, r.ksef_number))
+        return found
+
+    def all(self) -> Records:
+        """Every purchase, by issue date then KSeF number."""
+        return self._select(lambda doc: True)
+
+    def list(
+        self,
+        period: str | None = None,
+        booked: bool | None = None,
+        *,
+        by: Literal["issue", "booking"] = "issue",
+    ) -> Records:
+        """Purchases of ``period`` (``YYYY-MM``; the issue month, or the booking's VAT period with
+        ``by="booking"``), optionally only booked (``True``) or unbooked (``False``) ones."""
+        if period is not None and not PERIOD_RE.match(period):
+            raise ValueError(f"period must be YYYY-MM, got {period!r}")
+
+        def keep(doc: Mapping[str, Any]) -> bool:
+            booking = doc.get("booking")
+            if booked is not None and (booking is not None) != booked:
+                return False
+            if period is None:
+                return True
+            if by == "booking":
+                return booking is not None and booking.get("period") == period
+            return str(doc.get("issue_date", ""))[:7] == period
+
+        return self._select(keep)
+
+    def count(self) -> int:
+        with self._store.mutex:
+            return len(self._table)
+
+    def ksef_numbers(self) -> set[str]:
+        with self._store.mutex:
+            return {str(doc["ksef_number"]) for doc in self._table}
+
+    def set_booking(self, ksef_number: str, booking: Booking | None) -> None:
+        """Book (or un-book, with ``None``) one purchase: one write. Raises :class:`PurchaseNotFound`."""
+        self.set_bookings({ksef_number: booking})
+
+    def set_bookings(self, bookings: Mapping[str, Booking | None]) -> None:
+        """Book (or un-book) several purchases in one write; nothing is written if any number is unknown."""
+        if not bookings:
+            return
+        with self._store.mutex:
+            table = self._table
+            found = {
+                doc["ksef_number"]: int(doc.doc_id) for doc in table.search(lambda d: d.get("ksef_number") in bookings)
+            }
+            missing = [number for number in bookings if number not in found]
+            if missing:
+                raise PurchaseNotFound(missing[0] if len(missing) == 1 else missing)
+            docs = {number: None if b is None else b.to_doc() for number, b in bookings.items()}
+
+            def book(doc: dict[str, Any]) -> None:
+                doc["booking"] = docs[doc["ksef_number"]]
+
+            table.update(book, doc_ids=list(found.values()))
+
+    def without_xml(self) -> Records:
+        """Headers whose XML is not stored yet (``xml_path`` is None): the next sync retries their download."""
+        return self._select(lambda doc: doc.get("xml_path") is None)
+
+    def corrections_of(self, ksef_number: str) -> Records:
+        """The purchases that correct ``ksef_number`` (their ``corrected_ksef_number``), oldest first."""
+        return self._select(lambda doc: doc.get("corrected_ksef_number") == ksef_number)
+
+
+_SAFE_NUMBER = re.compile(r"^[0-9A-Za-z-]{20,64}$")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class XmlStore:
+    """Invoice XML files under ``root/YYYY/MM/<ksef_number>.xml`` (month of the number's date part), 0600."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @staticmethod
+    def relative_path(ksef_number: str) -> str:
+        if not _SAFE_NUMBER.match(ksef_number):
+            raise ValueError(f"not a KSeF number: {ksef_number!r}")
+        day = datetime.strptime(ksef_number[11:19], "%Y%m%d")  # ValueError if the date part is not a date
+        return f"{day:%Y}/{day:%m}/{ksef_number}.xml"
+
+    def put_many(self, items: Mapping[str, bytes]) -> dict[str, tuple[str, str]]:
+        """Write each XML atomically (temp file + fsync + rename; each directory fsynced once at the end).
+
+        Returns ``{ksef_number: (relative_path, sha256_hex)}``. A file already holding the same bytes is not
+        rewritten.
+        """
+        result: dict[str, tuple[str, str]] = {}
+        touched: set[Path] = set()
+        for number, content in items.items():
+            relative = self.relative_path(number)
+            digest = hashlib.sha256(content).hexdigest()
+            target = self.root / relative
+            result[number] = (relative, digest)
+            with contextlib.suppress(OSError):
+                if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                    continue
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            touched.add(target.parent)
+        for directory in touched:
+            _fsync_dir(directory)
+        for directory in {d.parent for d in touched} | {d.parent.parent for d in touched}:
+            _fsync_dir(directory)  # new YYYY/ and MM/ entries
+        return result
+
+    def get(self, relative_path: str, sha256: str) -> bytes:
+        """The stored bytes, checked against ``sha256`` (hex, as returned by :meth:`put_many`)."""
+        parts = PurePosixPath(relative_path)
+        if parts.is_absolute() or ".." in parts.parts:
+            raise ValueError(f"not a path inside the XML store: {relative_path!r}")
+        try:
+            content = (self.root / parts).read_bytes()
+        except FileNotFoundError:
+            raise XmlDamaged(relative_path, "the file is missing") from None
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != sha256.lower():
+            raise XmlDamaged(relative_path, f"SHA-256 mismatch (expected {sha256}, found {actual})")
+        return content

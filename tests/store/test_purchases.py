@@ -1,0 +1,309 @@
+"""Purchase records, the repository's batched writes and merge rules, and the XML file store."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ksef_tui.domain.ksef_number import make_ksef_number
+from ksef_tui.store.db import PURCHASES, Store
+from ksef_tui.store.purchases import (
+    Booking,
+    PurchaseNotFound,
+    PurchaseRecord,
+    PurchaseRepository,
+    UpsertResult,
+    XmlDamaged,
+    XmlStore,
+)
+
+WARSAW = timezone(timedelta(hours=1))
+SELLER = "5265877635"
+
+
+def number(day: date, index: int) -> str:
+    return make_ksef_number(SELLER, day, f"{index:012X}")
+
+
+def record(index: int, day: date = date(2026, 3, 5), **changes: Any) -> PurchaseRecord:
+    at = datetime(day.year, day.month, day.day, 10, 30, tzinfo=WARSAW)
+    base = PurchaseRecord(
+        ksef_number=number(day, index),
+        invoice_number=f"FV/{index}/2026",
+        issue_date=day,
+        seller_nip=SELLER,
+        seller_name="Dostawca sp. z o.o.",
+        buyer_id="7740001454",
+        net=Decimal("100.00"),
+        vat=Decimal("23.00"),
+        gross=Decimal("123.00"),
+        currency="PLN",
+        kind="VAT",
+        corrected_ksef_number=None,
+        invoicing_date=at,
+        acquisition_date=at + timedelta(minutes=1),
+        permanent_storage_date=at + timedelta(minutes=2),
+        invoice_hash="3q2+7w==",
+        xml_path=None,
+        xml_sha256=None,
+        booking=None,
+        first_seen=datetime(2026, 4, 1, 8, 0, tzinfo=UTC),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+BOOKING = Booking("towary", 100, "2026-03", "", datetime(2026, 4, 2, 9, 0, tzinfo=WARSAW))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "store.json") as opened:
+        yield opened
+
+
+@pytest.fixture
+def repo(store: Store) -> PurchaseRepository:
+    return PurchaseRepository(store)
+
+
+class WriteCounter:
+    """Counts file writes of the store (wraps our storage's ``write``; tinydb itself is untouched)."""
+
+    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        storage = store.db.storage
+        original = storage.write
+
+        def counting(data: Any) -> None:
+            self.count += 1
+            original(data)
+
+        monkeypatch.setattr(storage, "write", counting)
+
+
+def test_record_round_trips_through_its_document() -> None:
+    rec = record(1, booking=BOOKING, corrected_ksef_number=number(date(2026, 2, 1), 9), xml_path="2026/03/x.xml")
+    doc = rec.to_doc()
+    assert json.loads(json.dumps(doc)) == doc
+    assert doc["net"] == "100.00" and doc["gross"] == "123.00"
+    assert doc["invoicing_date"] == "2026-03-05T10:30:00+01:00"
+    assert doc["issue_date"] == "2026-03-05"
+    assert PurchaseRecord.from_doc(doc) == rec
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    amount=st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2),
+    offset=st.integers(min_value=-12 * 60, max_value=14 * 60),
+    micro=st.integers(min_value=0, max_value=999_999),
+    booked=st.booleans(),
+)
+def test_any_record_round_trips(amount: Decimal, offset: int, micro: int, booked: bool) -> None:
+    moment = datetime(2026, 1, 31, 23, 59, 59, micro, tzinfo=timezone(timedelta(minutes=offset)))
+    rec = record(
+        7, net=amount, vat=-amount, gross=amount * 2, invoicing_date=moment, booking=BOOKING if booked else None
+    )
+    back = PurchaseRecord.from_doc(json.loads(json.dumps(rec.to_doc())))
+    assert back == rec
+    assert back.invoicing_date.utcoffset() == moment.utcoffset()
+    assert str(back.net) == str(amount)
+
+
+def test_naive_datetimes_and_bad_bookings_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        record(1, first_seen=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="vat_deduction"):
+        dataclasses.replace(BOOKING, vat_deduction=75)
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        dataclasses.replace(BOOKING, period="2026-13")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        dataclasses.replace(BOOKING, booked_at=datetime(2026, 1, 1))
+
+
+def test_upsert_many_counts_and_batches_its_writes(
+    store: Store, repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes = WriteCounter(store, monkeypatch)
+    assert repo.upsert_many([record(i) for i in range(100)]) == UpsertResult(new=100, updated=0, unchanged=0)
+    assert writes.count == 1
+
+    batch = [record(i) for i in range(90, 100)]
+    batch += [record(i, seller_name="Nowa nazwa") for i in range(80, 90)]
+    batch += [record(i) for i in range(100, 130)]
+    assert repo.upsert_many(batch) == UpsertResult(new=30, updated=10, unchanged=10)
+    assert writes.count == 3  # one insert_multiple + one update
+
+    assert repo.upsert_many([record(5)]) == UpsertResult(new=0, updated=0, unchanged=1)
+    assert repo.upsert_many([]) == UpsertResult(new=0, updated=0, unchanged=0)
+    assert writes.count == 3  # nothing changed: no write at all
+
+    assert repo.count() == 130
+    assert repo.ksef_numbers() == {record(i).ksef_number for i in range(130)}
+    got = repo.get(record(85).ksef_number)
+    assert got is not None and got.seller_name == "Nowa nazwa"
+    assert repo.get(number(date(2026, 3, 5), 999)) is None
+
+
+def test_duplicates_in_one_batch_last_wins(repo: PurchaseRepository) -> None:
+    assert repo.upsert_many([record(1, invoice_number="A"), record(1, invoice_number="B")]) == UpsertResult(1, 0, 0)
+    got = repo.get(record(1).ksef_number)
+    assert got is not None and got.invoice_number == "B"
+
+
+def test_booking_xml_and_first_seen_survive_a_later_upsert(tmp_path: Path, repo: PurchaseRepository) -> None:
+    key = record(1).ksef_number
+    repo.upsert_many([record(1), record(2)])
+    repo.set_booking(key, BOOKING)
+    repo.upsert_many([record(1, xml_path="2026/03/a.xml", xml_sha256="ab" * 32)])
+
+    later = record(1, seller_name="Zmieniona", first_seen=datetime(2026, 5, 1, tzinfo=UTC))
+    assert repo.upsert_many([later]) == UpsertResult(new=0, updated=1, unchanged=0)
+    got = repo.get(key)
+    assert got is not None
+    assert got.seller_name == "Zmieniona"
+    assert got.booking == BOOKING
+    assert (got.xml_path, got.xml_sha256) == ("2026/03/a.xml", "ab" * 32)
+    assert got.first_seen == record(1).first_seen
+
+    rebooked = dataclasses.replace(BOOKING, vat_deduction=50, note="samochód")
+    repo.upsert_many([record(1, booking=rebooked, xml_path="2026/03/b.xml", xml_sha256="cd" * 32)])
+    got = repo.get(key)
+    assert got is not None
+    assert got.booking == rebooked
+    assert (got.xml_path, got.xml_sha256) == ("2026/03/b.xml", "cd" * 32)
+
+    with Store.open(tmp_path / "store.json", read_only=True) as reader:
+        assert PurchaseRepository(reader).get(key) == got
+    assert [r.ksef_number for r in repo.without_xml()] == [record(2).ksef_number]
+
+
+def test_set_booking(store: Store, repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.upsert_many([record(1), record(2)])
+    writes = WriteCounter(store, monkeypatch)
+    key = record(2).ksef_number
+    repo.set_booking(key, BOOKING)
+    assert writes.count == 1
+    got = repo.get(key)
+    assert got is not None and got.booking == BOOKING
+    other = repo.get(record(1).ksef_number)
+    assert other is not None and other.booking is None
+
+    repo.set_booking(key, None)
+    got = repo.get(key)
+    assert got is not None and got.booking is None
+
+    with pytest.raises(PurchaseNotFound):
+        repo.set_booking(number(date(2026, 3, 5), 77), BOOKING)
+    with pytest.raises(KeyError):
+        repo.set_booking("nope", None)
+    assert writes.count == 2
+
+
+def test_set_bookings_books_many_in_one_write(
+    store: Store, repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.upsert_many([record(i) for i in range(10)])
+    writes = WriteCounter(store, monkeypatch)
+    half = dataclasses.replace(BOOKING, vat_deduction=50)
+    repo.set_bookings({record(i).ksef_number: half for i in range(0, 10, 2)})
+    assert writes.count == 1
+    assert [r.booking for r in repo.all()] == [half, None] * 5
+    with pytest.raises(PurchaseNotFound):
+        repo.set_bookings({record(1).ksef_number: None, number(date(2026, 3, 5), 500): BOOKING})
+    repo.set_bookings({})
+    assert writes.count == 1
+    assert [r.booking for r in repo.list(booked=True)] == [half] * 5
+
+
+def test_list_by_issue_month_booking_period_and_state(repo: PurchaseRepository) -> None:
+    march = [record(i, day=date(2026, 3, 1 + i)) for i in range(3)]
+    april = [record(10 + i, day=date(2026, 4, 1 + i)) for i in range(2)]
+    repo.upsert_many(april + march)
+    repo.set_booking(march[0].ksef_number, BOOKING)  # booked into 2026-03
+    repo.set_booking(april[0].ksef_number, dataclasses.replace(BOOKING, period="2026-05"))
+
+    def keys(records: list[PurchaseRecord]) -> list[str]:
+        return [r.ksef_number for r in records]
+
+    assert keys(repo.list("2026-03")) == keys(march)  # by issue date
+    assert keys(repo.list("2026-04")) == keys(april)
+    assert keys(repo.list("2026-03", booked=True)) == [march[0].ksef_number]
+    assert keys(repo.list("2026-03", booked=False)) == keys(march[1:])
+    assert keys(repo.list(booked=False)) == keys(march[1:] + april[1:])
+    assert keys(repo.list("2026-05", by="booking")) == [april[0].ksef_number]
+    assert keys(repo.list("2026-03", by="booking")) == [march[0].ksef_number]
+    assert repo.list("2026-06") == []
+    assert keys(repo.list()) == keys(repo.all()) == keys(march + april)
+    with pytest.raises(ValueError):
+        repo.list("2026-3")
+
+
+def test_corrections_of(repo: PurchaseRepository) -> None:
+    original = record(1, day=date(2026, 1, 10))
+    first = record(2, day=date(2026, 2, 1), kind="KOR", corrected_ksef_number=original.ksef_number)
+    second = record(3, day=date(2026, 3, 1), kind="KOR", corrected_ksef_number=original.ksef_number)
+    unrelated = record(4, kind="KOR", corrected_ksef_number=number(date(2025, 12, 1), 5))
+    repo.upsert_many([second, unrelated, original, first])
+    assert repo.corrections_of(original.ksef_number) == [first, second]
+    assert repo.corrections_of(first.ksef_number) == []
+
+
+def test_xml_store_round_trip(tmp_path: Path) -> None:
+    xml = XmlStore(tmp_path / "xml")
+    one, two = number(date(2026, 3, 5), 1), number(date(2025, 12, 31), 2)
+    items = {one: b"<Faktura>1</Faktura>", two: "<Faktura>ż</Faktura>".encode()}
+    saved = xml.put_many(items)
+    assert saved[one] == (f"2026/03/{one}.xml", hashlib.sha256(items[one]).hexdigest())
+    assert saved[two][0] == f"2025/12/{two}.xml"
+    for key, (relative, digest) in saved.items():
+        assert xml.get(relative, digest) == items[key]
+        assert stat.S_IMODE((tmp_path / "xml" / relative).stat().st_mode) == 0o600
+    assert not list((tmp_path / "xml").rglob("*.tmp"))
+
+    inode = (tmp_path / "xml" / saved[one][0]).stat().st_ino
+    assert xml.put_many({one: items[one]}) == {one: saved[one]}  # same bytes: not rewritten
+    assert (tmp_path / "xml" / saved[one][0]).stat().st_ino == inode
+    changed = xml.put_many({one: b"<Faktura>1b</Faktura>"})
+    assert xml.get(*changed[one]) == b"<Faktura>1b</Faktura>"
+
+
+def test_xml_store_detects_damage(tmp_path: Path) -> None:
+    xml = XmlStore(tmp_path)
+    key = number(date(2026, 3, 5), 1)
+    relative, digest = xml.put_many({key: b"<Faktura>100.00</Faktura>"})[key]
+    (tmp_path / relative).write_bytes(b"<Faktura>900.00</Faktura>")
+    with pytest.raises(XmlDamaged, match="SHA-256 mismatch"):
+        xml.get(relative, digest)
+    (tmp_path / relative).unlink()
+    with pytest.raises(XmlDamaged, match="missing"):
+        xml.get(relative, digest)
+
+
+def test_xml_store_refuses_paths_outside_its_root(tmp_path: Path) -> None:
+    xml = XmlStore(tmp_path / "xml")
+    with pytest.raises(ValueError):
+        xml.put_many({"../../etc/passwd-20260101-000000000000-00": b"x"})
+    with pytest.raises(ValueError):
+        xml.put_many({"5265877635-20261399-000000000000-00": b"x"})
+    with pytest.raises(ValueError):
+        xml.get("../store.json", "00")
+    with pytest.raises(ValueError):
+        xml.get("/etc/passwd", "00")
+
+
+def test_repository_reads_the_table_written_by_tinydb(store: Store, repo: PurchaseRepository) -> None:
+    repo.upsert_many([record(1)])
+    [doc] = store.table(PURCHASES).all()
+    assert doc["ksef_number"] == record(1).ksef_number
+    assert doc["booking"] is None
