@@ -4,7 +4,8 @@ Heavy modules are imported inside the commands so that ``ksef-tui --version`` st
 ends as one line on stderr and a non-zero exit code; a traceback is shown only with ``KSEF_TUI_DEBUG=1``.
 
 Exit codes: 0 success, 1 an invoice is invalid, 2 bad input or usage (doctor: token or authentication),
-3 network, 4 configuration, 5 missing permissions, 70 internal error, 130 interrupted.
+3 network, 4 configuration, 5 missing permissions, 6 sync failed (cursor unchanged), 70 internal error,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,16 +23,21 @@ from ksef_tui import __version__
 from ksef_tui.i18n import set_language, t
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
     from ksef_tui.secrets import Vault
     from ksef_tui.services.setup import Verification
+    from ksef_tui.store.db import Store
     from ksef_tui.store.profiles import ProfileRepository
+    from ksef_tui.store.purchases import PurchaseRecord
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_INPUT = 2
 EXIT_CONFIG = 4  # doctor: 2 token/authentication, 3 network, 4 configuration, 5 missing permissions
+EXIT_SYNC = 6  # sync failed at KSeF; the cursor was not moved
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
@@ -376,6 +383,167 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+# ----------------------------------------------------------------------------------------------- purchases
+
+
+@contextmanager
+def _store_for(profile: Profile, *, read_only: bool = False) -> Iterator[Store]:
+    from ksef_tui.services.local import open_store
+    from ksef_tui.store.db import StoreError, StoreLocked
+
+    try:
+        store = open_store(profile, read_only=read_only)
+    except StoreLocked as exc:
+        raise CliError(t("store.locked", pid=exc.pid, host=exc.host), EXIT_CONFIG) from None
+    except FileNotFoundError:
+        raise CliError(t("store.empty", profile=profile.name), EXIT_CONFIG) from None
+    except StoreError as exc:
+        raise CliError(t("store.error", detail=exc), EXIT_CONFIG) from None
+    if store.recovered_from is not None:
+        print(f"ksef-tui: {t('store.recovered', path=store.recovered_from)}", file=sys.stderr)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ksef_tui.ksef.errors import KsefError
+    from ksef_tui.ksef.limits import Wait
+    from ksef_tui.services.local import xml_store
+    from ksef_tui.services.purchase_sync import PurchaseSync, SyncProgress, SyncResult
+    from ksef_tui.services.session import TokenMissing, close_api, open_api
+
+    profile = _pick_profile(args.profile)
+    vault = _vault(args)
+    chatty = sys.stderr.isatty() and not args.json
+
+    def on_wait(wait: Wait) -> None:
+        print(t("sync.waiting", seconds=int(wait.seconds + 0.999), group=wait.group), file=sys.stderr)
+
+    def on_progress(progress: SyncProgress) -> None:
+        if chatty:
+            print(
+                t(
+                    f"sync.phase.{progress.phase}",
+                    start=f"{progress.window_from:%Y-%m-%d}",
+                    end=f"{progress.window_to:%Y-%m-%d}",
+                ),
+                file=sys.stderr,
+            )
+
+    async def run(store: Store) -> SyncResult:
+        api = open_api(profile, vault, on_wait=on_wait)
+        try:
+            return await PurchaseSync(profile, api, store, xml_store(profile), progress=on_progress).run()
+        finally:
+            await close_api(api, profile)
+
+    with _store_for(profile) as store:
+        try:
+            result = asyncio.run(run(store))
+        except TokenMissing as exc:
+            raise CliError(str(exc), EXIT_CONFIG) from None
+        except KsefError as exc:
+            raise CliError(t("sync.failed", reason=exc.message()), EXIT_SYNC) from None
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(t("sync.done", new=result.new, updated=result.updated, corrections=result.corrections))
+        calls = ", ".join(f"{group} {count}" for group, count in sorted(result.calls.items()))
+        print(t("sync.calls", calls=calls or "-", hwm=result.hwm.isoformat() if result.hwm else "-"))
+    return EXIT_OK
+
+
+def cmd_purchases_list(args: argparse.Namespace) -> int:
+    from ksef_tui.domain.money import q2
+    from ksef_tui.services.booking import category_label
+    from ksef_tui.store.purchases import PurchaseRepository
+
+    profile = _pick_profile(args.profile)
+    with _store_for(profile, read_only=True) as store:
+        records = PurchaseRepository(store).list(period=args.period)
+    if args.json:
+        print(json.dumps([_purchase_json(r) for r in records], ensure_ascii=False))
+        return EXIT_OK
+    for r in records:
+        booked = (
+            f"{category_label(r.booking.category)} {r.booking.vat_deduction}% {r.booking.period}" if r.booking else "-"
+        )
+        amount = f"{format(q2(r.gross), 'f'):>12} {r.currency}"
+        print(f"{r.ksef_number}  {r.issue_date}  {r.kind:<7} {r.seller_nip}  {amount}  {booked}  {r.invoice_number}")
+    return EXIT_OK
+
+
+def _purchase_json(r: PurchaseRecord) -> dict[str, object]:
+    return {
+        "ksef_number": r.ksef_number,
+        "invoice_number": r.invoice_number,
+        "issue_date": r.issue_date.isoformat(),
+        "received": r.acquisition_date.isoformat(),
+        "seller": {"nip": r.seller_nip, "name": r.seller_name},
+        "kind": r.kind,
+        "corrected_ksef_number": r.corrected_ksef_number,
+        "net": format(r.net, "f"),
+        "vat": format(r.vat, "f"),
+        "gross": format(r.gross, "f"),
+        "currency": r.currency,
+        "booking": None
+        if r.booking is None
+        else {
+            "category": r.booking.category,
+            "vat_deduction": r.booking.vat_deduction,
+            "period": r.booking.period,
+            "note": r.booking.note,
+        },
+    }
+
+
+def cmd_purchases_book(args: argparse.Namespace) -> int:
+    from ksef_tui.services.booking import BookingError, BookingRequest, book, unbook
+    from ksef_tui.store.purchases import PurchaseNotFound, PurchaseRepository
+
+    profile = _pick_profile(args.profile)
+    with _store_for(profile) as store:
+        repo = PurchaseRepository(store)
+        try:
+            if args.unbook:
+                unbook(repo, args.ksef_number)
+                print(t("booking.unbooked", number=args.ksef_number))
+                return EXIT_OK
+            if not (args.category and args.vat_deduction is not None and args.period):
+                raise CliError(t("booking.needs"))
+            book(
+                repo, args.ksef_number, BookingRequest(args.category, args.vat_deduction, args.period, args.note or "")
+            )
+        except BookingError as exc:
+            raise CliError(str(exc)) from None
+        except PurchaseNotFound:
+            raise CliError(t("booking.not_found", number=args.ksef_number)) from None
+    print(t("booking.booked", number=args.ksef_number, period=args.period))
+    return EXIT_OK
+
+
+def cmd_purchases_export(args: argparse.Namespace) -> int:
+    from ksef_tui.services.booking import BookingError, export_register
+    from ksef_tui.store.purchases import PurchaseRepository
+
+    profile = _pick_profile(args.profile)
+    with _store_for(profile, read_only=True) as store:
+        try:
+            count = export_register(
+                PurchaseRepository(store), args.period, Path(args.out), decimal_comma=not args.decimal_point
+            )
+        except BookingError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(t("err.file_unreadable", path=args.out, reason=exc.strerror or exc)) from None
+    print(t("booking.exported", count=count, path=args.out))
+    return EXIT_OK
+
+
 def _unicode_ok() -> bool:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
     return "utf" in encoding and not os.environ.get("KSEF_TUI_ASCII")
@@ -444,6 +612,35 @@ def build_parser() -> argparse.ArgumentParser:
     secret_options(doctor)
     doctor.set_defaults(handler=cmd_doctor)
 
+    sync = commands.add_parser("sync", help=t("cli.sync"))
+    sync.add_argument("--profile")
+    sync.add_argument("--json", action="store_true")
+    secret_options(sync)
+    sync.set_defaults(handler=cmd_sync)
+
+    purchases = commands.add_parser("purchases", help=t("cli.purchases"))
+    purchase_commands = purchases.add_subparsers(dest="purchases_command", metavar="ACTION", required=True)
+    plist = purchase_commands.add_parser("list", help=t("cli.purchases.list"))
+    plist.add_argument("--profile")
+    plist.add_argument("--period", metavar="YYYY-MM")
+    plist.add_argument("--json", action="store_true")
+    plist.set_defaults(handler=cmd_purchases_list)
+    pbook = purchase_commands.add_parser("book", help=t("cli.purchases.book"))
+    pbook.add_argument("ksef_number", metavar="KSEF_NUMBER")
+    pbook.add_argument("--profile")
+    pbook.add_argument("--category")
+    pbook.add_argument("--vat-deduction", type=int, choices=(100, 50, 0))
+    pbook.add_argument("--period", metavar="YYYY-MM")
+    pbook.add_argument("--note")
+    pbook.add_argument("--unbook", action="store_true")
+    pbook.set_defaults(handler=cmd_purchases_book)
+    pexport = purchase_commands.add_parser("export", help=t("cli.purchases.export"))
+    pexport.add_argument("--profile")
+    pexport.add_argument("--period", required=True, metavar="YYYY-MM")
+    pexport.add_argument("--out", required=True, metavar="FILE.csv")
+    pexport.add_argument("--decimal-point", action="store_true", help=t("cli.purchases.decimal_point"))
+    pexport.set_defaults(handler=cmd_purchases_export)
+
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
     serve = sim_commands.add_parser("serve", help=t("cli.sim.serve"), add_help=False)
@@ -481,6 +678,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ksef-tui: {t('err.interrupted')}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        with suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         if os.environ.get("KSEF_TUI_DEBUG"):
             raise

@@ -1,6 +1,6 @@
 """FA(3) throughput: build + validate, and parse, on 1,000 generated invoices.
 
-Run: ``.venv/bin/python bench/xml.py [--count N] [--seed S]``. Prints invoices per second for each phase
+Run: ``.venv/bin/python bench/fa_xml.py [--count N] [--seed S]``. Prints invoices per second for each phase
 (single thread, XSD compiled once beforehand and reported separately).
 """
 
