@@ -211,7 +211,9 @@ def select_invoices(
     ]
     rows = _apply_filters(rows, body)
     rows.sort(key=lambda inv: (_date_of(inv, date_type), inv.ksef_number), reverse=descending)
-    return Selection(rows, date_type, hwm)
+    # The OpenAPI text: for the latest period the HWM may be slightly below the requested upper bound; for older
+    # periods it equals the query's bound. So the reported value never exceeds the (clamped) upper bound.
+    return Selection(rows, date_type, min(hwm, end) if hwm is not None else None)
 
 
 def query_metadata(ctx: Ctx) -> Response:

@@ -134,3 +134,47 @@ async def test_second_run_reuses_the_session(sim: Sim) -> None:
     assert second.ok
     assert len(sim.state.auths) == auths == 1
     assert second.steps[3].detail.startswith("the existing KSeF session is alive")
+
+
+async def test_timeout_and_tls_failures_are_network_verdicts(sim: Sim) -> None:
+    import httpx
+
+    from ksef_tui.ksef.client import KsefHttp
+    from ksef_tui.ksef.errors import TransportFailure
+
+    # TLS spoken to a plain-HTTP server: the handshake fails for real
+    tls = KsefHttp(sim.base_url.replace("http://", "https://"))
+    with pytest.raises(TransportFailure) as info:
+        await tls.request("POST", "/auth/challenge")
+    await tls.aclose()
+    assert info.value.kind == "tls"
+    # a server slower than our timeout
+    sim.admin("POST", "/faults", {"spec": "latency=1.5"})
+    slow = KsefHttp(sim.base_url, timeout=httpx.Timeout(0.3))
+    with pytest.raises(TransportFailure) as info:
+        await slow.request("POST", "/auth/challenge")
+    await slow.aclose()
+    assert info.value.kind == "timeout"
+    assert "did not answer in time" in info.value.message()
+    sim.admin("POST", "/faults", {})
+
+
+async def test_dns_failure_is_named() -> None:
+    import socket
+
+    import httpx
+
+    from ksef_tui.ksef.client import KsefHttp
+    from ksef_tui.ksef.errors import TransportFailure
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known") from exc
+
+    http = KsefHttp("https://api-tset.ksef.mf.gov.pl/v2", transport=httpx.MockTransport(handler))
+    with pytest.raises(TransportFailure) as info:
+        await http.request("POST", "/auth/challenge")
+    assert info.value.kind == "dns"
+    assert "cannot find the KSeF server api-tset.ksef.mf.gov.pl" in info.value.message()

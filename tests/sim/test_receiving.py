@@ -164,6 +164,16 @@ def test_restrict_to_hwm_clamps_the_range(api: Api, full_login: dict[str, str]) 
     result = _query(api, full_login["access"], body, pageSize=250)
     hwm = result["permanentStorageHwmDate"]
     assert all(item["permanentStorageDate"] <= hwm for item in result["invoices"])
+    # an older window: the HWM reported equals the window's upper bound, never the global HWM beyond it
+    old_from, old_to = (datetime.now(UTC) - timedelta(days=80)), (datetime.now(UTC) - timedelta(days=40))
+    body["dateRange"] = {
+        "dateType": "PermanentStorage",
+        "from": old_from.isoformat(),
+        "to": old_to.isoformat(),
+        "restrictToPermanentStorageHwmDate": True,
+    }
+    older = _query(api, full_login["access"], body, pageSize=250)
+    assert datetime.fromisoformat(older["permanentStorageHwmDate"]) == old_to
 
 
 def test_warsaw_dates_and_three_month_rule() -> None:
