@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from ksef_tui.ksef.auth import TokenAuth
-from ksef_tui.ksef.client import KsefHttp, field, parse_time
-from ksef_tui.ksef.errors import ProtocolViolation, Unauthorized
+from ksef_tui.ksef.client import KsefHttp, field, json_object, parse_time
+from ksef_tui.ksef.errors import Unauthorized
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +45,7 @@ class KsefApi:
 
     async def call_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await self.call(method, path, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ProtocolViolation(f"{method} {path}: body is not JSON") from None
-        if not isinstance(body, dict):
-            raise ProtocolViolation(f"{method} {path}: body is not a JSON object")
-        return body
+        return json_object(response.content, f"{method} {path}")
 
     async def token_status(self, reference: str) -> TokenStatus:
         body = await self.call_json("GET", f"/tokens/{reference}", idempotent=True)

@@ -14,9 +14,11 @@ Retry policy:
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -165,13 +167,18 @@ class KsefHttp:
     async def json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """A call whose answer must be a JSON object."""
         response = await self.request(method, path, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ProtocolViolation(f"{method} {path}: body is not JSON") from None
-        if not isinstance(body, dict):
-            raise ProtocolViolation(f"{method} {path}: body is not a JSON object")
-        return body
+        return json_object(response.content, f"{method} {path}")
+
+
+def json_object(content: bytes, where: str) -> dict[str, Any]:
+    """A JSON object from KSeF; numbers with a fraction become ``Decimal`` (money never passes through float)."""
+    try:
+        body = json.loads(content, parse_float=Decimal)
+    except ValueError:
+        raise ProtocolViolation(f"{where}: body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ProtocolViolation(f"{where}: body is not a JSON object")
+    return body
 
 
 def field(body: dict[str, Any], *path: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ksef_tui.ksef.api import KsefApi
-from ksef_tui.ksef.client import field, parse_time
+from ksef_tui.ksef.client import field, json_object, parse_time
 from ksef_tui.ksef.crypto import SYMMETRIC_USAGE, SymmetricKey, select_certificate, sha256_b64
 from ksef_tui.ksef.errors import ApiError, KsefError, ProtocolViolation
 
@@ -90,16 +89,6 @@ def date_range(date_type: str, start: datetime, end: datetime | None, *, restric
     return value
 
 
-def _decimal_json(text: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(text, parse_float=Decimal)
-    except ValueError:
-        raise ProtocolViolation("body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ProtocolViolation("body is not a JSON object")
-    return body
-
-
 async def query_metadata(
     api: KsefApi, filters: dict[str, Any], *, page: int = 0, page_size: int = MAX_PAGE_SIZE, sort: str = "Asc"
 ) -> MetadataPage:
@@ -109,7 +98,7 @@ async def query_metadata(
         params={"pageOffset": page, "pageSize": page_size, "sortOrder": sort},
         json=filters,
     )
-    body = _decimal_json(response.content)
+    body = json_object(response.content, "query metadata")
     items = field(body, "invoices")
     if not isinstance(items, list):
         raise ProtocolViolation("invoices is not a list")
@@ -284,7 +273,7 @@ def package_metadata(files: dict[str, bytes]) -> list[InvoiceMetadata]:
     raw = files.get("_metadata.json")
     if raw is None:
         raise ProtocolViolation("export package has no _metadata.json")
-    body = _decimal_json(raw)
+    body = json_object(raw, "_metadata.json")
     items = field(body, "invoices")
     if not isinstance(items, list):
         raise ProtocolViolation("_metadata.json: invoices is not a list")
