@@ -4,7 +4,8 @@ The MF's recommended way (PROTOCOL.md §6.2): invoices where we are the buyer (`
 ``PermanentStorage`` date, windows of at most three months clamped to the High Water Mark
 (``restrictToPermanentStorageHwmDate``); the cursor is the HWM KSeF returns, or the last record's date when a
 result was truncated at 10,000. Long gaps (the first import, a long break) go through exports, which bring up
-to 10,000 invoices with their XML in one call; small deltas go through one metadata page and single downloads.
+to 10,000 invoices with their XML in one call; small deltas go through one metadata page and single downloads,
+unless that page shows more than a handful of new invoices, when one export is cheaper than the downloads.
 
 The cursor moves only after everything its window brought is saved, so a crash or a rejected window never
 skips invoices: the next run repeats the window and deduplicates by KSeF number.
@@ -44,6 +45,9 @@ SUBJECT = "Subject2"
 CURSOR_KEY = "purchases:Subject2"
 #: Gaps longer than this are imported through an export rather than metadata pages and single downloads.
 BULK_GAP = timedelta(days=2)
+#: A small delta needing more single downloads than this (the download budget is 64/h) switches to an export
+#: (20/h, but up to 10,000 invoices each).
+MAX_SINGLE_DOWNLOADS = 10
 _TYPES = {
     "Vat": "VAT",
     "Kor": "KOR",
@@ -224,6 +228,8 @@ class PurchaseSync:
             hwm = result.hwm or hwm
             for meta in result.invoices:
                 collected[meta.ksef_number] = meta
+            if result.has_more and len(collected) > MAX_SINGLE_DOWNLOADS:
+                return await self._export_window(start, end, last=last)  # more than a page: one export is cheaper
             if not result.has_more:
                 break
             if result.is_truncated and result.invoices:
@@ -232,6 +238,8 @@ class PurchaseSync:
                 page += 1
         known = await asyncio.to_thread(self._known_with_xml)
         wanted = [m for m in collected.values() if m.ksef_number not in known]
+        if len(wanted) > MAX_SINGLE_DOWNLOADS:
+            return await self._export_window(start, end, last=last)
         xml = await self._download(wanted, start, end)
         await asyncio.to_thread(self._save, list(collected.values()), xml)
         return self._after(start, end, hwm, last=last)

@@ -152,3 +152,19 @@ async def test_a_rejected_window_leaves_the_cursor_where_it_was(make_sim: Callab
     await api.http.aclose()
     assert result.new == 2
     assert records(tmp_path).count() == count + 2
+
+
+async def test_a_busy_short_gap_goes_through_one_export(make_sim: Callable[..., Sim], tmp_path: Path) -> None:
+    from ksef_tui.services.purchase_sync import MAX_SINGLE_DOWNLOADS
+
+    sim = make_sim(seed_purchases=10, hwm_lag=0.0)
+    await sync(sim, tmp_path)
+    add_supplier_invoices(sim, MAX_SINGLE_DOWNLOADS + 5, "BUSY")
+    import asyncio
+
+    await asyncio.sleep(0.3)
+    result = await sync(sim, tmp_path)
+    assert result.new == MAX_SINGLE_DOWNLOADS + 5
+    assert result.calls.get("invoiceDownload", 0) == 0
+    assert result.calls["invoiceExport"] == 1
+    assert result.calls["invoiceMetadata"] == 1
