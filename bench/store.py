@@ -69,6 +69,9 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def booking_update_ms(repo: PurchaseRepository, numbers: list[str], repeat: int, rng: random.Random) -> float:
+    """One booking into a period that already holds 5,000 bookings (a busy month), median of ``repeat``."""
+    busy = Booking("towary", 100, "2025-03", "bench", datetime.now(UTC))
+    repo.set_bookings(dict.fromkeys(numbers[:5000], busy))
     samples = []
     for n in range(repeat):
         booking = Booking("towary", 100, "2025-03", f"bench {n}", datetime.now(UTC))

@@ -683,6 +683,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
+        from ksef_tui.store.db import StoreError
+
+        if isinstance(exc, StoreError):  # e.g. a damaged bookings file found while reading
+            print(f"ksef-tui: {t('store.error', detail=exc)}", file=sys.stderr)
+            return EXIT_CONFIG
         if os.environ.get("KSEF_TUI_DEBUG"):
             raise
         print(f"ksef-tui: {t('err.internal', kind=type(exc).__name__)}", file=sys.stderr)

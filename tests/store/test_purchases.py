@@ -193,7 +193,9 @@ def test_set_booking(store: Store, repo: PurchaseRepository, monkeypatch: pytest
     writes = WriteCounter(store, monkeypatch)
     key = record(2).ksef_number
     repo.set_booking(key, BOOKING)
-    assert writes.count == 1
+    assert writes.count == 0  # bookings live in the small per-period ledger, not in the purchases file
+    ledger = store.path.with_name(store.path.name + ".bookings") / f"{BOOKING.period}.json"
+    assert key in ledger.read_text()
     got = repo.get(key)
     assert got is not None and got.booking == BOOKING
     other = repo.get(record(1).ksef_number)
@@ -207,7 +209,7 @@ def test_set_booking(store: Store, repo: PurchaseRepository, monkeypatch: pytest
         repo.set_booking(number(date(2026, 3, 5), 77), BOOKING)
     with pytest.raises(KeyError):
         repo.set_booking("nope", None)
-    assert writes.count == 2
+    assert writes.count == 0
 
 
 def test_set_bookings_books_many_in_one_write(
@@ -216,13 +218,15 @@ def test_set_bookings_books_many_in_one_write(
     repo.upsert_many([record(i) for i in range(10)])
     writes = WriteCounter(store, monkeypatch)
     half = dataclasses.replace(BOOKING, vat_deduction=50)
+    ledger = store.path.with_name(store.path.name + ".bookings")
     repo.set_bookings({record(i).ksef_number: half for i in range(0, 10, 2)})
-    assert writes.count == 1
+    assert writes.count == 0
+    assert [p.name for p in ledger.iterdir()] == [f"{half.period}.json"]  # one period, one file written
     assert [r.booking for r in repo.all()] == [half, None] * 5
     with pytest.raises(PurchaseNotFound):
         repo.set_bookings({record(1).ksef_number: None, number(date(2026, 3, 5), 500): BOOKING})
     repo.set_bookings({})
-    assert writes.count == 1
+    assert writes.count == 0
     assert [r.booking for r in repo.list(booked=True)] == [half] * 5
 
 
@@ -307,3 +311,37 @@ def test_repository_reads_the_table_written_by_tinydb(store: Store, repo: Purcha
     [doc] = store.table(PURCHASES).all()
     assert doc["ksef_number"] == record(1).ksef_number
     assert doc["booking"] is None
+
+
+def test_booking_ledger_moves_between_periods_and_survives_a_crash_in_between(
+    tmp_path: Path, store: Store, repo: PurchaseRepository
+) -> None:
+    import json
+
+    from ksef_tui.store.purchases import BookingLedger
+
+    repo.upsert_many([record(1), record(2)])
+    key = record(1).ksef_number
+    repo.set_booking(key, BOOKING)
+    moved = dataclasses.replace(BOOKING, period="2026-04", booked_at=BOOKING.booked_at + timedelta(hours=1))
+    repo.set_booking(key, moved)
+    root = store.path.with_name(store.path.name + ".bookings")
+    assert key not in json.loads((root / f"{BOOKING.period}.json").read_text())["bookings"]
+    assert key in json.loads((root / "2026-04.json").read_text())["bookings"]
+    # a crash after writing the new period but before rewriting the old one leaves the entry twice
+    stale = {"version": 1, "period": BOOKING.period, "bookings": {key: BOOKING.to_doc()}}
+    (root / f"{BOOKING.period}.json").write_text(json.dumps(stale))
+    assert BookingLedger(root, read_only=True).get(key) == moved  # the newer booking wins
+    with Store.open(tmp_path / "other.json") as other:
+        assert PurchaseRepository(other).get(key) is None  # ledgers belong to their own store
+
+
+def test_a_damaged_ledger_file_is_reported(tmp_path: Path) -> None:
+    from ksef_tui.store.db import StoreCorrupt
+    from ksef_tui.store.purchases import BookingLedger
+
+    root = tmp_path / "store.json.bookings"
+    root.mkdir()
+    (root / "2026-03.json").write_text('{"bookings": {"x": {"category": 1')
+    with pytest.raises(StoreCorrupt):
+        BookingLedger(root, read_only=False)
