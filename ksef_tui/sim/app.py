@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from ksef_tui.sim import admin, exports, routes_auth, routes_batch, routes_invoices, routes_sessions
+from ksef_tui.sim import admin, exports, routes_auth, routes_batch, routes_invoices, routes_permissions, routes_sessions
 from ksef_tui.sim.clock import iso
 from ksef_tui.sim.config import SimConfig
 from ksef_tui.sim.errors import (
@@ -239,6 +239,7 @@ def create_app(
         *routes_sessions.ENDPOINTS,
         *routes_invoices.ENDPOINTS,
         *exports.ENDPOINTS,
+        *routes_permissions.ENDPOINTS,
         *EXTRA,
     ]
     v2: list[BaseRoute] = [Route(ep.path, _dispatch(state, ep), methods=[ep.method]) for ep in endpoints]
