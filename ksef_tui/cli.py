@@ -260,15 +260,13 @@ def _read_token(args: argparse.Namespace) -> str:
 
 def cmd_profile_add(args: argparse.Namespace) -> int:
     from ksef_tui.secrets import SecretStoreUnavailable, fingerprint
-    from ksef_tui.services.profiles import ProfileInputError, add_profile, make_profile
+    from ksef_tui.services.profiles import ProfileInputError, add_profile, check_token_for, make_profile
     from ksef_tui.store.profiles import ProfileExists, ProfileFileCorrupt
 
     try:
         profile = make_profile(args.name, args.nip, args.env, args.start_date)
         token = _read_token(args)
-        from ksef_tui.services.profiles import check_token_for
-
-        check_token_for(profile, token)
+        check_token_for(profile, token)  # before the vault: a wrong token costs no master-password derivation
         add_profile(_repo(), _vault(args), profile, token, replace=args.replace)
     except ProfileInputError as exc:
         raise CliError(str(exc), EXIT_CONFIG) from None
