@@ -161,6 +161,7 @@ class PurchaseSync:
 
     async def run(self) -> SyncResult:
         floor = start_of(self.profile)
+        await asyncio.to_thread(self.xml_store.clean_stale)
         cursor = await asyncio.to_thread(self.cursors.get, CURSOR_KEY)
         start = max(cursor.position, floor) if cursor else floor
         self.result.hwm = cursor.hwm if cursor else None

@@ -430,6 +430,16 @@ class XmlStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    def clean_stale(self) -> int:
+        """Remove temp files left by writes a crash interrupted (``YYYY/MM/.<name>.*.tmp``); call it with the
+        store's writer lock held. Returns how many were removed."""
+        removed = 0
+        for stale in self.root.glob("*/*/.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed += 1
+        return removed
+
     @staticmethod
     def relative_path(ksef_number: str) -> str:
         if not _SAFE_NUMBER.match(ksef_number):

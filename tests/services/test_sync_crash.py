@@ -79,3 +79,4 @@ def test_sigkill_at_random_points(make_sim: Callable[..., Sim], tmp_path: Path) 
     assert final.stdout.startswith("DONE")
     assert len(imported(tmp_path)) == seeded
     assert not list(tmp_path.glob(".store.json.*.tmp"))
+    assert not list((tmp_path / "xml").glob("*/*/.*.tmp"))  # leftovers of killed XML writes are cleaned

@@ -345,3 +345,13 @@ def test_a_damaged_ledger_file_is_reported(tmp_path: Path) -> None:
     (root / "2026-03.json").write_text('{"bookings": {"x": {"category": 1')
     with pytest.raises(StoreCorrupt):
         BookingLedger(root, read_only=False)
+
+
+def test_xml_store_cleans_leftovers_of_interrupted_writes(tmp_path: Path) -> None:
+    xml = XmlStore(tmp_path / "xml")
+    stored = xml.put_many({number(date(2026, 3, 5), 1): b"<Faktura/>"})
+    (relative, _digest) = next(iter(stored.values()))
+    folder = (tmp_path / "xml" / relative).parent
+    (folder / ".x.xml.abc123.tmp").write_bytes(b"half")
+    assert xml.clean_stale() == 1
+    assert sorted(p.name for p in folder.iterdir()) == [Path(relative).name]
