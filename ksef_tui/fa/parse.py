@@ -26,6 +26,7 @@ from ksef_tui.domain.money import ZERO, q2
 from ksef_tui.domain.vat import SUMMARY_FIELDS
 from ksef_tui.fa.validate import Schema, detect_schema
 from ksef_tui.fa.xmlsafe import parse_bytes
+from ksef_tui.i18n import t
 
 __all__ = [
     "CorrectedRef",
@@ -50,7 +51,7 @@ class InvoiceParseError(ValueError):
         message = " ".join(message.split())  # always one line
         self.message = message
         self.line = line
-        super().__init__(f"line {line}: {message}" if line else message)
+        super().__init__(t("val.line", line=line) + message if line else message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,9 @@ def _local(el: etree._Element) -> str:
 
 
 def _bad(el: etree._Element, what: str, text: str | None) -> InvoiceParseError:
-    return InvoiceParseError(f"<{_local(el)}> is not a valid {what}: {text!r}", el.sourceline)
+    return InvoiceParseError(
+        t("parse.bad_value", element=_local(el), what=t(f"parse.what.{what}"), text=repr(text)), el.sourceline
+    )
 
 
 def _decimal(el: etree._Element) -> Decimal:
@@ -212,11 +215,11 @@ def _date(el: etree._Element) -> date:
     text = _text(el)
     match = _DATE_RE.fullmatch(text) if text is not None else None
     if match is None:
-        raise _bad(el, "date (YYYY-MM-DD)", text)
+        raise _bad(el, "date", text)
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as exc:
-        raise _bad(el, "date (YYYY-MM-DD)", text) from exc
+        raise _bad(el, "date", text) from exc
 
 
 def _datetime(el: etree._Element) -> datetime:
@@ -225,7 +228,7 @@ def _datetime(el: etree._Element) -> datetime:
     text = _text(el)
     match = _DATETIME_RE.fullmatch(text) if text is not None else None
     if match is None:
-        raise _bad(el, "date and time", text)
+        raise _bad(el, "datetime", text)
     year, month, day, hour, minute, second, fraction, zone, sign, zh, zm = match.groups()
     try:
         tz: tzinfo = WARSAW
@@ -237,7 +240,7 @@ def _datetime(el: etree._Element) -> datetime:
         micro = int((fraction or "0")[:6].ljust(6, "0"))
         return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
     except ValueError as exc:
-        raise _bad(el, "date and time", text) from exc
+        raise _bad(el, "datetime", text) from exc
 
 
 # --- element access -----------------------------------------------------------------------------------------
@@ -282,7 +285,7 @@ class _Node:
     def req(self, name: str) -> etree._Element:
         child = self.kids.get(self.tags[name])
         if child is None:
-            raise InvoiceParseError(f"missing <{name}> in <{_local(self.el)}>", self.el.sourceline)
+            raise InvoiceParseError(t("parse.missing", name=name, parent=_local(self.el)), self.el.sourceline)
         return child
 
     def node(self, name: str) -> _Node | None:
@@ -303,7 +306,7 @@ class _Node:
         child = self.req(name)
         text = _text(child)
         if text is None:
-            raise InvoiceParseError(f"<{name}> is empty", child.sourceline)
+            raise InvoiceParseError(t("parse.empty", name=name), child.sourceline)
         return text
 
     def decimal(self, name: str) -> Decimal | None:
@@ -413,7 +416,7 @@ def _parse_root(root: etree._Element) -> ParsedInvoice:
     if schema is None or schema is Schema.UPO or _local(root) != "Faktura":
         namespace = etree.QName(root).namespace or "(none)"
         raise InvoiceParseError(
-            f"not an FA(3) or FA(2) invoice (root <{_local(root)}> in namespace {namespace})",
+            t("parse.not_invoice", root=_local(root), namespace=namespace),
             root.sourceline,
         )
     tags = _TAGS[schema.namespace]
@@ -531,7 +534,7 @@ def parse_element(root: etree._Element) -> ParsedInvoice:
     except InvoiceParseError:
         raise
     except (ValueError, ArithmeticError, TypeError, etree.LxmlError) as exc:  # defensive: one error type out
-        raise InvoiceParseError(f"cannot read the invoice: {exc}") from exc
+        raise InvoiceParseError(t("parse.unreadable", detail=exc)) from exc
 
 
 def parse_invoice(data: bytes) -> ParsedInvoice:
@@ -539,7 +542,7 @@ def parse_invoice(data: bytes) -> ParsedInvoice:
     try:
         tree = parse_bytes(data)
     except etree.XMLSyntaxError as exc:
-        raise InvoiceParseError(f"not well-formed XML: {exc.msg}", exc.lineno or None) from exc
+        raise InvoiceParseError(t("val.not_xml", detail=exc.msg), exc.lineno or None) from exc
     except (ValueError, TypeError, etree.LxmlError) as exc:
-        raise InvoiceParseError(f"not well-formed XML: {exc}") from exc
+        raise InvoiceParseError(t("val.not_xml", detail=exc)) from exc
     return parse_element(tree.getroot())
