@@ -231,9 +231,13 @@ async def wait_for_export(
     *,
     max_wait: float = 600.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    first_wait: float = 1.0,
 ) -> ExportPackage:
-    delay = 0.2
-    waited = 0.0
+    """Poll the export until it is ready: first after ``first_wait`` (an export is never instant), then backing
+    off up to 10 s between polls, so a package costs one or two status calls, not a burst."""
+    await sleep(first_wait)
+    delay = first_wait
+    waited = first_wait
     while True:
         status = await export_status(api, reference)
         if status.code == 200 and status.package is not None:
@@ -244,7 +248,7 @@ async def wait_for_export(
             raise ExportFailed(ExportStatus(100, "timeout", ("export still in progress",), None))
         await sleep(delay)
         waited += delay
-        delay = min(delay * 2, 5.0)
+        delay = min(delay * 2, 10.0)
 
 
 async def download_package(api: KsefApi, package: ExportPackage, key: SymmetricKey) -> dict[str, bytes]:
