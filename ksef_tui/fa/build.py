@@ -8,7 +8,6 @@ is meant to validate against it (the tests check that for generated invoices). T
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from lxml import etree
 
@@ -225,4 +224,4 @@ def build_xml(invoice: SalesInvoice, *, created_at: datetime | None = None) -> b
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-__all__ = ["SYSTEM_INFO", "BuildError", "Decimal", "build_element", "build_xml"]
+__all__ = ["SYSTEM_INFO", "BuildError", "build_element", "build_xml"]

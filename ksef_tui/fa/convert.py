@@ -7,8 +7,6 @@ the reason, so nothing is silently changed.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from ksef_tui.domain.invoice import (
     Address,
     Buyer,
@@ -137,4 +135,4 @@ def to_sales_invoice(parsed: ParsedInvoice) -> SalesInvoice:
     )
 
 
-__all__ = ["ConvertError", "Decimal", "to_sales_invoice"]
+__all__ = ["ConvertError", "to_sales_invoice"]

@@ -302,7 +302,8 @@ class PurchaseSync:
     def _save(self, metas: list[InvoiceMetadata], xml: dict[str, bytes]) -> None:
         """Blocking: XML files first, then all headers in one store write (a crash between leaves files only)."""
         existing = {r.ksef_number: r for r in self.repo.all()}
-        good_xml = {k: v for k, v in xml.items() if self._hash_ok(k, v, metas)}
+        declared = {m.ksef_number: m.invoice_hash for m in metas}
+        good_xml = {k: v for k, v in xml.items() if declared.get(k) in (None, sha256_b64(v))}
         stored = self.xml_store.put_many(good_xml) if good_xml else {}
         now = self.clock()
         records: list[PurchaseRecord] = []
@@ -325,11 +326,6 @@ class PurchaseSync:
         if records:
             self.repo.upsert_many(records)
         self.result.pending_xml = len(self.repo.without_xml())
-
-    @staticmethod
-    def _hash_ok(number: str, data: bytes, metas: list[InvoiceMetadata]) -> bool:
-        meta = next((m for m in metas if m.ksef_number == number), None)
-        return meta is None or meta.invoice_hash == sha256_b64(data)
 
 
 def _read_kind(data: bytes, fallback: str) -> tuple[str, str | None]:

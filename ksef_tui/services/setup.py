@@ -6,7 +6,6 @@ ends the run (later steps cannot be judged). Categories decide the doctor's exit
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -257,4 +256,4 @@ async def verify(profile: Profile, token: str, api: KsefApi, *, fingerprint: str
     return await Verifier(profile, token, api, fingerprint=fingerprint, fresh=fresh).run()
 
 
-__all__ = ["REQUIRED_PERMISSIONS", "Category", "Step", "Verification", "Verifier", "asyncio", "verify"]
+__all__ = ["REQUIRED_PERMISSIONS", "Category", "Step", "Verification", "Verifier", "verify"]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
+from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files, fsync_dir
 from ksef_tui.store.db import PURCHASES, Store, StoreCorrupt, StoreReadOnly
 
 VAT_DEDUCTIONS = (100, 50, 0)
@@ -415,15 +415,6 @@ class PurchaseRepository:
 _SAFE_NUMBER = re.compile(r"^[0-9A-Za-z-]{20,64}$")
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 class XmlStore:
     """Invoice XML files under ``root/YYYY/MM/<ksef_number>.xml`` (month of the number's date part), 0600."""
 
@@ -476,9 +467,9 @@ class XmlStore:
                 raise
             touched.add(target.parent)
         for directory in touched:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         for directory in {d.parent for d in touched} | {d.parent.parent for d in touched}:
-            _fsync_dir(directory)  # new YYYY/ and MM/ entries
+            fsync_dir(directory)  # new YYYY/ and MM/ entries
         return result
 
     def get(self, relative_path: str, sha256: str) -> bytes:
