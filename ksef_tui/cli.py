@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
     from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
-    from ksef_tui.secrets import Vault
-    from ksef_tui.services.setup import Verification
+    from ksef_tui.services.verify import Verification
     from ksef_tui.store.db import Store
     from ksef_tui.store.profiles import ProfileRepository
     from ksef_tui.store.purchases import PurchaseRecord
+    from ksef_tui.vault import Vault
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -227,8 +227,8 @@ def _repo() -> ProfileRepository:
 
 
 def _vault(args: argparse.Namespace) -> Vault:
-    from ksef_tui.secrets import SecretStoreUnavailable, Vault, resolve_backend
     from ksef_tui.settings import SettingsError, load_secret_settings
+    from ksef_tui.vault import SecretStoreUnavailable, Vault, resolve_backend
 
     try:
         settings = load_secret_settings(
@@ -259,9 +259,9 @@ def _read_token(args: argparse.Namespace) -> str:
 
 
 def cmd_profile_add(args: argparse.Namespace) -> int:
-    from ksef_tui.secrets import SecretStoreUnavailable, fingerprint
     from ksef_tui.services.profiles import ProfileInputError, add_profile, check_token_for, make_profile
     from ksef_tui.store.profiles import ProfileExists, ProfileFileCorrupt
+    from ksef_tui.vault import SecretStoreUnavailable, fingerprint
 
     try:
         profile = make_profile(args.name, args.nip, args.env, args.start_date)
@@ -304,9 +304,9 @@ def cmd_profile_list(args: argparse.Namespace) -> int:
 
 
 def cmd_profile_remove(args: argparse.Namespace) -> int:
-    from ksef_tui.secrets import SecretStoreUnavailable
     from ksef_tui.services.profiles import remove_profile
     from ksef_tui.store.profiles import ProfileFileCorrupt, ProfileNotFound
+    from ksef_tui.vault import SecretStoreUnavailable
 
     try:
         repo = _repo()
@@ -344,9 +344,9 @@ def _pick_profile(name: str | None) -> Profile:
 def cmd_doctor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ksef_tui.secrets import SecretStoreUnavailable, fingerprint
-    from ksef_tui.services.session import close_api, open_api
-    from ksef_tui.services.setup import verify
+    from ksef_tui.services.connection import close_api, open_api
+    from ksef_tui.services.verify import verify
+    from ksef_tui.vault import SecretStoreUnavailable, fingerprint
 
     profile = _pick_profile(args.profile)
     vault = _vault(args)
@@ -410,9 +410,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     from ksef_tui.ksef.errors import KsefError
     from ksef_tui.ksef.limits import Wait
+    from ksef_tui.services.connection import TokenMissing, close_api, open_api
     from ksef_tui.services.local import xml_store
     from ksef_tui.services.purchase_sync import PurchaseSync, SyncProgress, SyncResult
-    from ksef_tui.services.session import TokenMissing, close_api, open_api
 
     profile = _pick_profile(args.profile)
     vault = _vault(args)

@@ -18,6 +18,18 @@ PL: dict[str, str] = {
     "cli.sim": "symulator KSeF 2.0",
     "cli.sim.serve": "uruchom symulator po HTTP",
     "cli.lang": "język komunikatów: pl lub en",
+    "err.path": "{path}: {reason}",
+    "err.unknown": "nieoczekiwany błąd",
+    "os.access": "brak uprawnień do zapisu lub odczytu",
+    "os.read_only": "system plików jest tylko do odczytu",
+    "os.missing": "nie istnieje",
+    "os.no_space": "brak miejsca na dysku",
+    "os.is_dir": "to jest katalog, nie plik",
+    "os.not_dir": "część ścieżki nie jest katalogiem",
+    "os.exists": "już istnieje",
+    "os.loop": "zbyt wiele dowiązań symbolicznych",
+    "os.name_too_long": "zbyt długa nazwa",
+    "os.other": "błąd systemu ({detail})",
     "err.file_missing": "nie ma pliku: {path}",
     "err.file_unreadable": "nie można odczytać pliku {path}: {reason}",
     "err.file_too_large": "plik {path} ma {size} MB; faktura KSeF ma najwyżej 3 MB",
@@ -261,6 +273,18 @@ EN: dict[str, str] = {
     "cli.sim": "KSeF 2.0 simulator",
     "cli.sim.serve": "serve the simulator over HTTP",
     "cli.lang": "message language: pl or en",
+    "err.path": "{path}: {reason}",
+    "err.unknown": "unexpected error",
+    "os.access": "permission denied",
+    "os.read_only": "the file system is read-only",
+    "os.missing": "does not exist",
+    "os.no_space": "no space left on the disk",
+    "os.is_dir": "is a directory, not a file",
+    "os.not_dir": "a part of the path is not a directory",
+    "os.exists": "already exists",
+    "os.loop": "too many symbolic links",
+    "os.name_too_long": "the name is too long",
+    "os.other": "system error ({detail})",
     "err.file_missing": "no such file: {path}",
     "err.file_unreadable": "cannot read {path}: {reason}",
     "err.file_too_large": "{path} is {size} MB; a KSeF invoice is at most 3 MB",
@@ -510,7 +534,35 @@ def language() -> str:
     return env if env in CATALOGS else "pl"
 
 
+def plural_form(count: int, lang: str | None = None) -> str:
+    """CLDR's cardinal categories: Polish one/few/many (1 faktura, 3 faktury, 5 faktur, 22 faktury, 12 faktur),
+    English one/many (1 invoice, 3 invoices)."""
+    n = abs(count)
+    if (lang or language()) == "pl":
+        if n == 1:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    return "one" if n == 1 else "many"
+
+
+def has_key(key: str) -> bool:
+    return key in CATALOGS[language()] or key in EN
+
+
 def t(key: str, **values: object) -> str:
-    """The message ``key`` in the current language, formatted with ``values``."""
-    text = CATALOGS[language()].get(key) or EN.get(key) or key
+    """The message ``key`` in the current language, formatted with ``values``.
+
+    With an integer ``count`` and plural variants in the catalog (``key.one``, ``key.few``, ``key.many``),
+    the variant for that count is used."""
+    catalog = CATALOGS[language()]
+    count = values.get("count")
+    if isinstance(count, int) and not isinstance(count, bool):
+        form = plural_form(count)
+        for candidate in (f"{key}.{form}", f"{key}.many"):
+            text = catalog.get(candidate) or EN.get(candidate)
+            if text:
+                return text.format(**values)
+    text = catalog.get(key) or EN.get(key) or key
     return text.format(**values) if values else text

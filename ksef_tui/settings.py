@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksef_tui import paths
-from ksef_tui.secrets import BackendChoice
+from ksef_tui.vault import BackendChoice
 
 
 class SettingsError(ValueError):

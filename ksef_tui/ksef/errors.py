@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ksef_tui.i18n import t
+from ksef_tui.errors import Category, UserError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,21 +24,16 @@ class ExceptionDetail:
     details: tuple[str, ...] = ()
 
 
-class KsefError(Exception):
-    """Base of everything the client raises."""
+class KsefError(UserError):
+    """Base of everything the client raises: a ``UserError`` whose ``str()`` is a short English summary."""
 
     key = "ksef.err.unknown"
+    category = Category.KSEF
 
     def __init__(self, summary: str, **params: object) -> None:
-        super().__init__(summary)
+        self.key = type(self).key
         self.params = params
-
-    def message(self) -> str:
-        """The user's message in the current language."""
-        return t(self.key, **self.params)
-
-    def hint(self) -> str:
-        return t(self.key + ".hint", **self.params)
+        Exception.__init__(self, summary)
 
 
 class TransportFailure(KsefError):
@@ -47,6 +42,7 @@ class TransportFailure(KsefError):
     def __init__(self, kind: str, host: str, cause: str) -> None:
         super().__init__(f"{kind} failure reaching {host}: {cause}", host=host, cause=cause)
         self.kind = kind
+        self.category = Category.NETWORK
         self.host = host
         self.key = f"ksef.err.{kind}"
 
@@ -55,6 +51,7 @@ class ProtocolViolation(KsefError):
     """The server answered something the protocol does not allow (not JSON, missing fields...)."""
 
     key = "ksef.err.protocol"
+    category = Category.CONFIG  # usually a URL that is not KSeF
 
     def __init__(self, what: str) -> None:
         super().__init__(f"unexpected answer from KSeF: {what}", what=what)
@@ -94,6 +91,7 @@ class Unauthorized(ApiError):
 
 class Forbidden(ApiError):
     key = "ksef.err.forbidden"
+    category = Category.PERMISSIONS
 
     @property
     def reason_code(self) -> str | None:
@@ -124,6 +122,7 @@ class RateLimited(ApiError):
 
 class ServerError(ApiError):
     key = "ksef.err.server"
+    category = Category.NETWORK
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +136,7 @@ class AuthenticationFailed(KsefError):
     """The asynchronous token authentication ended with a status >= 400 (PROTOCOL.md §3.5)."""
 
     key = "ksef.err.auth_failed"
+    category = Category.AUTH
 
     def __init__(self, status: AuthStatus) -> None:
         detail = "; ".join(status.details)

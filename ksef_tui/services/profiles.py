@@ -8,8 +8,8 @@ from ksef_tui.domain.ksef_token import InvalidTokenShape, parse_token_shape
 from ksef_tui.domain.nip import parse_nip
 from ksef_tui.domain.profile import Profile, check_profile_name, normalize_environment
 from ksef_tui.i18n import t
-from ksef_tui.secrets import Vault
 from ksef_tui.store.profiles import ProfileRepository
+from ksef_tui.vault import Vault
 
 
 class ProfileInputError(ValueError):

@@ -1,6 +1,6 @@
 """The list of profiles: one small JSON file in the config directory, written atomically under a lock.
 
-It holds no secret: tokens live in the vault (``ksef_tui.secrets``).
+It holds no secret: tokens live in the vault (``ksef_tui.vault``).
 """
 
 from __future__ import annotations

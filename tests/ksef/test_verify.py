@@ -1,4 +1,4 @@
-"""Token verification (`services.setup`) against the simulator: every verdict has its own message."""
+"""Token verification (`services.verify`) against the simulator: every verdict has its own message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from ksef_tui.ksef.auth import MemorySessionStore, TokenAuth
 from ksef_tui.ksef.errors import AuthenticationFailed
-from ksef_tui.services.setup import Category, Verification, auth_failure_reason, verify
+from ksef_tui.services.verify import Category, Verification, auth_failure_reason, verify
 
 from ..conftest import Sim, make_api
 

@@ -26,8 +26,8 @@ from keyring.backends import fail as keyring_fail
 from keyring.errors import InitError, KeyringLocked, PasswordSetError
 
 from ksef_tui import i18n
-from ksef_tui import secrets as sec
-from ksef_tui.secrets import (
+from ksef_tui import vault as sec
+from ksef_tui.vault import (
     BackendChoice,
     BackendProbe,
     MasterPasswordRequired,
@@ -738,9 +738,9 @@ def test_no_file_holds_a_secret_in_clear(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_describe_for_the_diagnostics_screen(isolated: MemoryKeyring) -> None:
     description = Vault(isolated).describe()
-    assert description.backend == "ksef_tui.secrets.MemoryKeyring"
+    assert description.backend == "ksef_tui.vault.MemoryKeyring"
     assert description.file_path is None
-    assert str(description) == "ksef_tui.secrets.MemoryKeyring"
+    assert str(description) == "ksef_tui.vault.MemoryKeyring"
     resolved = resolve_backend(BackendChoice.PLAINTEXT_FILE)
     text = str(Vault(resolved).describe())
     assert "keyrings.alt.file.PlaintextKeyring" in text

@@ -16,8 +16,8 @@ from ksef_tui.ksef.api import KsefApi
 from ksef_tui.ksef.auth import TokenAuth
 from ksef_tui.ksef.client import KsefHttp
 from ksef_tui.ksef.limits import WaitCallback
-from ksef_tui.secrets import Vault
 from ksef_tui.store.apilog import append_api_log
+from ksef_tui.vault import Vault
 
 
 class TokenMissing(Exception):
