@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from ksef_tui.domain.session import SessionTokens
 from ksef_tui.ksef.auth import TokenAuth
 from ksef_tui.ksef.client import KsefHttp, field, json_object, parse_time
 from ksef_tui.ksef.errors import Unauthorized
@@ -28,9 +29,39 @@ class TokenStatus:
 
 
 class KsefApi:
+    """The protected API of one context; ``async with`` closes its connection."""
+
     def __init__(self, http: KsefHttp, auth: TokenAuth) -> None:
         self.http = http
         self.auth = auth
+
+    async def __aenter__(self) -> KsefApi:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    @property
+    def host(self) -> str:
+        return self.http.host
+
+    def calls(self) -> dict[str, int]:
+        """Calls made so far per rate-limit group (a copy)."""
+        return dict(self.http.limiter.calls)
+
+    def log_lines(self) -> list[str]:
+        """The redacted call log of this connection."""
+        return self.http.log.lines()
+
+    async def stored_session(self) -> SessionTokens | None:
+        """The session kept between runs, if any (the verifier proves it alive before reusing it)."""
+        return await self.auth.store.load()
+
+    async def forget_session(self) -> None:
+        await self.auth.store.clear()
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         for attempt in (1, 2):

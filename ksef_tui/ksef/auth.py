@@ -110,6 +110,10 @@ def permissions_of(access_token: str) -> tuple[str, ...]:
 Clock = Callable[[], datetime]
 
 
+#: An access token marked dead (after a 401): any date minus any margin must still be a date.
+EXPIRED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -273,7 +277,8 @@ class TokenAuth:
         """Forget the access token (e.g. after a 401) so the next call refreshes or re-authenticates."""
         async with self._lock:
             if self._tokens is not None:
-                self._tokens = replace(self._tokens, access_valid_until=datetime.min.replace(tzinfo=UTC))
+                # Long expired, yet far enough from datetime.min that "valid_until - margin" stays a date.
+                self._tokens = replace(self._tokens, access_valid_until=EXPIRED)
 
     async def logout(self) -> None:
         """End the session at KSeF (refresh token dies) and forget it locally."""

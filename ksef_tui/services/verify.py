@@ -10,10 +10,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
 
 from ksef_tui.domain.ksef_token import InvalidTokenShape, TokenShapeProblem, parse_token_shape
 from ksef_tui.domain.profile import Profile
+from ksef_tui.errors import EXIT_CODES, Category
 from ksef_tui.i18n import t
 from ksef_tui.ksef.api import KsefApi, TokenStatus
 from ksef_tui.ksef.auth import TokenAuth, permissions_of
@@ -29,15 +29,6 @@ from ksef_tui.ksef.errors import (
 
 REQUIRED_PERMISSIONS = ("InvoiceRead", "InvoiceWrite")
 MAX_CLOCK_SKEW_SECONDS = 300
-
-
-class Category(Enum):
-    """Why a step failed; maps to the doctor's exit codes."""
-
-    TOKEN = 2
-    NETWORK = 3
-    CONFIG = 4
-    PERMISSIONS = 5
 
 
 @dataclass(slots=True)
@@ -64,10 +55,15 @@ class Verification:
 
     @property
     def exit_code(self) -> int:
-        failed = next((step for step in self.steps if not step.ok), None)
-        if failed is None:
+        if self.ok:
             return 0
-        return (failed.category or Category.TOKEN).value
+        return EXIT_CODES[self.category or Category.AUTH]
+
+    @property
+    def category(self) -> Category | None:
+        """Why the first failing step failed (None when every step passed)."""
+        failed = next((step for step in self.steps if not step.ok), None)
+        return None if failed is None else failed.category or Category.AUTH
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -134,7 +130,11 @@ class Verifier:
         fingerprint: str,
         fresh: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_step: Callable[[Step], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_step = on_step or (lambda _step: None)
+        self.on_start = on_start or (lambda _name: None)
         self.profile = profile
         self._token = token
         self.api = api
@@ -145,6 +145,7 @@ class Verifier:
         self._reference = ""
 
     async def _step(self, name: str, action: Callable[[], Awaitable[str]]) -> bool:
+        self.on_start(name)
         started = time.perf_counter()
         failure: StepFailed | None = None
         detail = ""
@@ -156,10 +157,12 @@ class Verifier:
             failure = network_failure(exc)
         ms = int((time.perf_counter() - started) * 1000)
         if failure is not None:
-            self.result.steps.append(Step(name, False, ms, failure.detail, failure.category, failure.hint))
-            return False
-        self.result.steps.append(Step(name, True, ms, detail))
-        return True
+            step = Step(name, False, ms, failure.detail, failure.category, failure.hint)
+        else:
+            step = Step(name, True, ms, detail)
+        self.result.steps.append(step)
+        self.on_step(step)
+        return step.ok
 
     # -------------------------------------------------------------------------------------------- steps
 
@@ -172,7 +175,7 @@ class Verifier:
                 if exc.problem is TokenShapeProblem.LEGACY_1_0
                 else f"setup.shape.{exc.problem.value}"
             )
-            raise StepFailed(t(key), Category.TOKEN, t("setup.hint.new_token")) from None
+            raise StepFailed(t(key), Category.AUTH, t("setup.hint.new_token")) from None
         if info.nip != self.profile.nip:
             raise StepFailed(
                 t("setup.shape.other_nip", token_nip=info.nip, profile_nip=self.profile.nip),
@@ -188,7 +191,7 @@ class Verifier:
             select_certificate(certs, TOKEN_USAGE, self.clock())
         except NoUsableCertificate:
             raise StepFailed(t("setup.keys.none"), Category.CONFIG, t("setup.hint.clock")) from None
-        return t("setup.keys.ok", count=len(certs), host=self.api.http.host)
+        return t("setup.keys.ok", count=len(certs), host=self.api.host)
 
     async def _challenge(self) -> str:
         challenge = await self.auth.challenge()
@@ -200,13 +203,13 @@ class Verifier:
 
     async def _authenticate(self) -> str:
         if not self.fresh:
-            tokens = await self.auth.store.load()
+            tokens = await self.api.stored_session()
             if tokens is not None and tokens.refresh_valid_until > self.clock():
                 # Reuse the session, proving it alive with a refresh: a revoked KSeF token fails here (21301).
                 try:
                     refreshed = await self.auth.refresh(tokens)
                 except ApiError:
-                    await self.auth.store.clear()
+                    await self.api.forget_session()
                 else:
                     return t("setup.session.reused", until=f"{refreshed.refresh_valid_until:%Y-%m-%d %H:%M} UTC")
         try:
@@ -215,7 +218,7 @@ class Verifier:
             reason = auth_failure_reason(exc)
             raise StepFailed(
                 t(f"setup.auth.{reason}", nip=self.profile.nip, env=self.profile.environment, detail=exc.message()),
-                Category.TOKEN,
+                Category.AUTH,
                 t(f"setup.auth.{reason}.hint"),
             ) from None
         return t("setup.auth.ok", until=f"{tokens.access_valid_until:%H:%M:%S} UTC")
@@ -231,7 +234,7 @@ class Verifier:
         granted = set(from_jwt) | set(status.permissions if status else ())
         self.result.permissions = tuple(sorted(granted))
         if status is not None and status.status != "Active":
-            raise StepFailed(t("setup.perm.status", status=status.status), Category.TOKEN, t("setup.hint.new_token"))
+            raise StepFailed(t("setup.perm.status", status=status.status), Category.AUTH, t("setup.hint.new_token"))
         missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
         if missing:
             names = ", ".join(t(f"perm.{p}") for p in missing)
@@ -252,8 +255,18 @@ class Verifier:
         return self.result
 
 
-async def verify(profile: Profile, token: str, api: KsefApi, *, fingerprint: str, fresh: bool = True) -> Verification:
-    return await Verifier(profile, token, api, fingerprint=fingerprint, fresh=fresh).run()
+async def verify(
+    profile: Profile,
+    token: str,
+    api: KsefApi,
+    *,
+    fingerprint: str,
+    fresh: bool = True,
+    on_step: Callable[[Step], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> Verification:
+    verifier = Verifier(profile, token, api, fingerprint=fingerprint, fresh=fresh, on_step=on_step, on_start=on_start)
+    return await verifier.run()
 
 
 __all__ = ["REQUIRED_PERMISSIONS", "Category", "Step", "Verification", "Verifier", "verify"]

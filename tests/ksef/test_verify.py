@@ -6,7 +6,8 @@ import pytest
 
 from ksef_tui.ksef.auth import MemorySessionStore, TokenAuth
 from ksef_tui.ksef.errors import AuthenticationFailed
-from ksef_tui.services.verify import Category, Verification, auth_failure_reason, verify
+from ksef_tui.errors import EXIT_CODES, Category
+from ksef_tui.services.verify import Verification, auth_failure_reason, verify
 
 from ..conftest import Sim, make_api
 
@@ -49,7 +50,7 @@ async def test_full_token_passes_every_step(sim: Sim) -> None:
 )
 async def test_missing_role_is_named_with_how_to_add_it(sim: Sim, name: str, missing: str) -> None:
     result = await run(sim, sim.tokens[name])
-    assert result.exit_code == Category.PERMISSIONS.value == 5
+    assert result.exit_code == EXIT_CODES[Category.PERMISSIONS] == 5
     last = result.steps[-1]
     assert (last.name, last.ok) == ("permissions", False)
     assert last.detail == f"the token lacks permissions: {missing}"
@@ -62,7 +63,7 @@ async def test_missing_role_is_named_with_how_to_add_it(sim: Sim, name: str, mis
 )
 async def test_rejected_tokens(sim: Sim, name: str, detail: str) -> None:
     result = await run(sim, sim.tokens[name])
-    assert result.exit_code == Category.TOKEN.value == 2
+    assert result.exit_code == EXIT_CODES[Category.AUTH] == 2
     assert names(result)[-1] == ("token_accepted", False)
     assert result.steps[-1].detail == detail
 
@@ -71,7 +72,7 @@ async def test_token_of_another_company_is_caught_before_any_call(sim: Sim) -> N
     before = sim.stats()["calls"]
     result = await run(sim, sim.tokens["other_nip"])
     assert names(result) == [("token_shape", False)]
-    assert result.exit_code == Category.CONFIG.value == 4
+    assert result.exit_code == EXIT_CODES[Category.CONFIG] == 4
     assert result.steps[0].detail.startswith("the token was generated for NIP 9512345675")
     assert sim.stats()["calls"] == before
 
@@ -121,7 +122,7 @@ async def test_unreachable_port_is_a_network_verdict(sim: Sim) -> None:
         result = await verify(profile, sim.tokens["full"], api, fingerprint="x")
         await api.http.aclose()
     assert names(result) == [("token_shape", True), ("ksef_reachable", False)]
-    assert result.exit_code == Category.NETWORK.value == 3
+    assert result.exit_code == EXIT_CODES[Category.NETWORK] == 3
     assert "refused the connection" in result.steps[-1].detail
 
 
