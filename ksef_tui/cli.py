@@ -15,69 +15,42 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ksef_tui import __version__
-from ksef_tui.i18n import set_language, t
+from ksef_tui.errors import EXIT_CODES, Category, UserError, report
+from ksef_tui.i18n import has_key, set_language, t
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from datetime import date, datetime
 
-    from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
-    from ksef_tui.services.verify import Verification
-    from ksef_tui.store.db import Store
-    from ksef_tui.store.profiles import ProfileRepository
+    from ksef_tui.services.purchase_sync import SyncResult
+    from ksef_tui.services.workspace import Workspace
+    from ksef_tui.settings import Settings
     from ksef_tui.store.purchases import PurchaseRecord
-    from ksef_tui.vault import Vault
 
 EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_INPUT = 2
-EXIT_CONFIG = 4  # doctor: 2 token/authentication, 3 network, 4 configuration, 5 missing permissions
-EXIT_SYNC = 6  # sync failed at KSeF; the cursor was not moved
-EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
-
-#: Larger files are refused before reading: KSeF accepts 3 MB at most (with an attachment).
-MAX_READ_BYTES = 16 * 1024 * 1024
-
-
-class CliError(Exception):
-    """A one-line message for the user and the exit code that goes with it."""
-
-    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _read_file(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise CliError(t("err.file_missing", path=path)) from None
-    except OSError as exc:
-        raise CliError(t("err.file_unreadable", path=path, reason=exc.strerror or exc)) from None
-    if size > MAX_READ_BYTES:
-        raise CliError(t("err.file_too_large", path=path, size=f"{size / 1_000_000:.1f}"))
-    try:
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise CliError(t("err.file_unreadable", path=path, reason="is a directory")) from None
-    except OSError as exc:
-        raise CliError(t("err.file_unreadable", path=path, reason=exc.strerror or exc)) from None
+EXIT_INVALID = EXIT_CODES[Category.INVALID]
 
 
 def _load_invoice(path: Path) -> tuple[bytes, ParsedInvoice]:
     from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
+    from ksef_tui.services.files import read_input
 
-    data = _read_file(path)
+    data = read_input(path)
     try:
         return data, parse_invoice(data)
     except InvoiceParseError as exc:
-        raise CliError(t("err.not_invoice", path=path, reason=exc)) from None
+        raise _file_error(path, exc) from None
+
+
+def _file_error(path: Path, exc: Exception) -> UserError:
+    """An invoice-layer error, shown with the file it came from (the face knows the path, the layer doesn't)."""
+    reason = exc.message() if isinstance(exc, UserError) else str(exc)
+    return UserError("err.not_invoice", category=Category.INVALID, path=path, reason=reason)
 
 
 # ----------------------------------------------------------------------------------------------- invoice
@@ -163,14 +136,15 @@ def cmd_invoice_show(args: argparse.Namespace) -> int:
 
 def cmd_invoice_validate(args: argparse.Namespace) -> int:
     from ksef_tui.fa.validate import validate_bytes
+    from ksef_tui.services.files import read_input
 
     worst = EXIT_OK
     for name in args.files:
         path = Path(name)
         try:
-            data = _read_file(path)
-        except CliError as exc:
-            print(f"{path}: {t('validate.invalid')}: {exc}")
+            data = read_input(path)
+        except UserError as exc:
+            print(f"{path}: {t('validate.invalid')}: {exc.message()}")
             worst = max(worst, EXIT_INVALID)
             continue
         result = validate_bytes(data)
@@ -188,18 +162,15 @@ def cmd_invoice_validate(args: argparse.Namespace) -> int:
 
 def cmd_invoice_render(args: argparse.Namespace) -> int:
     from ksef_tui.fa.render import RenderError, render_html
+    from ksef_tui.services.files import check_output, read_input, write_output
 
     path = Path(args.file)
-    data = _read_file(path)
+    out = check_output(Path(args.html), inputs=[path], protected=_protected_dirs())
     try:
-        html = render_html(data, ksef_number=args.ksef_number)
+        html = render_html(read_input(path), ksef_number=args.ksef_number)
     except RenderError as exc:
-        raise CliError(t("err.not_invoice", path=path, reason=exc)) from None
-    out = Path(args.html)
-    try:
-        out.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise CliError(t("err.render", path=out, reason=exc.strerror or exc)) from None
+        raise _file_error(path, exc) from None
+    write_output(out, html)
     print(t("render.written", path=out))
     return EXIT_OK
 
@@ -219,33 +190,27 @@ def cmd_invoice_qr(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------- profiles
 
 
-def _repo() -> ProfileRepository:
-    from ksef_tui.settings import config_file
-    from ksef_tui.store.profiles import ProfileRepository
+def _workspace(args: argparse.Namespace) -> Workspace:
+    """The composition root, with the command line's secret options on top of the settings."""
+    from ksef_tui.services.workspace import Workspace
+    from ksef_tui.settings import SecretSettings
 
-    return ProfileRepository(config_file().with_name("profiles.json"))
+    settings = args.settings
+    flags = settings.with_secrets(
+        backend=getattr(args, "secret_backend", None),
+        password_file=getattr(args, "master_password_file", None),
+        password_fd=getattr(args, "master_password_fd", None),
+    ).secrets
+    override = SecretSettings(
+        backend=flags.backend if getattr(args, "secret_backend", None) else None,
+        password_file=flags.password_file if getattr(args, "master_password_file", None) else None,
+        password_fd=flags.password_fd,
+    )
+    return Workspace(settings, secret_override=override, warn=_warn)
 
 
-def _vault(args: argparse.Namespace) -> Vault:
-    from ksef_tui.settings import SettingsError, load_secret_settings
-    from ksef_tui.vault import SecretStoreUnavailable, Vault, resolve_backend
-
-    try:
-        settings = load_secret_settings(
-            backend=args.secret_backend, password_file=args.master_password_file, password_fd=args.master_password_fd
-        )
-        return Vault(
-            resolve_backend(
-                settings.backend,
-                password_file=settings.password_file,
-                password_fd=settings.password_fd,
-                file_path=settings.file,
-            )
-        )
-    except SettingsError as exc:
-        raise CliError(str(exc), EXIT_CONFIG) from None
-    except SecretStoreUnavailable as exc:
-        raise CliError(exc.message(), EXIT_CONFIG) from None
+def _warn(message: str) -> None:
+    print(f"ksef-tui: {message}", file=sys.stderr)
 
 
 def _read_token(args: argparse.Namespace) -> str:
@@ -255,120 +220,80 @@ def _read_token(args: argparse.Namespace) -> str:
         import getpass
 
         return getpass.getpass(t("profile.token_prompt")).strip()
-    raise CliError(t("profile.token_needed"))
+    raise UserError("profile.token_needed")
 
 
 def cmd_profile_add(args: argparse.Namespace) -> int:
-    from ksef_tui.services.profiles import ProfileInputError, add_profile, check_token_for, make_profile
-    from ksef_tui.store.profiles import ProfileExists, ProfileFileCorrupt
-    from ksef_tui.vault import SecretStoreUnavailable, fingerprint
+    from ksef_tui.services.profiles import make_profile
+    from ksef_tui.services.workspace import today_in_warsaw
+    from ksef_tui.vault import fingerprint
 
-    try:
-        profile = make_profile(args.name, args.nip, args.env, args.start_date)
-        token = _read_token(args)
-        check_token_for(profile, token)  # before the vault: a wrong token costs no master-password derivation
-        add_profile(_repo(), _vault(args), profile, token, replace=args.replace)
-    except ProfileInputError as exc:
-        raise CliError(str(exc), EXIT_CONFIG) from None
-    except ProfileExists:
-        raise CliError(t("profile.exists", name=args.name), EXIT_CONFIG) from None
-    except ProfileFileCorrupt as exc:
-        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
-    except SecretStoreUnavailable as exc:
-        raise CliError(exc.message(), EXIT_CONFIG) from None
+    make_profile(args.name, args.nip, args.env, args.start_date)  # bad values fail before the token is asked
+    token = _read_token(args)
+    profile = _workspace(args).add_profile(args.name, args.nip, args.env, args.start_date, token, replace=args.replace)
     print(t("profile.added", name=profile.name, nip=profile.nip, env=profile.environment, fp=fingerprint(token)))
+    if profile.start_date > today_in_warsaw():
+        _warn(t("profile.future_start", date=_pl_date(profile.start_date)))
     return EXIT_OK
 
 
 def cmd_profile_list(args: argparse.Namespace) -> int:
-    from ksef_tui.store.profiles import ProfileFileCorrupt
-
-    try:
-        profiles = _repo().list()
-    except ProfileFileCorrupt as exc:
-        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
+    profiles = _workspace(args).list_profiles()
     if args.json:
         print(
             json.dumps(
                 [
-                    {"name": p.name, "nip": p.nip, "environment": p.environment, "start_date": p.start_date.isoformat()}
+                    {
+                        "name": p.name,
+                        "nip": p.nip,
+                        "environment": p.environment,
+                        "start_date": p.start_date.isoformat(),
+                        "secret_backend": p.secrets.backend if p.secrets else None,
+                    }
                     for p in profiles
                 ]
             )
         )
-    elif not profiles:
+        return EXIT_OK
+    if not profiles:
         print(t("profile.none"))
-    for p in [] if args.json else profiles:
-        print(f"{p.name}\t{p.nip}\t{p.environment}\t{p.start_date}")
+        return EXIT_OK
+    rows = [(t("profile.col.name"), "NIP", t("profile.col.env"), t("profile.col.start"))]
+    rows += [(p.name, p.nip, p.environment, _pl_date(p.start_date)) for p in profiles]
+    _print_table(rows, right=())
     return EXIT_OK
 
 
 def cmd_profile_remove(args: argparse.Namespace) -> int:
-    from ksef_tui.services.profiles import remove_profile
-    from ksef_tui.store.profiles import ProfileFileCorrupt, ProfileNotFound
-    from ksef_tui.vault import SecretStoreUnavailable
-
-    try:
-        repo = _repo()
-        repo.get(args.name)
-        remove_profile(repo, _vault(args), args.name)
-    except ProfileNotFound:
-        raise CliError(t("profile.not_found", name=args.name), EXIT_CONFIG) from None
-    except ProfileFileCorrupt as exc:
-        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
-    except SecretStoreUnavailable as exc:
-        raise CliError(exc.message(), EXIT_CONFIG) from None
+    workspace = _workspace(args)
+    delete = args.delete_data
+    if not delete and not args.keep_data and sys.stdin.isatty():
+        profile = workspace.profile(args.name)
+        where = workspace.company_dir(profile)
+        if where.exists():
+            answer = input(t("profile.remove.ask", path=where) + " ")
+            delete = answer.strip().lower() in {"t", "tak", "y", "yes"}
+    removal = workspace.remove_profile(args.name, delete_data=delete)
     print(t("profile.removed", name=args.name))
+    if removal.shared_with:
+        print(t("profile.remove.shared", path=removal.data_dir, names=", ".join(removal.shared_with)))
+    elif removal.data_deleted:
+        print(t("profile.remove.deleted", path=removal.data_dir))
+    elif removal.data_dir.exists():
+        print(t("profile.remove.kept", path=removal.data_dir, name=args.name))
     return EXIT_OK
-
-
-def _pick_profile(name: str | None) -> Profile:
-    from ksef_tui.store.profiles import ProfileFileCorrupt, ProfileNotFound
-
-    try:
-        repo = _repo()
-        if name:
-            return repo.get(name)
-        profiles = repo.list()
-    except ProfileNotFound:
-        raise CliError(t("profile.not_found", name=name), EXIT_CONFIG) from None
-    except ProfileFileCorrupt as exc:
-        raise CliError(t("profile.corrupt", path=exc.path), EXIT_CONFIG) from None
-    if len(profiles) == 1:
-        return profiles[0]
-    if not profiles:
-        raise CliError(t("profile.none"), EXIT_CONFIG)
-    raise CliError(t("profile.choose", names=", ".join(p.name for p in profiles)), EXIT_CONFIG)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ksef_tui.services.connection import close_api, open_api
-    from ksef_tui.services.verify import verify
-    from ksef_tui.vault import SecretStoreUnavailable, fingerprint
-
-    profile = _pick_profile(args.profile)
-    vault = _vault(args)
-    try:
-        token = vault.get_token(profile.vault_environment, profile.name)
-    except SecretStoreUnavailable as exc:
-        raise CliError(exc.message(), EXIT_CONFIG) from None
-    if not token:
-        raise CliError(t("profile.no_token", profile=profile.name), EXIT_CONFIG)
-
-    async def run() -> Verification:
-        api = open_api(profile, vault)
-        try:
-            return await verify(profile, token, api, fingerprint=fingerprint(token), fresh=args.fresh)
-        finally:
-            await close_api(api, profile)
-
-    result = asyncio.run(run())
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    result = asyncio.run(workspace.verify(profile, fresh=args.fresh))
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return result.exit_code
-    ok_mark, bad_mark = ("✓", "✗") if _unicode_ok() else ("ok", "FAIL")
+    ok_mark, bad_mark = ("✓", "✗") if _unicode_ok(args) else ("ok", "FAIL")
     print(
         t("doctor.header", profile=profile.name, nip=profile.nip, env=profile.environment, fp=result.token_fingerprint)
     )
@@ -384,103 +309,171 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------- purchases
 
 
-@contextmanager
-def _store_for(profile: Profile, *, read_only: bool = False) -> Iterator[Store]:
-    from ksef_tui.services.local import open_store
-    from ksef_tui.store.db import StoreError, StoreLocked
-
-    try:
-        store = open_store(profile, read_only=read_only)
-    except StoreLocked as exc:
-        raise CliError(t("store.locked", pid=exc.pid, host=exc.host), EXIT_CONFIG) from None
-    except FileNotFoundError:
-        raise CliError(t("store.empty", profile=profile.name), EXIT_CONFIG) from None
-    except StoreError as exc:
-        raise CliError(t("store.error", detail=exc), EXIT_CONFIG) from None
-    if store.recovered_from is not None:
-        print(f"ksef-tui: {t('store.recovered', path=store.recovered_from)}", file=sys.stderr)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ksef_tui.ksef.errors import KsefError
     from ksef_tui.ksef.limits import Wait
-    from ksef_tui.services.connection import TokenMissing, close_api, open_api
-    from ksef_tui.services.local import xml_store
-    from ksef_tui.services.purchase_sync import PurchaseSync, SyncProgress, SyncResult
+    from ksef_tui.services.purchase_sync import SyncProgress
 
-    profile = _pick_profile(args.profile)
-    vault = _vault(args)
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
     chatty = sys.stderr.isatty() and not args.json
 
     def on_wait(wait: Wait) -> None:
-        print(t("sync.waiting", seconds=int(wait.seconds + 0.999), group=wait.group), file=sys.stderr)
+        _warn(t("sync.waiting", seconds=int(wait.seconds + 0.999), group=t_group(wait.group)))
 
     def on_progress(progress: SyncProgress) -> None:
         if chatty:
-            print(
-                t(
-                    f"sync.phase.{progress.phase}",
-                    start=f"{progress.window_from:%Y-%m-%d}",
-                    end=f"{progress.window_to:%Y-%m-%d}",
-                ),
-                file=sys.stderr,
-            )
+            start, end = _pl_date(progress.window_from), _pl_date(progress.window_to)
+            print(t(f"sync.phase.{progress.phase}", start=start, end=end), file=sys.stderr)
 
-    async def run(store: Store) -> SyncResult:
-        api = open_api(profile, vault, on_wait=on_wait)
-        try:
-            return await PurchaseSync(profile, api, store, xml_store(profile), progress=on_progress).run()
-        finally:
-            await close_api(api, profile)
-
-    with _store_for(profile) as store:
-        try:
-            result = asyncio.run(run(store))
-        except TokenMissing as exc:
-            raise CliError(str(exc), EXIT_CONFIG) from None
-        except KsefError as exc:
-            raise CliError(t("sync.failed", reason=exc.message()), EXIT_SYNC) from None
+    outcome = asyncio.run(workspace.sync(profile, on_wait=on_wait, on_progress=on_progress))
+    for warning in outcome.warnings:
+        _warn(warning)
+    result = outcome.result
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        print(t("sync.done", new=result.new, updated=result.updated, corrections=result.corrections))
-        calls = ", ".join(f"{group} {count}" for group, count in sorted(result.calls.items()))
-        print(t("sync.calls", calls=calls or "-", hwm=result.hwm.isoformat() if result.hwm else "-"))
+        data = result.to_json()
+        data["not_started_until"] = outcome.not_started_until.isoformat() if outcome.not_started_until else None
+        print(json.dumps(data, ensure_ascii=False))
+        return EXIT_OK
+    if outcome.not_started_until is not None:
+        print(t("sync.not_started", date=_pl_date(outcome.not_started_until)))
+        return EXIT_OK
+    for line in sync_summary(result):
+        print(line)
     return EXIT_OK
+
+
+def t_group(group: str) -> str:
+    """A rate-limit group in words (``invoiceExport`` → "eksporty faktur")."""
+    from ksef_tui.i18n import has_key
+
+    base = group.split(":", 1)[0]
+    return t(f"limit.group.{base}") if has_key(f"limit.group.{base}") else group
+
+
+def sync_summary(result: SyncResult) -> list[str]:
+    """What was imported and up to when, in words (the JSON keeps the technical fields)."""
+    from ksef_tui.services.workspace import WARSAW
+
+    new_plain = result.new - result.corrections
+    lines = [
+        t("sync.summary.new", count=result.new)
+        + (" " + t("sync.summary.of_which", invoices=new_plain, corrections=result.corrections) if result.new else "")
+    ]
+    if result.updated:
+        lines.append(t("sync.summary.updated", count=result.updated))
+    if result.pending_xml:
+        lines.append(t("sync.summary.pending_xml", count=result.pending_xml))
+    if result.hwm is not None:
+        lines.append(t("sync.summary.complete_until", moment=f"{result.hwm.astimezone(WARSAW):%d.%m.%Y %H:%M}"))
+    calls = sum(result.calls.values())
+    if calls:
+        parts = ", ".join(f"{t_group(g)} {n}" for g, n in sorted(result.calls.items()))
+        lines.append(t("sync.summary.calls", count=calls, parts=parts))
+    return lines
+
+
+def _period(value: str | None) -> str | None:
+    from ksef_tui.domain.booking import parse_period
+
+    if value is None:
+        return None
+    return parse_period(value)
 
 
 def cmd_purchases_list(args: argparse.Namespace) -> int:
-    from ksef_tui.domain.money import q2
-    from ksef_tui.services.booking import category_label
+    from ksef_tui.services.booking import purchase_rows, totals
     from ksef_tui.store.purchases import PurchaseRepository
 
-    profile = _pick_profile(args.profile)
-    with _store_for(profile, read_only=True) as store:
-        records = PurchaseRepository(store).list(period=args.period)
+    period = _period(args.period)
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    with workspace.open_store(profile, read_only=True) as store:
+        records = PurchaseRepository(store).list(period=period)
     if args.json:
         print(json.dumps([_purchase_json(r) for r in records], ensure_ascii=False))
         return EXIT_OK
-    for r in records:
-        booked = (
-            f"{category_label(r.booking.category)} {r.booking.vat_deduction}% {r.booking.period}" if r.booking else "-"
+    if not records:
+        print(t("purchases.none", period=period or "-"))
+        return EXIT_OK
+    rows = purchase_rows(records)
+    table = [
+        (
+            t("col.ksef_number"),
+            t("col.invoice_number"),
+            t("col.issue_date"),
+            t("col.seller_nip"),
+            t("col.seller"),
+            t("col.kind"),
+            t("col.net"),
+            t("col.vat"),
+            t("col.gross"),
+            t("col.currency"),
+            t("col.booked"),
         )
-        amount = f"{format(q2(r.gross), 'f'):>12} {r.currency}"
-        print(f"{r.ksef_number}  {r.issue_date}  {r.kind:<7} {r.seller_nip}  {amount}  {booked}  {r.invoice_number}")
+    ]
+    table += [
+        (
+            row.ksef_number,
+            _clip(row.invoice_number, 20),
+            row.issue_date,
+            row.seller_nip,
+            _clip(row.seller_name, 28),
+            row.kind,
+            row.net,
+            row.vat,
+            row.gross,
+            row.currency,
+            row.booked,
+        )
+        for row in rows
+    ]
+    _print_table(table, right=(6, 7, 8))
+    for total in totals(rows):
+        print(
+            t(
+                "purchases.total",
+                count=total.count,
+                currency=total.currency,
+                net=total.net,
+                vat=total.vat,
+                gross=total.gross,
+            )
+        )
     return EXIT_OK
 
 
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_table(rows: Sequence[Sequence[str]], *, right: Sequence[int]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        print("  ".join(cells).rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _pl_date(value: date | datetime) -> str:
+    """A date as accountants read it: DD.MM.RRRR (the Warsaw date of a moment)."""
+    from ksef_tui.services.workspace import WARSAW
+
+    if isinstance(value, datetime):
+        value = value.astimezone(WARSAW).date()
+    return f"{value:%d.%m.%Y}"
+
+
 def _purchase_json(r: PurchaseRecord) -> dict[str, object]:
+    from ksef_tui.services.workspace import WARSAW
+
     return {
         "ksef_number": r.ksef_number,
         "invoice_number": r.invoice_number,
         "issue_date": r.issue_date.isoformat(),
-        "received": r.acquisition_date.isoformat(),
+        "received": r.acquisition_date.astimezone(WARSAW).isoformat(),
         "seller": {"nip": r.seller_nip, "name": r.seller_name},
         "kind": r.kind,
         "corrected_ksef_number": r.corrected_ksef_number,
@@ -500,51 +493,61 @@ def _purchase_json(r: PurchaseRecord) -> dict[str, object]:
 
 
 def cmd_purchases_book(args: argparse.Namespace) -> int:
-    from ksef_tui.services.booking import BookingError, BookingRequest, book, unbook
+    from ksef_tui.services.booking import BookingRequest, book, unbook
     from ksef_tui.store.purchases import PurchaseNotFound, PurchaseRepository
 
-    profile = _pick_profile(args.profile)
-    with _store_for(profile) as store:
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    if not args.unbook and not (args.category and args.vat_deduction is not None and args.period):
+        raise UserError("booking.needs")
+    with workspace.open_store(profile) as store:
         repo = PurchaseRepository(store)
         try:
             if args.unbook:
                 unbook(repo, args.ksef_number)
                 print(t("booking.unbooked", number=args.ksef_number))
                 return EXIT_OK
-            if not (args.category and args.vat_deduction is not None and args.period):
-                raise CliError(t("booking.needs"))
             book(
                 repo, args.ksef_number, BookingRequest(args.category, args.vat_deduction, args.period, args.note or "")
             )
-        except BookingError as exc:
-            raise CliError(str(exc)) from None
         except PurchaseNotFound:
-            raise CliError(t("booking.not_found", number=args.ksef_number)) from None
+            raise UserError("booking.not_found", number=args.ksef_number) from None
     print(t("booking.booked", number=args.ksef_number, period=args.period))
     return EXIT_OK
 
 
 def cmd_purchases_export(args: argparse.Namespace) -> int:
-    from ksef_tui.services.booking import BookingError, export_register
+    from ksef_tui.services.booking import export_register
     from ksef_tui.store.purchases import PurchaseRepository
 
-    profile = _pick_profile(args.profile)
-    with _store_for(profile, read_only=True) as store:
-        try:
-            count = export_register(
-                PurchaseRepository(store), args.period, Path(args.out), decimal_comma=not args.decimal_point
-            )
-        except BookingError as exc:
-            raise CliError(str(exc)) from None
-        except OSError as exc:
-            raise CliError(t("err.file_unreadable", path=args.out, reason=exc.strerror or exc)) from None
-    print(t("booking.exported", count=count, path=args.out))
+    period = _period(args.period)
+    assert period is not None  # required by the parser
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    out = Path(args.out)
+    with workspace.open_store(profile, read_only=True) as store:
+        count = export_register(
+            PurchaseRepository(store),
+            period,
+            out,
+            decimal_comma=not args.decimal_point,
+            header=args.header,
+            protected=_protected_dirs(),
+        )
+    print(t("booking.exported", count=count, path=out))
     return EXIT_OK
 
 
-def _unicode_ok() -> bool:
+def _protected_dirs() -> list[Path]:
+    """Directories no output of ours may be written into: our stores, configuration and logs."""
+    from ksef_tui import paths
+
+    return [paths.data_dir(), paths.config_dir(), paths.log_dir()]
+
+
+def _unicode_ok(args: argparse.Namespace) -> bool:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
-    return "utf" in encoding and not os.environ.get("KSEF_TUI_ASCII")
+    return "utf" in encoding and not args.settings.ascii
 
 
 # ----------------------------------------------------------------------------------------------- parser
@@ -600,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_profile_list)
     remove = profile_commands.add_parser("remove", help=t("cli.profile.remove"))
     remove.add_argument("name")
+    keep = remove.add_mutually_exclusive_group()
+    keep.add_argument("--delete-data", action="store_true", help=t("cli.profile.delete_data"))
+    keep.add_argument("--keep-data", action="store_true", help=t("cli.profile.keep_data"))
     secret_options(remove)
     remove.set_defaults(handler=cmd_profile_remove)
 
@@ -637,6 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     pexport.add_argument("--period", required=True, metavar="YYYY-MM")
     pexport.add_argument("--out", required=True, metavar="FILE.csv")
     pexport.add_argument("--decimal-point", action="store_true", help=t("cli.purchases.decimal_point"))
+    pexport.add_argument("--header", choices=("pl", "en"), default="pl", help=t("cli.purchases.header"))
     pexport.set_defaults(handler=cmd_purchases_export)
 
     sim = commands.add_parser("sim", help=t("cli.sim"))
@@ -653,41 +660,93 @@ def cmd_sim_serve(args: argparse.Namespace) -> int:
     return code
 
 
+#: Options that belong to the whole program and are accepted after the sub-command too.
+_GLOBAL_VALUE_OPTIONS = ("--lang",)
+
+
+def _split_global_options(argv: list[str]) -> tuple[list[str], str | None, bool]:
+    """Take ``--lang X`` / ``--lang=X`` and ``--version`` from anywhere before ``--``."""
+    rest: list[str] = []
+    language: str | None = None
+    version = False
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            rest.extend(argv[index:])
+            break
+        if arg == "--version":
+            version = True
+        elif arg == "--lang" and index + 1 < len(argv):
+            language = argv[index + 1]
+            index += 1
+        elif arg.startswith("--lang="):
+            language = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        index += 1
+    return rest, language, version
+
+
+def _translate_argparse() -> None:
+    """argparse's own words (usage, errors, help headings) in the user's language."""
+
+    def gettext(message: str) -> str:
+        key = "argparse." + message
+        return t(key) if has_key(key) else message
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return gettext(singular if n == 1 else plural)
+
+    argparse._ = gettext  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    # The language flag changes the help texts too, so read it before building the parser.
-    language = None
-    if "--lang" in args_list and args_list.index("--lang") + 1 < len(args_list):
-        language = args_list[args_list.index("--lang") + 1]
-    set_language(language)
+    from ksef_tui.settings import Settings, load_settings
+
+    args_list, language, version = _split_global_options(list(sys.argv[1:] if argv is None else argv))
+    if language is not None and language not in ("pl", "en"):
+        set_language(None)
+        print(f"ksef-tui: {t('cli.bad_lang', value=language)}", file=sys.stderr)
+        return EXIT_CODES[Category.INPUT]
+    try:
+        settings = load_settings(language=language)
+    except UserError as exc:
+        settings = Settings()
+        set_language(language)
+        return _fail(exc, settings)
+    set_language(settings.language)
+    if version:
+        print(f"ksef-tui {__version__}")
+        return EXIT_OK
+    _translate_argparse()
     parser = build_parser()
     args, rest = parser.parse_known_args(args_list)
     if rest and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        parser.error(t("argparse.unrecognized arguments: %s") % " ".join(rest))
     args.rest = rest
+    args.settings = settings
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_OK
     try:
         code: int = args.handler(args)
-    except CliError as exc:
-        print(f"ksef-tui: {exc}", file=sys.stderr)
-        return exc.code
-    except KeyboardInterrupt:
-        print(f"ksef-tui: {t('err.interrupted')}", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         with suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except Exception as exc:
-        from ksef_tui.store.db import StoreError
-
-        if isinstance(exc, StoreError):  # e.g. a damaged bookings file found while reading
-            print(f"ksef-tui: {t('store.error', detail=exc)}", file=sys.stderr)
-            return EXIT_CONFIG
-        if os.environ.get("KSEF_TUI_DEBUG"):
-            raise
-        print(f"ksef-tui: {t('err.internal', kind=type(exc).__name__)}", file=sys.stderr)
-        return EXIT_INTERNAL
+    except (Exception, KeyboardInterrupt) as exc:
+        return _fail(exc, settings)
     return code
+
+
+def _fail(exc: BaseException, settings: Settings) -> int:
+    """One line (and a hint) on stderr, and the exit code from the one table in ``ksef_tui.errors``."""
+    shown = report(exc)
+    if shown.category is Category.INTERNAL and settings.debug:
+        raise exc
+    print(f"ksef-tui: {shown.message}", file=sys.stderr)
+    if shown.hint:
+        print(f"  → {shown.hint}", file=sys.stderr)
+    return shown.exit_code

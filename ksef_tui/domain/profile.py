@@ -19,6 +19,7 @@ PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 class ProfileProblem(Enum):
     NAME = "name"
     ENVIRONMENT = "environment"
+    PORT = "port"
 
 
 class InvalidProfile(ValueError):
@@ -34,6 +35,12 @@ def normalize_environment(value: str) -> str:
     if text.lower() in ENVIRONMENTS:
         return text.lower()
     parts = urlsplit(text)
+    try:
+        port = parts.port  # urlsplit checks the port's range only when it is read
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise InvalidProfile(ProfileProblem.PORT, value)
     if parts.scheme in ("http", "https") and parts.hostname:
         return text.rstrip("/")
     raise InvalidProfile(ProfileProblem.ENVIRONMENT, value)
@@ -52,12 +59,22 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretLocation:
+    """Where this profile's secret lives, remembered so every later command finds it (not a secret itself)."""
+
+    backend: str
+    file: str | None = None
+    password_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     nip: str
     environment: str
     start_date: date
     mail: MailSettings = MailSettings()
+    secrets: SecretLocation | None = None
 
     @property
     def base_url(self) -> str:
@@ -74,6 +91,17 @@ class Profile:
             return self.environment
         parts = urlsplit(self.environment)
         return f"custom:{parts.hostname}:{parts.port or ''}"
+
+    @property
+    def company_key(self) -> str:
+        """The company context (environment + NIP) that owns the local data: a name reused for another
+        company never sees the previous company's invoices."""
+        if not self.is_custom:
+            env = self.environment
+        else:
+            parts = urlsplit(self.environment)
+            env = f"custom-{parts.hostname}-{parts.port or ''}".rstrip("-")
+        return f"{env}/{self.nip}"
 
     @property
     def qr_environment(self) -> str:

@@ -3,6 +3,8 @@ and the redacted API log appended to the profile's log file."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,7 @@ from ksef_tui import paths
 from ksef_tui.domain.ksef_token import parse_token_shape
 from ksef_tui.domain.profile import Profile
 from ksef_tui.domain.session import SessionTokens
-from ksef_tui.i18n import t
+from ksef_tui.errors import Category, UserError
 from ksef_tui.ksef.api import KsefApi
 from ksef_tui.ksef.auth import TokenAuth
 from ksef_tui.ksef.client import KsefHttp
@@ -20,11 +22,14 @@ from ksef_tui.store.apilog import append_api_log
 from ksef_tui.vault import Vault
 
 
-class TokenMissing(Exception):
+class TokenMissing(UserError):
     """The profile has no token in the vault."""
 
+    key = "profile.no_token"
+    category = Category.CONFIG
+
     def __init__(self, profile: Profile) -> None:
-        super().__init__(t("profile.no_token", profile=profile.name))
+        super().__init__(profile=profile.name)
         self.profile = profile
 
 
@@ -89,6 +94,8 @@ def open_api(
 
 
 async def close_api(api: KsefApi, profile: Profile) -> None:
-    """Close the connection and keep the redacted call log for support."""
-    await api.http.aclose()
-    append_api_log(api_log_path(profile), api.http.log.lines())
+    """Close the connection and keep the redacted call log for support (a log that cannot be written is not
+    worth failing the command for: the calls are done)."""
+    await api.aclose()
+    with contextlib.suppress(OSError):
+        await asyncio.to_thread(append_api_log, api_log_path(profile), api.log_lines())

@@ -6,35 +6,52 @@ from datetime import date
 
 from ksef_tui.domain.ksef_token import InvalidTokenShape, parse_token_shape
 from ksef_tui.domain.nip import parse_nip
-from ksef_tui.domain.profile import Profile, check_profile_name, normalize_environment
-from ksef_tui.i18n import t
-from ksef_tui.store.profiles import ProfileRepository
+from ksef_tui.domain.profile import (
+    InvalidProfile,
+    Profile,
+    ProfileProblem,
+    SecretLocation,
+    check_profile_name,
+    normalize_environment,
+)
+from ksef_tui.errors import Category, UserError
+from ksef_tui.store.profiles import ProfileExists, ProfileNotFound, ProfileRepository
 from ksef_tui.vault import Vault
 
+#: KSeF 2.0 started on 2022-01-01 (voluntary use); no company used it before.
+KSEF_EPOCH = date(2022, 1, 1)
 
-class ProfileInputError(ValueError):
-    """A user mistake in the profile's data; the message is ready to show."""
+
+class ProfileInputError(UserError):
+    """A user mistake in the profile's data."""
+
+    category = Category.CONFIG
 
 
-def make_profile(name: str, nip: str, environment: str, start_date: str | date) -> Profile:
+def make_profile(
+    name: str, nip: str, environment: str, start_date: str | date, *, secrets: SecretLocation | None = None
+) -> Profile:
     try:
         check_profile_name(name)
     except ValueError:
-        raise ProfileInputError(t("profile.bad_name", name=name)) from None
+        raise ProfileInputError("profile.bad_name", name=name) from None
     try:
         clean_nip = parse_nip(nip)
     except ValueError as exc:
         problem = getattr(exc, "problem", None)
-        raise ProfileInputError(t("profile.bad_nip", nip=nip, problem=getattr(problem, "value", ""))) from None
+        raise ProfileInputError("profile.bad_nip", nip=nip, problem=getattr(problem, "value", "")) from None
     try:
         env = normalize_environment(environment)
-    except ValueError:
-        raise ProfileInputError(t("profile.bad_env", env=environment)) from None
+    except InvalidProfile as exc:
+        key = "profile.bad_port" if exc.problem is ProfileProblem.PORT else "profile.bad_env"
+        raise ProfileInputError(key, env=environment) from None
     try:
         start = start_date if isinstance(start_date, date) else date.fromisoformat(start_date)
     except ValueError:
-        raise ProfileInputError(t("profile.bad_date", value=start_date)) from None
-    return Profile(name, clean_nip, env, start)
+        raise ProfileInputError("profile.bad_date", value=start_date) from None
+    if start < KSEF_EPOCH:
+        raise ProfileInputError("profile.date_before_ksef", value=start.isoformat(), epoch=KSEF_EPOCH.isoformat())
+    return Profile(name, clean_nip, env, start, secrets=secrets)
 
 
 def check_token_for(profile: Profile, token: str) -> None:
@@ -43,17 +60,32 @@ def check_token_for(profile: Profile, token: str) -> None:
         info = parse_token_shape(token)
     except InvalidTokenShape as exc:
         key = "setup.shape.legacy" if exc.problem.value == "legacy-1.0" else f"setup.shape.{exc.problem.value}"
-        raise ProfileInputError(t(key)) from None
+        raise ProfileInputError(key, category=Category.AUTH) from None
     if info.nip != profile.nip:
-        raise ProfileInputError(t("setup.shape.other_nip", token_nip=info.nip, profile_nip=profile.nip))
+        raise ProfileInputError("setup.shape.other_nip", token_nip=info.nip, profile_nip=profile.nip)
 
 
 def add_profile(repo: ProfileRepository, vault: Vault, profile: Profile, token: str, *, replace: bool = False) -> None:
-    """Store the token first: a profile never exists without its token. Blocking (vault, file)."""
+    """The token first, then the profile: a profile never exists without its token, and a failed add leaves
+    the vault as it was (no orphan secret, no other profile's token overwritten). Blocking (vault, file)."""
     check_token_for(profile, token)
+    try:
+        existing = repo.get(profile.name)
+    except ProfileNotFound:
+        existing = None
+    if existing is not None and not replace:
+        raise ProfileExists(profile.name)
+    previous = vault.get_token(profile.vault_environment, profile.name)
     vault.set_token(profile.vault_environment, profile.name, token)
+    try:
+        repo.add(profile, replace=replace)
+    except BaseException:
+        if previous is None:
+            vault.delete_token(profile.vault_environment, profile.name)
+        else:
+            vault.set_token(profile.vault_environment, profile.name, previous)
+        raise
     vault.delete_session(profile.vault_environment, profile.name)  # a new token starts a new session
-    repo.add(profile, replace=replace)
 
 
 def remove_profile(repo: ProfileRepository, vault: Vault | None, name: str) -> Profile:

@@ -13,26 +13,38 @@ from typing import Any
 
 from filelock import FileLock
 
-from ksef_tui.domain.profile import MailSettings, Profile
+from ksef_tui.errors import Category, UserError
+from ksef_tui.domain.profile import MailSettings, Profile, SecretLocation
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
 
 SCHEMA_VERSION = 1
 
 
-class ProfileFileCorrupt(Exception):
+class ProfileFileCorrupt(UserError):
     """The profiles file cannot be read; it is left in place (never overwritten) and named in the message."""
 
+    key = "profile.corrupt"
+    category = Category.CONFIG
+
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        super().__init__(path=path, reason=reason)
         self.path = path
 
 
-class ProfileExists(Exception):
-    pass
+class ProfileExists(UserError):
+    key = "profile.exists"
+    category = Category.CONFIG
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
 
 
-class ProfileNotFound(Exception):
-    pass
+class ProfileNotFound(UserError):
+    key = "profile.not_found"
+    category = Category.CONFIG
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
 
 
 def _to_json(profile: Profile) -> dict[str, Any]:
@@ -48,6 +60,7 @@ def _from_json(data: dict[str, Any]) -> Profile:
         environment=str(data["environment"]),
         start_date=date.fromisoformat(str(data["start_date"])),
         mail=MailSettings(**data.get("mail") or {}),
+        secrets=SecretLocation(**data["secrets"]) if data.get("secrets") else None,
     )
 
 

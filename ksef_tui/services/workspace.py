@@ -1,0 +1,303 @@
+"""The composition root both faces use (the command line now, the TUI next).
+
+A ``Workspace`` holds the settings (read once), the profiles, the vault of each profile (where its secret
+lives is remembered with the profile), each company's store (opened with its lock and recovery warnings) and
+the KSeF API of a profile as an async context manager that closes the connection and keeps the redacted call
+log. Errors leave it as ``UserError``s; the faces decide how to show them.
+
+The one path of a request: face → ``Workspace.api(profile)`` → ``connection.open_api`` (vault token, session
+reuse) → ``KsefApi`` → ``KsefHttp`` (limiter, Retry-After, API log) → KSeF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from ksef_tui import paths
+from ksef_tui.domain.profile import Profile, SecretLocation
+from ksef_tui.errors import Category, PathError, UserError
+from ksef_tui.i18n import t
+from ksef_tui.settings import SecretSettings, Settings, load_settings
+from ksef_tui.store.profiles import ProfileRepository
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ksef_tui.ksef.api import KsefApi
+    from ksef_tui.ksef.limits import Wait
+    from ksef_tui.services.purchase_sync import SyncProgress, SyncResult
+    from ksef_tui.services.verify import Step, Verification
+    from ksef_tui.store.db import Store
+    from ksef_tui.store.purchases import XmlStore
+    from ksef_tui.vault import Vault
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+class StoreUnavailable(UserError):
+    category = Category.CONFIG
+
+
+class SyncFailed(UserError):
+    """KSeF refused or failed a sync step; the cursor was not moved, nothing imported is lost."""
+
+    key = "sync.failed"
+    category = Category.KSEF
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    profile: Profile
+    data_dir: Path
+    data_deleted: bool
+    shared_with: tuple[str, ...] = ()  # other profiles of the same company keep the data
+
+
+@dataclass(slots=True)
+class SyncOutcome:
+    result: SyncResult
+    not_started_until: date | None = None  # the company uses KSeF only from this date: nothing to import yet
+    warnings: list[str] = field(default_factory=list)
+
+
+def today_in_warsaw() -> date:
+    return datetime.now(WARSAW).date()
+
+
+class Workspace:
+    """Settings, profiles, vaults, stores and KSeF connections of one user."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        secret_override: SecretSettings | None = None,
+        transport: Callable[[Profile], httpx.AsyncBaseTransport | None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.secret_override = secret_override or SecretSettings()
+        self._transport = transport or (lambda _profile: None)
+        self.warn = warn or (lambda _message: None)
+        self.profiles = ProfileRepository(paths.config_dir() / "profiles.json")
+        self._vaults: dict[SecretLocation | None, Vault] = {}
+
+    # -------------------------------------------------------------------------------------------- vault
+
+    def secret_location(self, profile: Profile | None = None) -> SecretLocation | None:
+        """Where a profile's secret lives: the command line's choice, else the profile's remembered one,
+        else the settings' (environment, config file), else ``None`` (the automatic policy)."""
+        flags, remembered, configured = (
+            self.secret_override,
+            profile.secrets if profile else None,
+            self.settings.secrets,
+        )
+        if flags.backend is not None:
+            source = SecretLocation(
+                flags.backend.value, str(configured.file) if configured.file else None, _opt(flags.password_file)
+            )
+        elif remembered is not None:
+            source = remembered
+        elif configured.backend is not None:
+            source = SecretLocation(configured.backend.value, _opt(configured.file), _opt(configured.password_file))
+        else:
+            return None
+        password_file = _opt(flags.password_file) or source.password_file or _opt(configured.password_file)
+        return SecretLocation(source.backend, source.file, password_file)
+
+    def vault(self, profile: Profile | None = None) -> Vault:
+        """The vault holding ``profile``'s secrets (blocking: may probe keyrings or derive a key)."""
+        from ksef_tui.vault import BackendChoice, Vault, resolve_backend
+
+        location = self.secret_location(profile)
+        if location in self._vaults:
+            return self._vaults[location]
+        backend = resolve_backend(
+            BackendChoice(location.backend) if location else None,
+            password_file=Path(location.password_file) if location and location.password_file else None,
+            password_fd=self.secret_override.password_fd,
+            file_path=Path(location.file) if location and location.file else None,
+        )
+        vault = Vault(backend)
+        self._vaults[location] = vault
+        return vault
+
+    # ----------------------------------------------------------------------------------------- profiles
+
+    def list_profiles(self) -> list[Profile]:
+        return self.profiles.list()
+
+    def profile(self, name: str | None) -> Profile:
+        """The named profile, or the only one there is."""
+        if name:
+            return self.profiles.get(name)
+        profiles = self.profiles.list()
+        if len(profiles) == 1:
+            return profiles[0]
+        if not profiles:
+            raise UserError("profile.none", category=Category.CONFIG)
+        raise UserError("profile.choose", category=Category.CONFIG, names=", ".join(p.name for p in profiles))
+
+    def add_profile(
+        self, name: str, nip: str, environment: str, start_date: str, token: str, *, replace: bool = False
+    ) -> Profile:
+        """Checks everything it can offline first (a wrong token costs no vault work), then stores the token
+        and the profile, remembering where the secret went."""
+        from ksef_tui.services.profiles import add_profile, check_token_for, make_profile
+
+        profile = make_profile(name, nip, environment, start_date)
+        check_token_for(profile, token)
+        location = self.secret_location(None)
+        profile = make_profile(name, nip, environment, start_date, secrets=location)
+        add_profile(self.profiles, self.vault(profile), profile, token, replace=replace)
+        return profile
+
+    def remove_profile(self, name: str, *, delete_data: bool = False) -> Removal:
+        from ksef_tui.services.profiles import remove_profile
+
+        profile = self.profiles.get(name)
+        remove_profile(self.profiles, self.vault(profile), name)
+        data = self.company_dir(profile)
+        sharing = tuple(p.name for p in self.profiles.list() if p.company_key == profile.company_key)
+        deleted = False
+        if delete_data and not sharing and data.exists():
+            try:
+                shutil.rmtree(data)
+            except OSError as exc:
+                raise PathError(data, exc, category=Category.CONFIG) from None
+            deleted = True
+        return Removal(profile, data, deleted, sharing)
+
+    # -------------------------------------------------------------------------------------------- store
+
+    def company_dir(self, profile: Profile) -> Path:
+        """A company's local data (store, invoice XML, bookings): keyed by environment + NIP, not by name."""
+        return paths.data_dir() / "companies" / profile.company_key
+
+    def store_path(self, profile: Profile) -> Path:
+        return self.company_dir(profile) / "store.json"
+
+    def _migrate_layout(self, profile: Profile) -> None:
+        """Stores used to live under the profile's name; move such a directory to its company once."""
+        old = paths.data_dir() / "profiles" / profile.name
+        new = self.company_dir(profile)
+        if old.is_dir() and not new.exists():
+            new.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            old.rename(new)
+
+    @contextlib.contextmanager
+    def open_store(
+        self, profile: Profile, *, read_only: bool = False, warn: Callable[[str], None] | None = None
+    ) -> Iterator[Store]:
+        """The company's store, locked for writing unless ``read_only``; closed on exit. Blocking."""
+        from ksef_tui.store.db import Store, StoreCorrupt, StoreError, StoreLocked, StoreTooNew
+
+        path = self.store_path(profile)
+        try:
+            self._migrate_layout(profile)
+            store = Store.open(path, read_only=read_only)
+        except StoreLocked as exc:
+            raise StoreUnavailable("store.locked", pid=exc.pid, host=exc.host) from None
+        except FileNotFoundError:
+            raise StoreUnavailable("store.empty", profile=profile.name) from None
+        except StoreTooNew as exc:
+            raise StoreUnavailable("store.error", detail=exc) from None
+        except StoreCorrupt as exc:
+            raise StoreUnavailable("store.error", detail=exc) from None
+        except StoreError as exc:
+            raise StoreUnavailable("store.error", detail=exc) from None
+        except OSError as exc:
+            raise PathError(exc.filename or path.parent, exc, category=Category.CONFIG) from None
+        if store.recovered_from is not None:
+            (warn or self.warn)(t("store.recovered", path=store.recovered_from))
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def xml_store(self, profile: Profile) -> XmlStore:
+        from ksef_tui.store.purchases import XmlStore
+
+        return XmlStore(self.company_dir(profile) / "xml")
+
+    # --------------------------------------------------------------------------------------------- KSeF
+
+    @contextlib.asynccontextmanager
+    async def api(
+        self,
+        profile: Profile,
+        *,
+        token: str | None = None,
+        on_wait: Callable[[Wait], None] | None = None,
+    ) -> AsyncIterator[KsefApi]:
+        """The KSeF API of ``profile`` (``token`` overrides the vault, as the wizard checks before saving).
+        On exit the connection closes and the redacted call log is kept for support."""
+        from ksef_tui.services.connection import close_api, open_api
+
+        vault = await asyncio.to_thread(self.vault, profile)
+        api = open_api(profile, vault, token=token, on_wait=on_wait, transport=self._transport(profile))
+        try:
+            yield api
+        finally:
+            await close_api(api, profile)
+
+    async def verify(
+        self,
+        profile: Profile,
+        *,
+        fresh: bool = False,
+        on_step: Callable[[Step], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+    ) -> Verification:
+        """The doctor's checks for a stored profile: the token is read from the vault once."""
+        from ksef_tui.services.connection import TokenMissing
+        from ksef_tui.services.verify import verify
+        from ksef_tui.vault import fingerprint
+
+        vault = await asyncio.to_thread(self.vault, profile)
+        token = await vault.aget_token(profile.vault_environment, profile.name)
+        if not token:
+            raise TokenMissing(profile)
+        async with self.api(profile, token=token) as api:
+            return await verify(
+                profile, token, api, fingerprint=fingerprint(token), fresh=fresh, on_step=on_step, on_start=on_start
+            )
+
+    async def sync(
+        self,
+        profile: Profile,
+        *,
+        on_wait: Callable[[Wait], None] | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncOutcome:
+        """Import new purchase invoices into the company's store."""
+        from ksef_tui.ksef.errors import KsefError
+        from ksef_tui.services.purchase_sync import PurchaseSync, SyncResult
+
+        if profile.start_date > today_in_warsaw():
+            return SyncOutcome(SyncResult(), not_started_until=profile.start_date)
+        warnings: list[str] = []
+        store_cm = self.open_store(profile, warn=warnings.append)
+        store = await asyncio.to_thread(store_cm.__enter__)
+        try:
+            async with self.api(profile, on_wait=on_wait) as api:
+                sync = PurchaseSync(profile, api, store, self.xml_store(profile), progress=on_progress)
+                try:
+                    result = await sync.run()
+                except KsefError as exc:
+                    raise SyncFailed(reason=exc.message(), hint=exc.hint()) from exc
+        finally:
+            await asyncio.to_thread(store_cm.__exit__, None, None, None)
+        return SyncOutcome(result, warnings=warnings)
+
+
+def _opt(path: Path | str | None) -> str | None:
+    return str(path) if path else None
