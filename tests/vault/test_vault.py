@@ -27,6 +27,8 @@ from keyring.errors import InitError, KeyringLocked, PasswordSetError
 
 from ksef_tui import i18n
 from ksef_tui import vault as sec
+from ksef_tui.vault import backends
+from ksef_tui.vault.redact import Redacted
 from ksef_tui.vault import (
     BackendChoice,
     BackendProbe,
@@ -219,7 +221,7 @@ def test_corrupt_session_blob_is_a_clear_error(isolated: MemoryKeyring) -> None:
     isolated.store[("ksef-tui/test", "acme#session")] = "not json at all"
     with pytest.raises(SecretStoreUnavailable) as info:
         Vault(isolated).get_session("test", "acme")
-    assert info.value.hint == "secrets.session_corrupt"
+    assert info.value.key == "secrets.session_corrupt"
     assert "not json at all" not in str(info.value)
 
 
@@ -274,7 +276,7 @@ def test_every_keyring_error_becomes_secret_store_unavailable(error: type[Except
     with pytest.raises(SecretStoreUnavailable) as info:
         vault.set_token("prod", "acme", token)
     exc = info.value
-    assert exc.hint == hint
+    assert exc.key == hint
     assert (exc.profile, exc.environment, exc.backend) == ("acme", "prod", "_BrokenKeyring")
     assert token not in str(exc)
     assert token not in exc.detail
@@ -309,13 +311,15 @@ def test_a_hanging_backend_times_out() -> None:
     started = time.monotonic()
     with pytest.raises(SecretStoreUnavailable) as info:
         vault.get_token("test", "acme")
-    assert info.value.hint == "secrets.timeout"
+    assert info.value.key == "secrets.timeout"
     assert time.monotonic() - started < 2
 
 
 def test_every_hint_is_declared_and_renders() -> None:
-    source = Path(sec.__file__).read_text(encoding="utf-8")
+    package = Path(sec.__file__).parent
+    source = "\n".join(path.read_text(encoding="utf-8") for path in sorted(package.glob("*.py")))
     used = set(re.findall(r'"(secrets\.[a-z_]+)"', source))
+    assert {"secrets.session_corrupt", "secrets.file_access", "secrets.no_storage"} <= used  # the scan reads them all
     assert used <= set(sec.HINT_PARAMS)
     assert {option.label_key for option in StorageOption} <= set(sec.HINT_PARAMS)
     exc = WrongMasterPassword("secrets.wrong_master_password", backend="CryptFileKeyring", path="/x")
@@ -324,9 +328,6 @@ def test_every_hint_is_declared_and_renders() -> None:
 
 
 def test_hint_texts_in_both_catalogs() -> None:
-    """Enforced once the catalogs carry the secrets.* keys (they are added to ksef_tui/i18n.py separately)."""
-    if not any(key.startswith("secrets.") for key in i18n.EN):
-        pytest.skip("secrets.* messages not in the catalogs yet")
     for key, extra in sec.HINT_PARAMS.items():
         allowed = {"backend", "profile", "environment", *extra}
         for catalog in (i18n.PL, i18n.EN):
@@ -338,7 +339,7 @@ def test_hint_texts_in_both_catalogs() -> None:
 
 
 def test_redacted_secret_shows_only_its_fingerprint() -> None:
-    secret = sec._Redacted("abc")
+    secret = Redacted("abc")
     assert repr(secret) == "<secret sha256:ba7816bf>"
     assert secret == "abc"
     assert f"{secret}" == "abc"
@@ -381,7 +382,7 @@ def test_password_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(MasterPasswordSourceError) as info:
         read_master_password(password_file=path)
-    assert info.value.hint == "secrets.password_file_mode"
+    assert info.value.key == "secrets.password_file_mode"
     assert info.value.params["mode"] == "0644"
     assert "secret-master" not in str(info.value)
 
@@ -393,7 +394,7 @@ def test_master_password_missing_empty_or_unreadable(tmp_path: Path) -> None:
         read_master_password(password="   ")
     with pytest.raises(MasterPasswordSourceError) as info:
         read_master_password(password_file=tmp_path / "missing")
-    assert info.value.hint == "secrets.password_file_unreadable"
+    assert info.value.key == "secrets.password_file_unreadable"
     with pytest.raises(ValueError):
         read_master_password(password="a", password_file=tmp_path / "x")
 
@@ -422,7 +423,7 @@ def test_encrypted_file_end_to_end(tmp_path: Path) -> None:
     with pytest.raises(WrongMasterPassword) as info:
         resolve_backend(BackendChoice.ENCRYPTED_FILE, password="wrong horse", file_path=path)
     assert "wrong horse" not in str(info.value)
-    assert info.value.hint == "secrets.wrong_master_password"
+    assert info.value.key == "secrets.wrong_master_password"
 
     raw = path.read_bytes()
     assert token.encode() not in raw
@@ -464,7 +465,7 @@ def test_keyrings_alt_encrypted_keyring_never_prompts(monkeypatch: pytest.Monkey
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.EncryptedKeyring")
     with pytest.raises(SecretStoreUnavailable) as info:
         resolve_backend(password="pw")
-    assert info.value.hint == "secrets.would_prompt"
+    assert info.value.key == "secrets.would_prompt"
     alt = EncryptedKeyring()
     alt.file_path = str(tmp_path / "alt.cfg")
     with pytest.raises(MasterPasswordRequired):
@@ -493,7 +494,7 @@ def test_no_dbus_means_no_secret_storage_quickly() -> None:
         StorageOption.PLAINTEXT_FILE,
         StorageOption.ASK_EVERY_SESSION,
     }
-    assert exc.hint == "secrets.no_storage"
+    assert exc.key == "secrets.no_storage"
     by_name = {probe.backend: probe for probe in exc.probes}
     secret_service = by_name["keyring.backends.SecretService.Keyring"]
     assert not secret_service.available
@@ -530,7 +531,7 @@ class _HangingBackend(metaclass=_HangingMeta):
 
 
 def test_a_hanging_probe_is_reported_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sec, "_system_classes", lambda: [_HangingBackend])
+    monkeypatch.setattr(backends, "_system_classes", lambda: [_HangingBackend])
     started = time.monotonic()
     with pytest.raises(NoSecretStorage) as info:
         resolve_backend(probe_timeout=0.2)
@@ -577,7 +578,7 @@ class _HangingOs(MemoryKeyring):
 
 
 def test_a_viable_system_backend_is_chosen(monkeypatch: pytest.MonkeyPatch, registry: None) -> None:
-    monkeypatch.setattr(sec, "_system_classes", lambda: [MemoryKeyring, _FakeOs])
+    monkeypatch.setattr(backends, "_system_classes", lambda: [MemoryKeyring, _FakeOs])
     resolved = resolve_backend()
     assert isinstance(resolved.keyring, _FakeOs)
     assert (resolved.choice, resolved.source) == (BackendChoice.SYSTEM, "system")
@@ -589,7 +590,7 @@ def test_a_viable_system_backend_is_chosen(monkeypatch: pytest.MonkeyPatch, regi
 
 
 def test_locked_or_broken_os_keyrings_are_skipped(monkeypatch: pytest.MonkeyPatch, registry: None) -> None:
-    monkeypatch.setattr(sec, "_system_classes", lambda: [_LockedOs, _BrokenInitOs, _HangingOs, _FakeOs])
+    monkeypatch.setattr(backends, "_system_classes", lambda: [_LockedOs, _BrokenInitOs, _HangingOs, _FakeOs])
     started = time.monotonic()
     resolved = resolve_backend(BackendChoice.SYSTEM, probe_timeout=0.2)
     assert time.monotonic() - started < 2
@@ -600,7 +601,7 @@ def test_locked_or_broken_os_keyrings_are_skipped(monkeypatch: pytest.MonkeyPatc
 def test_only_locked_or_broken_os_keyrings_means_no_secret_storage(
     monkeypatch: pytest.MonkeyPatch, registry: None
 ) -> None:
-    monkeypatch.setattr(sec, "_system_classes", lambda: [_LockedOs, _BrokenInitOs, _HangingOs])
+    monkeypatch.setattr(backends, "_system_classes", lambda: [_LockedOs, _BrokenInitOs, _HangingOs])
     with pytest.raises(NoSecretStorage) as info:
         resolve_backend(probe_timeout=0.2)
     reasons = {probe.backend.rsplit(".", 1)[1]: probe.reason for probe in info.value.probes}
@@ -641,7 +642,7 @@ def test_explicit_choice_beats_the_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_environment_choice_without_configuration_says_so() -> None:
     with pytest.raises(SecretStoreUnavailable) as info:
         resolve_backend(BackendChoice.ENVIRONMENT)
-    assert info.value.hint == "secrets.environment_unset"
+    assert info.value.key == "secrets.environment_unset"
 
 
 @pytest.mark.parametrize(
@@ -660,7 +661,7 @@ def test_environment_backends_that_cannot_work(
     with pytest.raises(error) as info:
         resolve_backend()
     assert isinstance(info.value, SecretStoreUnavailable)
-    assert info.value.hint == hint
+    assert info.value.key == hint
 
 
 def test_environment_cryptfile_needs_our_password_and_never_prompts(
@@ -738,9 +739,9 @@ def test_no_file_holds_a_secret_in_clear(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_describe_for_the_diagnostics_screen(isolated: MemoryKeyring) -> None:
     description = Vault(isolated).describe()
-    assert description.backend == "ksef_tui.vault.MemoryKeyring"
+    assert description.backend == "ksef_tui.vault.backends.MemoryKeyring"
     assert description.file_path is None
-    assert str(description) == "ksef_tui.vault.MemoryKeyring"
+    assert str(description) == "ksef_tui.vault.backends.MemoryKeyring"
     resolved = resolve_backend(BackendChoice.PLAINTEXT_FILE)
     text = str(Vault(resolved).describe())
     assert "keyrings.alt.file.PlaintextKeyring" in text
