@@ -129,12 +129,9 @@ def report(exc: BaseException) -> Report:
         return Report(exc.message(), exc.hint(), EXIT_CODES[exc.category], exc.category)
     if isinstance(exc, KeyboardInterrupt):
         return Report(t("err.interrupted"), "", EXIT_CODES[Category.INTERRUPTED], Category.INTERRUPTED)
-    if isinstance(exc, PermissionError | IsADirectoryError | NotADirectoryError | FileNotFoundError):
-        # An OS error that escaped a service: still the user's environment, not our bug; name the path.
-        where = exc.filename if isinstance(exc, OSError) and exc.filename else "?"
-        error = PathError(where, exc, category=Category.CONFIG)
-        return Report(error.message(), error.hint(), EXIT_CODES[Category.CONFIG], Category.CONFIG)
-    if isinstance(exc, OSError) and exc.errno in {errno.EROFS, errno.ENOSPC, errno.EDQUOT}:
+    if isinstance(exc, OSError):
+        # An OS error that escaped a service is still the user's environment (a read-only or full disk, a
+        # directory that is a file), not our bug: name the path and the cause.
         error = PathError(exc.filename or "?", exc, category=Category.CONFIG)
         return Report(error.message(), error.hint(), EXIT_CODES[Category.CONFIG], Category.CONFIG)
     return Report(t("err.internal", kind=type(exc).__name__), "", EXIT_CODES[Category.INTERNAL], Category.INTERNAL)

@@ -93,7 +93,7 @@ def _read_toml(source: Path) -> dict[str, object]:
     try:
         with source.open("rb") as handle:
             return tomllib.load(handle)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError("settings.bad_file", path=source, detail=str(exc)) from None

@@ -60,7 +60,7 @@ def check_token_for(profile: Profile, token: str) -> None:
         info = parse_token_shape(token)
     except InvalidTokenShape as exc:
         key = "setup.shape.legacy" if exc.problem.value == "legacy-1.0" else f"setup.shape.{exc.problem.value}"
-        raise ProfileInputError(key, category=Category.AUTH) from None
+        raise ProfileInputError(key) from None
     if info.nip != profile.nip:
         raise ProfileInputError("setup.shape.other_nip", token_nip=info.nip, profile_nip=profile.nip)
 

@@ -6,6 +6,8 @@ It holds no secret: tokens live in the vault (``ksef_tui.vault``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -13,8 +15,8 @@ from typing import Any
 
 from filelock import FileLock
 
-from ksef_tui.errors import Category, UserError
 from ksef_tui.domain.profile import MailSettings, Profile, SecretLocation
+from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
 
 SCHEMA_VERSION = 1
@@ -72,8 +74,10 @@ class ProfileRepository:
     def _read(self) -> list[Profile]:
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
+        except OSError as exc:
+            raise PathError(self.path, exc, category=Category.CONFIG) from None
         try:
             data = json.loads(raw)
             return [_from_json(item) for item in data["profiles"]]
@@ -93,9 +97,18 @@ class ProfileRepository:
                 return profile
         raise ProfileNotFound(name)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The lock around a read-modify-write; an unwritable config directory is named, not a traceback."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with self._lock:
+                yield
+        except OSError as exc:
+            raise PathError(exc.filename or self.path, exc, category=Category.CONFIG) from None
+
     def add(self, profile: Profile, *, replace: bool = False) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._lock:
+        with self._writing():
             clean_stale_temp_files(self.path)
             profiles = self._read()
             if any(p.name == profile.name for p in profiles) and not replace:
@@ -103,8 +116,7 @@ class ProfileRepository:
             self._write([p for p in profiles if p.name != profile.name] + [profile])
 
     def remove(self, name: str) -> Profile:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._lock:
+        with self._writing():
             profiles = self._read()
             found = [p for p in profiles if p.name == name]
             if not found:
