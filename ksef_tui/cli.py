@@ -37,91 +37,29 @@ EXIT_INVALID = EXIT_CODES[Category.INVALID]
 
 
 def _load_invoice(path: Path) -> tuple[bytes, ParsedInvoice]:
-    from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
-    from ksef_tui.services.files import read_input
+    from ksef_tui.services.invoices import load_invoice
 
-    data = read_input(path)
-    try:
-        return data, parse_invoice(data)
-    except InvoiceParseError as exc:
-        raise _file_error(path, exc) from None
-
-
-def _file_error(path: Path, exc: Exception) -> UserError:
-    """An invoice-layer error, shown with the file it came from (the face knows the path, the layer doesn't)."""
-    reason = exc.message() if isinstance(exc, UserError) else str(exc)
-    return UserError("err.not_invoice", category=Category.INVALID, path=path, reason=reason)
+    return load_invoice(path)
 
 
 # ----------------------------------------------------------------------------------------------- invoice
 
 
-def _party_id(id_type: str, value: str | None) -> str:
-    if id_type == "None" or not value:
-        return t("show.no_id")
-    return f"{'NIP' if id_type == 'Nip' else id_type} {value}"
-
-
 def _summary(invoice: ParsedInvoice) -> list[str]:
-    from ksef_tui.domain.money import format_amount
-    from ksef_tui.domain.vat import BUCKETS
-    from ksef_tui.i18n import language
+    from ksef_tui.services.invoices import summarize
 
-    comma = language() == "pl"
-
-    def money(value: object) -> str:
-        from decimal import Decimal
-
-        assert isinstance(value, Decimal)
-        return format_amount(value, decimal_comma=comma)
-
-    out = [
-        t("show.header", schema=invoice.schema, kind=invoice.kind, number=invoice.number, date=invoice.issue_date),
-        f"{t('show.seller')}: NIP {invoice.seller.id}  {invoice.seller.name or ''}".rstrip(),
-        f"{t('show.buyer')}: {_party_id(invoice.buyer.id_type, invoice.buyer.id)}  {invoice.buyer.name or ''}".rstrip(),
-    ]
-    if invoice.sale_date:
-        out.append(f"{t('show.sale_date')}: {invoice.sale_date}")
-    out.append(f"{t('show.currency')}: {invoice.currency}")
-    rows: list[tuple[str, str, str, str]] = []
-    for bucket in BUCKETS.values():
-        if bucket.net not in invoice.buckets and (bucket.tax is None or bucket.tax not in invoice.buckets):
-            continue
-        net = invoice.buckets.get(bucket.net)
-        tax = invoice.buckets.get(bucket.tax) if bucket.tax else None
-        pln = invoice.buckets.get(bucket.tax_pln) if bucket.tax_pln else None
-        rows.append(
-            (
-                t(f"bucket.{bucket.net}"),
-                money(net) if net is not None else "",
-                money(tax) if tax is not None else "",
-                money(pln) if pln is not None else "",
-            )
-        )
-    if rows:
-        show_pln = any(row[3] for row in rows)
-        head = (t("show.bucket"), t("show.net"), t("show.vat"), t("show.vat_pln") if show_pln else "")
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-        for row in [head, *rows]:
-            cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, 4 if show_pln else 3)]
+    summary = summarize(invoice)
+    out = [summary.title]
+    out += [f"{label}: {value}" for label, value in summary.facts]
+    if summary.buckets:
+        pln = summary.shows_vat_pln
+        head = (t("show.bucket"), t("show.net"), t("show.vat"), t("show.vat_pln") if pln else "")
+        rows = [head] + [(r.label, r.net, r.vat, r.vat_pln) for r in summary.buckets]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for row in rows:
+            cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, 4 if pln else 3)]
             out.append("  " + "  ".join(cells))
-    out.append(f"{t('show.gross')}: {money(invoice.gross)} {invoice.currency}")
-    out.append(f"{t('show.lines')}: {len(invoice.lines)}")
-    for ref in invoice.corrected:
-        where = f"KSeF {ref.ksef_number}" if ref.ksef_number else t("show.corrects_outside")
-        out.append(f"{t('show.corrects')}: {ref.number} ({ref.issue_date}), {where}")
-    if invoice.correction_reason:
-        out.append(f"{t('show.reason')}: {invoice.correction_reason}")
-    if invoice.payment_due:
-        out.append(f"{t('show.payment_due')}: {', '.join(str(d) for d in invoice.payment_due)}")
-    for account in invoice.bank_accounts:
-        out.append(f"{t('show.bank_account')}: {account}")
-    if invoice.reverse_charge:
-        out.append(t("show.reverse_charge"))
-    if invoice.split_payment:
-        out.append(t("show.split_payment"))
-    if invoice.exemption:
-        out.append(f"{t('show.exemption')}: {invoice.exemption}")
+    out += [f"{label}: {value}" if value else label for label, value in summary.notes]
     return out
 
 
@@ -163,13 +101,14 @@ def cmd_invoice_validate(args: argparse.Namespace) -> int:
 def cmd_invoice_render(args: argparse.Namespace) -> int:
     from ksef_tui.fa.render import RenderError, render_html
     from ksef_tui.services.files import check_output, read_input, write_output
+    from ksef_tui.services.invoices import InvoiceFileError
 
     path = Path(args.file)
     out = check_output(Path(args.html), inputs=[path], protected=_protected_dirs())
     try:
         html = render_html(read_input(path), ksef_number=args.ksef_number)
     except RenderError as exc:
-        raise _file_error(path, exc) from None
+        raise InvoiceFileError(path, exc) from None
     write_output(out, html)
     print(t("render.written", path=out))
     return EXIT_OK
