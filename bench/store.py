@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ksef_tui.domain.ksef_number import make_ksef_number
 from ksef_tui.store.db import Store
-from ksef_tui.store.purchases import Booking, PurchaseRecord, PurchaseRepository
+from ksef_tui.domain.booking import Booking
+from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository
 
 WARSAW = timezone(timedelta(hours=1))
 SELLERS = ["5265877635", "7740001454", "5261040828", "1111111111", "9999999999"]

@@ -14,7 +14,7 @@ def test_both_catalogs_have_the_same_keys_and_placeholders() -> None:
 
 
 def test_polish_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KSEF_TUI_LANG")
+    monkeypatch.delenv("KSEF_TUI_LANG", raising=False)
     i18n.set_language(None)
     assert i18n.t("show.seller") == "Sprzedawca"
     monkeypatch.setenv("KSEF_TUI_LANG", "en_GB.UTF-8")

@@ -1,35 +1,126 @@
-"""Booking purchases (category, VAT deduction, period) and the purchase register export (CSV)."""
+"""Booking purchases (category, VAT deduction, settlement period) and the purchase register (CSV).
+
+The rules live in the domain (:mod:`ksef_tui.domain.booking`); this module applies them to stored purchases
+with a clock, turns every refusal into a :class:`BookingError` (a ``UserError`` of category INPUT, translated
+when shown) and writes the register an accountant opens in Excel or LibreOffice: dates in Europe/Warsaw,
+Polish words, and no cell a supplier could turn into a live formula.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
-from ksef_tui.domain.money import q2
-from ksef_tui.i18n import t
-from ksef_tui.store.atomic import atomic_write
-from ksef_tui.store.purchases import Booking, PurchaseRecord, PurchaseRepository
-
-#: Default categories, after the KPiR columns (book of revenue and expenses).
-DEFAULT_CATEGORIES: tuple[str, ...] = (
-    "goods",  # zakup towarów handlowych i materiałów (kol. 10)
-    "incidental",  # koszty uboczne zakupu (kol. 11)
-    "other",  # pozostałe wydatki (kol. 13)
-    "fixed-asset",  # środek trwały / wartość niematerialna
-    "not-cost",  # nie stanowi kosztu
+from ksef_tui.domain.booking import (
+    CATEGORIES,
+    Booking,
+    BookingProblem,
+    InvalidBooking,
+    Period,
+    check_category,
+    check_deduction,
+    check_period,
+    warsaw_date,
 )
-DEDUCTIONS = (100, 50, 0)
-PERIOD_RE = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
+from ksef_tui.domain.money import q2
+from ksef_tui.errors import Category, UserError
+from ksef_tui.i18n import CATALOGS, t
+from ksef_tui.store.atomic import atomic_write
+from ksef_tui.store.purchases import PurchaseNotFound, PurchaseRecord, PurchaseRepository
+
+#: Default categories, after the KPiR columns (book of revenue and expenses); codes, shown as their labels.
+DEFAULT_CATEGORIES: tuple[str, ...] = CATEGORIES
+
+Clock = Callable[[], datetime]
+Header = Literal["pl", "en"]
 
 
-class BookingError(ValueError):
-    """A user mistake; the message is ready to show."""
+# ----------------------------------------------------------------------------------------------- errors
+
+
+class BookingError(UserError):
+    """A booking the user asked for breaks a rule; the message names the value and the rule."""
+
+    category = Category.INPUT
+
+
+class BadPeriod(BookingError):
+    key = "booking.bad_period"
+
+    def __init__(self, value: object) -> None:
+        super().__init__(value=value)
+
+
+class BadCategory(BookingError):
+    key = "booking.bad_category"
+
+    def __init__(self, value: object, options: Iterable[str]) -> None:
+        super().__init__(value=value, options=", ".join(options))
+
+
+class BadDeduction(BookingError):
+    key = "booking.bad_deduction"
+
+    def __init__(self, value: object) -> None:
+        super().__init__(value=value)
+
+
+class PeriodBeforeIssue(BookingError):
+    key = "booking.period_before_issue"
+
+    def __init__(self, period: object, issue_date: date) -> None:
+        super().__init__(period=period, issue_month=str(Period.of(issue_date)), issue_date=issue_date.isoformat())
+
+
+class PeriodTooFar(BookingError):
+    key = "booking.period_too_far"
+
+    def __init__(self, period: object, latest: Period) -> None:
+        super().__init__(period=period, latest=str(latest))
+
+
+class PurchaseUnknown(BookingError):
+    key = "booking.not_found"
+
+    def __init__(self, number: str) -> None:
+        super().__init__(number=number)
+
+
+def booking_error(exc: InvalidBooking) -> BookingError:
+    """The user-facing error for a domain refusal."""
+    details = exc.details
+    if exc.problem is BookingProblem.PERIOD_FORMAT:
+        return BadPeriod(exc.value)
+    if exc.problem is BookingProblem.CATEGORY:
+        options = details.get("options", ())
+        return BadCategory(exc.value, options if isinstance(options, tuple) else ())
+    if exc.problem is BookingProblem.DEDUCTION:
+        return BadDeduction(exc.value)
+    if exc.problem is BookingProblem.PERIOD_BEFORE_ISSUE:
+        issued = details["issue_date"]
+        assert isinstance(issued, date)
+        return PeriodBeforeIssue(exc.value, issued)
+    latest = details["latest"]
+    assert isinstance(latest, Period)
+    return PeriodTooFar(exc.value, latest)
+
+
+def parse_period(text: str) -> Period:
+    """The one parser of a ``YYYY-MM`` period for every command and screen (list, book, export)."""
+    try:
+        return Period.parse(text)
+    except InvalidBooking as exc:
+        raise booking_error(exc) from None
+
+
+# ----------------------------------------------------------------------------------------------- booking
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +131,32 @@ class BookingRequest:
     note: str = ""
 
 
-def category_label(category: str) -> str:
-    key = f"category.{category}"
+def _label(prefix: str, code: str, lang: str | None) -> str:
+    key = f"{prefix}.{code}"
+    if lang is not None:
+        return CATALOGS[lang].get(key, code)
     text = t(key)
-    return category if text == key else text
+    return code if text == key else text
 
 
-def check_request(request: BookingRequest, categories: tuple[str, ...] = DEFAULT_CATEGORIES) -> None:
-    if request.category not in categories:
-        raise BookingError(t("booking.bad_category", category=request.category, options=", ".join(categories)))
-    if request.vat_deduction not in DEDUCTIONS:
-        raise BookingError(t("booking.bad_deduction", value=request.vat_deduction))
-    if not PERIOD_RE.match(request.period):
-        raise BookingError(t("booking.bad_period", value=request.period))
+def category_label(category: str, lang: str | None = None) -> str:
+    """The words for a category code, in ``lang`` or the current language (the code when no words exist)."""
+    return _label("category", category, lang)
+
+
+def kind_label(kind: str, lang: str | None = None) -> str:
+    """The words for an invoice kind code (``VAT`` -> "podstawowa", ``KOR`` -> "korygująca")."""
+    return _label("kind", kind, lang)
+
+
+def check_request(request: BookingRequest, categories: Sequence[str] = DEFAULT_CATEGORIES) -> Period:
+    """The checks that need no invoice: category, deduction, the period's form. Returns the period."""
+    try:
+        check_category(request.category, categories)
+        check_deduction(request.vat_deduction)
+        return Period.parse(request.period)
+    except InvalidBooking as exc:
+        raise booking_error(exc) from None
 
 
 def book(
@@ -60,20 +164,38 @@ def book(
     ksef_number: str,
     request: BookingRequest,
     *,
-    categories: tuple[str, ...] = DEFAULT_CATEGORIES,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    categories: Sequence[str] = DEFAULT_CATEGORIES,
+    clock: Clock = lambda: datetime.now(UTC),
 ) -> PurchaseRecord:
-    """Book (or re-book) one purchase; one store write. Blocking."""
-    check_request(request, categories)
-    booking = Booking(request.category, request.vat_deduction, request.period, request.note, clock())
-    repo.set_booking(ksef_number, booking)
+    """Book (or re-book) one purchase: one small ledger write. Blocking.
+
+    Refused (:class:`BookingError`): an unknown category or deduction, a malformed period, a period before the
+    invoice's issue month or after next month (today in Warsaw), an unknown KSeF number.
+    """
+    period = check_request(request, categories)
     record = repo.get(ksef_number)
-    assert record is not None
-    return record
+    if record is None:
+        raise PurchaseUnknown(ksef_number)
+    now = clock()
+    try:
+        check_period(period, issue_date=record.issue_date, today=warsaw_date(now))
+    except InvalidBooking as exc:
+        raise booking_error(exc) from None
+    booking = Booking(request.category, request.vat_deduction, str(period), request.note, now)
+    try:
+        repo.set_booking(ksef_number, booking)
+    except PurchaseNotFound:
+        raise PurchaseUnknown(ksef_number) from None
+    booked = repo.get(ksef_number)
+    assert booked is not None
+    return booked
 
 
 def unbook(repo: PurchaseRepository, ksef_number: str) -> None:
-    repo.set_booking(ksef_number, None)
+    try:
+        repo.set_booking(ksef_number, None)
+    except PurchaseNotFound:
+        raise PurchaseUnknown(ksef_number) from None
 
 
 def deductible_vat(record: PurchaseRecord) -> Decimal:
@@ -82,6 +204,9 @@ def deductible_vat(record: PurchaseRecord) -> Decimal:
     return q2(record.vat * Decimal(record.booking.vat_deduction) / Decimal(100))
 
 
+# ----------------------------------------------------------------------------------------------- register
+
+#: The English header, for scripts (values are codes: ``VAT``/``KOR``, ``goods``); stable since the first release.
 REGISTER_COLUMNS = (
     "ksef_number",
     "invoice_number",
@@ -101,51 +226,123 @@ REGISTER_COLUMNS = (
     "period",
     "note",
 )
+#: The Polish header (the glossary's register; values in words). The amounts are in the invoice's currency,
+#: so the VAT column says "VAT", not "VAT w zł".
+REGISTER_COLUMNS_PL = (
+    "Nr KSeF",
+    "Nr faktury",
+    "Data wystawienia",
+    "Data otrzymania (nadania nr KSeF)",
+    "NIP sprzedawcy",
+    "Nazwa sprzedawcy",
+    "Rodzaj faktury",
+    "Faktura korygowana (nr KSeF)",
+    "Netto",
+    "VAT",
+    "Brutto",
+    "Waluta",
+    "Kategoria",
+    "Odliczenie VAT (%)",
+    "VAT do odliczenia",
+    "Okres rozliczeniowy",
+    "Uwagi",
+)
+_AMOUNT_COLUMNS = frozenset({"net", "vat", "gross", "vat_deductible"})
+
+# C0 and C1 control characters, DEL, line/paragraph separators and the bidirectional controls that can make a
+# cell display something else than it holds.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]+")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def register_rows(records: list[PurchaseRecord], *, decimal_comma: bool) -> list[list[str]]:
+def plain_text(text: str) -> str:
+    """``text`` without control characters: each run (line breaks, tabs, escape sequences' ESC, bidi overrides)
+    becomes one space; leading and trailing spaces go. For anything a supplier wrote that we show or export."""
+    return _CONTROLS.sub(" ", text).strip()
+
+
+def safe_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text (OWASP's CSV-injection rule).
+
+    Control characters (line breaks, tabs, bidi overrides) become one space each run; a cell that would start,
+    after leading spaces, with ``=``, ``+``, ``-`` or ``@`` gets a leading apostrophe. Amounts never come here:
+    they stay numbers, negative ones included.
+    """
+    cleaned = plain_text(text)
+    if cleaned.startswith(_FORMULA_START):
+        return "'" + cleaned
+    return cleaned
+
+
+def register_rows(records: Iterable[PurchaseRecord], *, decimal_comma: bool, header: Header = "pl") -> list[list[str]]:
+    """The register's rows, in issue-date order, every text cell through :func:`safe_cell`."""
+
     def amount(value: Decimal) -> str:
         text = format(q2(value), "f")
         return text.replace(".", ",") if decimal_comma else text
 
+    lang = "pl" if header == "pl" else None  # None: codes, for scripts
     rows = []
     for r in sorted(records, key=lambda r: (r.issue_date, r.ksef_number)):
         booking = r.booking
-        rows.append(
-            [
-                r.ksef_number,
-                r.invoice_number,
-                r.issue_date.isoformat(),
-                r.acquisition_date.date().isoformat(),
-                r.seller_nip,
-                r.seller_name,
-                r.kind,
-                r.corrected_ksef_number or "",
-                amount(r.net),
-                amount(r.vat),
-                amount(r.gross),
-                r.currency,
-                booking.category if booking else "",
-                str(booking.vat_deduction) if booking else "",
-                amount(deductible_vat(r)),
-                booking.period if booking else "",
-                booking.note if booking else "",
-            ]
-        )
+        category = ""
+        if booking is not None:
+            category = category_label(booking.category, lang) if lang else booking.category
+        cells: dict[str, str] = {
+            "ksef_number": r.ksef_number,
+            "invoice_number": r.invoice_number,
+            "issue_date": r.issue_date.isoformat(),
+            "received": warsaw_date(r.acquisition_date).isoformat(),
+            "seller_nip": r.seller_nip,
+            "seller_name": r.seller_name,
+            "kind": kind_label(r.kind, lang) if lang else r.kind,
+            "corrects": r.corrected_ksef_number or "",
+            "net": amount(r.net),
+            "vat": amount(r.vat),
+            "gross": amount(r.gross),
+            "currency": r.currency,
+            "category": category,
+            "vat_deduction": str(booking.vat_deduction) if booking else "",
+            "vat_deductible": amount(deductible_vat(r)),
+            "period": booking.period if booking else "",
+            "note": booking.note if booking else "",
+        }
+        rows.append([cells[c] if c in _AMOUNT_COLUMNS else safe_cell(cells[c]) for c in REGISTER_COLUMNS])
     return rows
 
 
-def export_register(repo: PurchaseRepository, period: str, out: Path, *, decimal_comma: bool = True) -> int:
-    """Write the register of purchases booked into ``period`` as CSV (UTF-8 with BOM, ``;``). Blocking.
-
-    Returns the number of rows. The file is written atomically: a half-written register never appears.
-    """
-    if not PERIOD_RE.match(period):
-        raise BookingError(t("booking.bad_period", value=period))
-    records = [r for r in repo.all() if r.booking is not None and r.booking.period == period]
+def register_csv(records: Iterable[PurchaseRecord], *, decimal_comma: bool = True, header: Header = "pl") -> bytes:
+    """The register as CSV bytes: UTF-8 with a BOM (Excel reads Polish letters), ``;``, CRLF."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(REGISTER_COLUMNS)
-    writer.writerows(register_rows(records, decimal_comma=decimal_comma))
-    atomic_write(out, ("\ufeff" + buffer.getvalue()).encode("utf-8"), mode=0o644)
+    writer.writerow(REGISTER_COLUMNS_PL if header == "pl" else REGISTER_COLUMNS)
+    writer.writerows(register_rows(records, decimal_comma=decimal_comma, header=header))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def export_register(
+    repo: PurchaseRepository,
+    period: Period | str,
+    out: Path,
+    *,
+    decimal_comma: bool = True,
+    header: Header = "pl",
+    write: Callable[[Path, bytes], None] | None = None,
+) -> int:
+    """Write the register of purchases booked into ``period`` as CSV. Blocking.
+
+    ``header="pl"``: the Polish header and words (kind "podstawowa"/"korygująca", category labels);
+    ``header="en"``: the English snake_case header and codes, for scripts. ``write`` puts the bytes in place
+    (a face passes its checked output writer); by default an atomic replace, mode 0644, so a half-written
+    register never appears. Returns the number of rows.
+    """
+    if header not in ("pl", "en"):
+        raise ValueError(f"header must be 'pl' or 'en', got {header!r}")
+    settled = parse_period(period) if isinstance(period, str) else period
+    records = repo.list(settled, by="booking")
+    data = register_csv(records, decimal_comma=decimal_comma, header=header)
+    if write is None:
+        atomic_write(out, data, mode=0o644)
+    else:
+        write(out, data)
     return len(records)

@@ -8,9 +8,7 @@ from typing import Any
 
 from tinydb import Query
 
-from ksef_tui.store.db import Store
-
-TABLE = "sync_cursors"
+from ksef_tui.store.db import SYNC_CURSORS, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +21,7 @@ class Cursor:
 
 class CursorRepository:
     def __init__(self, store: Store) -> None:
-        self._table = store.table(TABLE)
+        self._table = store.table(SYNC_CURSORS)
 
     def get(self, key: str) -> Cursor | None:
         doc: dict[str, Any] | None = self._table.get(Query().key == key)

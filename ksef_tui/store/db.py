@@ -46,20 +46,13 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
+from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files, fsync_dir
 
 SCHEMA_VERSION = 1
 
 META = "_meta"
-PROFILES = "profiles"
 SYNC_CURSORS = "sync_cursors"
 PURCHASES = "purchases"
-SALES = "sales"
-CUSTOMERS = "customers"
-SEND_JOURNAL = "send_journal"
-OUTBOX = "outbox"
-API_LOG = "api_log"
-TABLES = (PROFILES, SYNC_CURSORS, PURCHASES, SALES, CUSTOMERS, SEND_JOURNAL, OUTBOX, API_LOG)
 
 Data = dict[str, dict[str, Any]]
 
@@ -258,12 +251,7 @@ def _move_aside(path: Path) -> Path:
             break
         path.unlink()
         break
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    fsync_dir(path.parent)
     return target
 
 

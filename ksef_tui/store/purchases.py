@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -21,11 +19,9 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from ksef_tui.domain.booking import Booking, Period
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files, fsync_dir
 from ksef_tui.store.db import PURCHASES, Store, StoreCorrupt, StoreReadOnly
-
-VAT_DEDUCTIONS = (100, 50, 0)
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class PurchaseNotFound(KeyError):
@@ -48,43 +44,6 @@ def _aware(name: str, value: datetime) -> None:
 
 def _dt(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
-
-
-@dataclass(frozen=True, slots=True)
-class Booking:
-    """How the accountant booked a purchase: cost category, VAT deduction (100/50/0 %) and the VAT period."""
-
-    category: str
-    vat_deduction: int
-    period: str
-    note: str
-    booked_at: datetime
-
-    def __post_init__(self) -> None:
-        if self.vat_deduction not in VAT_DEDUCTIONS:
-            raise ValueError(f"vat_deduction must be one of {VAT_DEDUCTIONS}, got {self.vat_deduction!r}")
-        if not PERIOD_RE.match(self.period):
-            raise ValueError(f"period must be YYYY-MM, got {self.period!r}")
-        _aware("booked_at", self.booked_at)
-
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "vat_deduction": self.vat_deduction,
-            "period": self.period,
-            "note": self.note,
-            "booked_at": self.booked_at.isoformat(),
-        }
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> Booking:
-        return cls(
-            category=str(doc["category"]),
-            vat_deduction=int(doc["vat_deduction"]),
-            period=str(doc["period"]),
-            note=str(doc.get("note", "")),
-            booked_at=_dt(doc["booked_at"]),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +150,13 @@ def _merge(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-_LEDGER_FILE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])\.json$")
+_LEDGER_FILE = re.compile(r"^(\d{4}-(0[1-9]|1[0-2]))\.json$")
+
+Signature = tuple[int, int, int]
+
+
+def _signature(st: os.stat_result) -> Signature:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class BookingLedger:
@@ -200,47 +165,94 @@ class BookingLedger:
     Booking one invoice rewrites only its period's file (a few thousand entries at most), not the purchases file,
     which at 50,000 invoices is 38 MB and takes ~450 ms to rewrite (ARCHITECTURE P5: one update <= 20 ms).
     Moving a booking to another period writes the new period first; if a crash leaves it in both files, the
-    newer ``booked_at`` wins when the ledger is read. Protected by the store's single-writer lock.
+    newer ``booked_at`` wins when the ledger is read. Writes are protected by the store's single-writer lock.
+
+    An explicit object: whoever opens the store opens its ledger (:meth:`beside`) and hands it to the
+    repositories. It keeps what it read in memory and, before each use (:meth:`refresh`), re-reads only the period
+    files whose identity (inode, size, mtime) changed since it last read or wrote them: a read-only ledger sees
+    the writer's bookings, and a second ledger over the same directory never writes from a stale view.
     """
 
     def __init__(self, root: Path, *, read_only: bool) -> None:
-        self.root = root
+        self.root = Path(root)
         self.read_only = read_only
+        self._files: dict[str, tuple[Signature, dict[str, Booking]]] = {}
         self._bookings: dict[str, Booking] = {}
         self._periods: dict[str, set[str]] = {}
-        self._load()
+        if not read_only and self.root.is_dir():
+            for path in self.root.iterdir():
+                if _LEDGER_FILE.match(path.name):
+                    clean_stale_temp_files(path)
+        self.refresh()
+
+    @classmethod
+    def beside(cls, store: Store) -> BookingLedger:
+        """The ledger of ``store`` (``<store file>.bookings/``), read-only when the store is."""
+        return cls(store.path.with_name(store.path.name + ".bookings"), read_only=store.read_only)
 
     def _file(self, period: str) -> Path:
         return self.root / f"{period}.json"
 
-    def _load(self) -> None:
-        if not self.root.is_dir():
+    def _on_disk(self) -> dict[str, Signature]:
+        found: dict[str, Signature] = {}
+        try:
+            entries = list(os.scandir(self.root))
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        for entry in entries:
+            match = _LEDGER_FILE.match(entry.name)
+            if match is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    found[match[1]] = _signature(entry.stat())
+        return found
+
+    def _read(self, period: str) -> tuple[Signature, dict[str, Booking]]:
+        path = self._file(period)
+        try:
+            with path.open("rb") as handle:
+                signature = _signature(os.fstat(handle.fileno()))
+                docs = json.loads(handle.read())["bookings"]
+            return signature, {str(number): Booking.from_doc(doc) for number, doc in docs.items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreCorrupt(path, f"{type(exc).__name__}: {exc}") from None
+
+    def refresh(self) -> bool:
+        """Re-read the period files changed on disk since this ledger last saw them; one directory scan when
+        nothing changed. Returns whether anything was re-read."""
+        on_disk = self._on_disk()
+        known = {period: signature for period, (signature, _) in self._files.items()}
+        if on_disk == known:
+            return False
+        files = {period: self._files[period] for period in on_disk if known.get(period) == on_disk[period]}
+        for period in on_disk:
+            if period not in files:
+                with contextlib.suppress(FileNotFoundError):  # replaced or removed since the scan: next time
+                    files[period] = self._read(period)
+        self._files = files
+        self._bookings, self._periods = {}, {}
+        for period in sorted(files):
+            for number, booking in files[period][1].items():
+                self._place(number, booking)
+        return True
+
+    def _place(self, number: str, booking: Booking) -> None:
+        known = self._bookings.get(number)
+        if known is not None and known.booked_at >= booking.booked_at:
             return
-        for path in sorted(self.root.iterdir()):
-            if not _LEDGER_FILE.match(path.name):
-                continue
-            if not self.read_only:
-                clean_stale_temp_files(path)
-            try:
-                docs = json.loads(path.read_bytes())["bookings"]
-                items = [(str(number), Booking.from_doc(doc)) for number, doc in docs.items()]
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise StoreCorrupt(path, f"{type(exc).__name__}: {exc}") from None
-            for number, booking in items:
-                known = self._bookings.get(number)
-                if known is not None and known.booked_at >= booking.booked_at:
-                    continue
-                if known is not None:
-                    self._periods[known.period].discard(number)
-                self._bookings[number] = booking
-                self._periods.setdefault(booking.period, set()).add(number)
+        if known is not None:
+            self._periods[known.period].discard(number)
+        self._bookings[number] = booking
+        self._periods.setdefault(booking.period, set()).add(number)
 
     def get(self, ksef_number: str) -> Booking | None:
+        """The booking of one purchase as of the last :meth:`refresh` (or this ledger's own last write)."""
         return self._bookings.get(ksef_number)
 
     def set_many(self, changes: Mapping[str, Booking | None]) -> None:
+        """Book or un-book (``None``) purchases: one file write per period touched, new homes first."""
         if self.read_only:
             raise StoreReadOnly(self.root)
+        self.refresh()
         gained: set[str] = set()
         lost: set[str] = set()
         for number, booking in changes.items():
@@ -254,46 +266,36 @@ class BookingLedger:
                 gained.add(booking.period)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         for period in sorted(gained) + sorted(lost - gained):  # new homes first: a crash never loses a booking
-            numbers = sorted(self._periods.get(period, ()))
-            payload = {"version": 1, "period": period, "bookings": {n: self._bookings[n].to_doc() for n in numbers}}
-            atomic_write(self._file(period), json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-
-
-@dataclass(slots=True)
-class _StoreExtras:
-    ledger: BookingLedger
-    numbers: set[str] | None = None  # every stored KSeF number, filled on first use
-
-
-_EXTRAS: weakref.WeakKeyDictionary[Store, _StoreExtras] = weakref.WeakKeyDictionary()
-
-
-def _extras(store: Store) -> _StoreExtras:
-    extras = _EXTRAS.get(store)
-    if extras is None:
-        root = store.path.with_name(store.path.name + ".bookings")
-        extras = _StoreExtras(BookingLedger(root, read_only=store.read_only))
-        _EXTRAS[store] = extras
-    return extras
+            bookings = {n: self._bookings[n] for n in sorted(self._periods.get(period, ()))}
+            payload = {"version": 1, "period": period, "bookings": {n: b.to_doc() for n, b in bookings.items()}}
+            path = self._file(period)
+            atomic_write(path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+            self._files[period] = (_signature(path.stat()), bookings)
 
 
 class PurchaseRepository:
-    """The ``purchases`` table. Every method is one read of the (cached) data and at most the writes it names."""
+    """The ``purchases`` table. Every method is one read of the (cached) data and at most the writes it names.
 
-    def __init__(self, store: Store) -> None:
+    Bookings come from ``ledger``, the store's :class:`BookingLedger`; pass the one the store's opener holds
+    (without it, the repository opens its own, which costs one read of every period file).
+    """
+
+    def __init__(self, store: Store, ledger: BookingLedger | None = None) -> None:
         self._store = store
-        with store.mutex:
-            self._extras = _extras(store)
-        self._ledger = self._extras.ledger
+        self._ledger = BookingLedger.beside(store) if ledger is None else ledger
+        self._known: set[str] | None = None  # every stored KSeF number, filled on first use
 
     def _record(self, doc: Mapping[str, Any]) -> PurchaseRecord:
         record = PurchaseRecord.from_doc(doc)
         return replace(record, booking=self._ledger.get(record.ksef_number))
 
     def _numbers(self) -> set[str]:
-        if self._extras.numbers is None or self._store.read_only:
-            self._extras.numbers = {str(doc["ksef_number"]) for doc in self._table}
-        return self._extras.numbers
+        """Every stored number. Purchases are never deleted and numbers are unique, so the cache is current
+        exactly when it is as long as the table (another repository over this store may have added some)."""
+        table = self._table
+        if self._known is None or len(self._known) != len(table):
+            self._known = {str(doc["ksef_number"]) for doc in table}
+        return self._known
 
     @property
     def _table(self) -> Any:
@@ -314,6 +316,7 @@ class PurchaseRepository:
         bookings = {record.ksef_number: record.booking for record in records if record.booking is not None}
         with self._store.mutex:
             table = self._table
+            known = self._known if self._known is not None and len(self._known) == len(table) else None
             existing: dict[str, tuple[int, dict[str, Any]]] = {}
             for doc in table.search(lambda doc: doc.get("ksef_number") in incoming):
                 existing[doc["ksef_number"]] = (int(doc.doc_id), dict(doc))
@@ -335,18 +338,21 @@ class PurchaseRepository:
                     doc.update(target)
 
                 table.update(overwrite, doc_ids=list(changed))
-            self._numbers().update(incoming)
+            if known is not None:
+                known.update(incoming)  # still current: the table grew by exactly the fresh numbers
             if bookings:
                 self._ledger.set_many(bookings)
             return UpsertResult(new=len(fresh), updated=len(changed), unchanged=len(existing) - len(changed))
 
     def get(self, ksef_number: str) -> PurchaseRecord | None:
         with self._store.mutex:
+            self._ledger.refresh()
             doc = self._find(ksef_number)
             return None if doc is None else self._record(doc)
 
     def _select(self, keep: Callable[[Mapping[str, Any]], bool]) -> Records:
         with self._store.mutex:
+            self._ledger.refresh()
             found = [self._record(doc) for doc in self._table.search(keep)]
         found.sort(key=lambda r: (r.issue_date, r.ksef_number))
         return found
@@ -357,15 +363,16 @@ class PurchaseRepository:
 
     def list(
         self,
-        period: str | None = None,
+        period: Period | str | None = None,
         booked: bool | None = None,
         *,
         by: Literal["issue", "booking"] = "issue",
     ) -> Records:
-        """Purchases of ``period`` (``YYYY-MM``; the issue month, or the booking's VAT period with
-        ``by="booking"``), optionally only booked (``True``) or unbooked (``False``) ones."""
-        if period is not None and not PERIOD_RE.match(period):
-            raise ValueError(f"period must be YYYY-MM, got {period!r}")
+        """Purchases of ``period`` (the issue month, or the booking's VAT period with ``by="booking"``),
+        optionally only booked (``True``) or unbooked (``False``) ones. A text period goes through the one parser,
+        :meth:`Period.parse` (``InvalidBooking``, a ``ValueError``, when malformed)."""
+        if period is not None:
+            period = str(Period.parse(period) if isinstance(period, str) else period)
 
         def keep(doc: Mapping[str, Any]) -> bool:
             booking = self._ledger.get(str(doc.get("ksef_number")))
@@ -402,6 +409,11 @@ class PurchaseRepository:
             if missing:
                 raise PurchaseNotFound(missing[0] if len(missing) == 1 else missing)
             self._ledger.set_many(bookings)
+
+    def corrected_numbers(self) -> set[str]:
+        """The KSeF numbers some stored purchase corrects (one scan; for "corrected" marks in a list)."""
+        with self._store.mutex:
+            return {str(n) for doc in self._table if (n := doc.get("corrected_ksef_number")) is not None}
 
     def without_xml(self) -> Records:
         """Headers whose XML is not stored yet (``xml_path`` is None): the next sync retries their download."""
@@ -454,17 +466,7 @@ class XmlStore:
             with contextlib.suppress(OSError):
                 if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                     continue
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(content)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(target, content, sync_dir=False)
             touched.add(target.parent)
         for directory in touched:
             fsync_dir(directory)

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ksef_tui.domain.booking import Booking
 from ksef_tui.domain.ksef_number import make_ksef_number
 from ksef_tui.store.db import PURCHASES, Store
 from ksef_tui.store.purchases import (
-    Booking,
     PurchaseNotFound,
     PurchaseRecord,
     PurchaseRepository,
