@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from ksef_tui.domain.booking import Booking
 from ksef_tui.domain.ksef_number import make_ksef_number
 from ksef_tui.store.db import Store
-from ksef_tui.domain.booking import Booking
 from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository
 
 WARSAW = timezone(timedelta(hours=1))

@@ -39,7 +39,7 @@ CATEGORIES: tuple[str, ...] = (
 MAX_MONTHS_AHEAD = 1
 """How far after the current month a purchase may be settled: next month, not later."""
 
-_PERIOD_RE = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
+_PERIOD_RE = re.compile(r"(20[0-9][0-9])-(0[1-9]|1[0-2])")  # ASCII digits only, whole string (fullmatch)
 
 
 class BookingProblem(Enum):
@@ -85,7 +85,7 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> Self:
         """``YYYY-MM`` exactly (``2026-05``); anything else raises :class:`InvalidBooking` (PERIOD_FORMAT)."""
-        match = _PERIOD_RE.match(text) if isinstance(text, str) else None
+        match = _PERIOD_RE.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise InvalidBooking(BookingProblem.PERIOD_FORMAT, text)
         return cls(int(match[1]), int(match[2]))
@@ -117,7 +117,7 @@ def check_category(category: str, categories: Iterable[str] = CATEGORIES) -> Non
 
 
 def check_deduction(vat_deduction: object) -> None:
-    if isinstance(vat_deduction, bool) or vat_deduction not in VAT_DEDUCTIONS:
+    if type(vat_deduction) is not int or vat_deduction not in VAT_DEDUCTIONS:  # not True, not 50.0
         raise InvalidBooking(BookingProblem.DEDUCTION, vat_deduction)
 
 

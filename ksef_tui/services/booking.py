@@ -251,13 +251,14 @@ _AMOUNT_COLUMNS = frozenset({"net", "vat", "gross", "vat_deductible"})
 
 # C0 and C1 control characters, DEL, line/paragraph separators and the bidirectional controls that can make a
 # cell display something else than it holds.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]+")
+_CONTROLS = re.compile("(?: *[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]+ *)+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def plain_text(text: str) -> str:
-    """``text`` without control characters: each run (line breaks, tabs, escape sequences' ESC, bidi overrides)
-    becomes one space; leading and trailing spaces go. For anything a supplier wrote that we show or export."""
+    """``text`` without control characters: each run (line breaks, tabs, escape sequences' ESC, bidi overrides),
+    with the spaces around it, becomes one space; leading and trailing spaces go. For anything a supplier wrote
+    that we show or export."""
     return _CONTROLS.sub(" ", text).strip()
 
 

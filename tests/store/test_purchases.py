@@ -355,3 +355,53 @@ def test_xml_store_cleans_leftovers_of_interrupted_writes(tmp_path: Path) -> Non
     (folder / ".x.xml.abc123.tmp").write_bytes(b"half")
     assert xml.clean_stale() == 1
     assert sorted(p.name for p in folder.iterdir()) == [Path(relative).name]
+
+
+def test_the_ledger_is_explicit_and_never_writes_from_a_stale_view(tmp_path: Path, store: Store) -> None:
+    from ksef_tui.store.purchases import BookingLedger
+
+    first, second = PurchaseRepository(store), PurchaseRepository(store)  # each opens its own ledger
+    first.upsert_many([record(1), record(2), record(3)])
+    one, two, three = (record(i).ksef_number for i in (1, 2, 3))
+    first.set_booking(one, BOOKING)
+    got = second.get(one)
+    assert got is not None and got.booking == BOOKING  # the second sees the first's write
+    second.set_booking(two, BOOKING)  # same period file: must keep the first's booking
+    path = store.path.with_name(store.path.name + ".bookings") / f"{BOOKING.period}.json"
+    assert set(json.loads(path.read_text())["bookings"]) == {one, two}
+    assert [r.booking is not None for r in first.all()] == [True, True, False]
+
+    shared = BookingLedger.beside(store)
+    assert shared.refresh() is False  # nothing changed since it was read: one directory scan, no file read
+    a, b = PurchaseRepository(store, shared), PurchaseRepository(store, shared)
+    a.set_booking(three, dataclasses.replace(BOOKING, period="2026-04"))
+    got = b.get(three)
+    assert got is not None and got.booking is not None and got.booking.period == "2026-04"
+    assert shared.refresh() is False  # its own write is not news to it
+
+    with Store.open(store.path, read_only=True) as reader:
+        viewer = PurchaseRepository(reader)
+        assert viewer.get(three) == b.get(three)
+        first.set_booking(three, None)  # the writer un-books after the reader opened
+        got = viewer.get(three)
+        assert got is not None and got.booking is None
+        assert [r.ksef_number for r in viewer.list(booked=True)] == [one, two]
+
+
+def test_the_known_numbers_follow_inserts_by_another_repository(store: Store) -> None:
+    first, second = PurchaseRepository(store), PurchaseRepository(store)
+    first.upsert_many([record(1)])
+    assert first.ksef_numbers() == {record(1).ksef_number}
+    second.upsert_many([record(2)])
+    first.set_booking(record(2).ksef_number, BOOKING)  # known to the first although the second inserted it
+    assert first.ksef_numbers() == {record(1).ksef_number, record(2).ksef_number}
+
+
+def test_list_takes_a_period_object_and_refuses_a_malformed_text(repo: PurchaseRepository) -> None:
+    from ksef_tui.domain.booking import InvalidBooking, Period
+
+    repo.upsert_many([record(1), record(2, day=date(2026, 4, 1))])
+    assert [r.ksef_number for r in repo.list(Period(2026, 4))] == [record(2, day=date(2026, 4, 1)).ksef_number]
+    for wrong in ("2026-3", "2026-13", "26-03", "2026-03\n"):
+        with pytest.raises(InvalidBooking):
+            repo.list(wrong)
