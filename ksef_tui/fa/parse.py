@@ -24,9 +24,10 @@ from lxml import etree
 
 from ksef_tui.domain.money import ZERO, q2
 from ksef_tui.domain.vat import SUMMARY_FIELDS
+from ksef_tui.fa.errors import FaError, Text
+from ksef_tui.fa.messages import syntax_text
 from ksef_tui.fa.validate import Schema, detect_schema
-from ksef_tui.fa.xmlsafe import parse_bytes
-from ksef_tui.i18n import t
+from ksef_tui.fa.xmlsafe import XmlRefused, parse_bytes
 
 __all__ = [
     "CorrectedRef",
@@ -44,14 +45,11 @@ INVOICE_KINDS: Final = frozenset({"VAT", "KOR", "ZAL", "ROZ", "UPR", "KOR_ZAL", 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
-class InvoiceParseError(ValueError):
-    """The document cannot be read as an invoice. ``line`` is the source line when one is known."""
+class InvoiceParseError(FaError):
+    """The document cannot be read as an invoice (``Category.INVALID``). ``line`` is the source line when one
+    is known; the message is translated when shown, ``str()`` is the English text."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
-        message = " ".join(message.split())  # always one line
-        self.message = message
-        self.line = line
-        super().__init__(t("val.line", line=line) + message if line else message)
+    key = "parse.unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +188,7 @@ def _local(el: etree._Element) -> str:
 
 def _bad(el: etree._Element, what: str, text: str | None) -> InvoiceParseError:
     return InvoiceParseError(
-        t("parse.bad_value", element=_local(el), what=t(f"parse.what.{what}"), text=repr(text)), el.sourceline
+        "parse.bad_value", line=el.sourceline, element=_local(el), what=Text(f"parse.what.{what}"), text=repr(text)
     )
 
 
@@ -285,7 +283,7 @@ class _Node:
     def req(self, name: str) -> etree._Element:
         child = self.kids.get(self.tags[name])
         if child is None:
-            raise InvoiceParseError(t("parse.missing", name=name, parent=_local(self.el)), self.el.sourceline)
+            raise InvoiceParseError("parse.missing", line=self.el.sourceline, name=name, parent=_local(self.el))
         return child
 
     def node(self, name: str) -> _Node | None:
@@ -306,7 +304,7 @@ class _Node:
         child = self.req(name)
         text = _text(child)
         if text is None:
-            raise InvoiceParseError(t("parse.empty", name=name), child.sourceline)
+            raise InvoiceParseError("parse.empty", line=child.sourceline, name=name)
         return text
 
     def decimal(self, name: str) -> Decimal | None:
@@ -415,10 +413,7 @@ def _parse_root(root: etree._Element) -> ParsedInvoice:
     schema = detect_schema(root)
     if schema is None or schema is Schema.UPO or _local(root) != "Faktura":
         namespace = etree.QName(root).namespace or "(none)"
-        raise InvoiceParseError(
-            t("parse.not_invoice", root=_local(root), namespace=namespace),
-            root.sourceline,
-        )
+        raise InvoiceParseError("parse.not_invoice", line=root.sourceline, root=_local(root), namespace=namespace)
     tags = _TAGS[schema.namespace]
     doc = _Node(root, tags)
     header = doc.req_node("Naglowek")
@@ -448,7 +443,7 @@ def _parse_root(root: etree._Element) -> ParsedInvoice:
 
     kind = fa.req_text("RodzajFaktury")
     if kind not in INVOICE_KINDS:
-        raise _bad(fa.req("RodzajFaktury"), "RodzajFaktury (VAT KOR ZAL ROZ UPR KOR_ZAL KOR_ROZ)", kind)
+        raise _bad(fa.req("RodzajFaktury"), "kind", kind)
 
     period: tuple[date, date] | None = None
     okres = fa.node("OkresFa")
@@ -534,15 +529,17 @@ def parse_element(root: etree._Element) -> ParsedInvoice:
     except InvoiceParseError:
         raise
     except (ValueError, ArithmeticError, TypeError, etree.LxmlError) as exc:  # defensive: one error type out
-        raise InvoiceParseError(t("parse.unreadable", detail=exc)) from exc
+        raise InvoiceParseError("parse.unreadable", detail=str(exc)) from exc
 
 
 def parse_invoice(data: bytes) -> ParsedInvoice:
     """Parse invoice bytes with the hardened parser and read them (FA(3) or FA(2))."""
     try:
         tree = parse_bytes(data)
+    except XmlRefused as exc:  # a DOCTYPE: refused before parsing, nothing it names was read
+        raise InvoiceParseError.like(exc) from None
     except etree.XMLSyntaxError as exc:
-        raise InvoiceParseError(t("val.not_xml", detail=exc.msg), exc.lineno or None) from exc
+        raise InvoiceParseError("val.not_xml", line=exc.lineno or None, detail=syntax_text(exc.msg)) from exc
     except (ValueError, TypeError, etree.LxmlError) as exc:
-        raise InvoiceParseError(t("val.not_xml", detail=exc)) from exc
+        raise InvoiceParseError("val.not_xml", detail=str(exc)) from exc
     return parse_element(tree.getroot())

@@ -17,8 +17,19 @@ from pathlib import Path
 import segno
 from lxml import etree
 
+from ksef_tui.errors import Category
+from ksef_tui.fa.errors import FaError, Text
+from ksef_tui.fa.messages import syntax_text
 from ksef_tui.fa.validate import FA2_NS, FA3_NS
-from ksef_tui.fa.xmlsafe import parse_bytes
+from ksef_tui.fa.xmlsafe import XmlRefused, parse_bytes
+
+
+class QrError(FaError):
+    """KOD I cannot be made: an unknown environment (``Category.INPUT``) or an invoice without a usable seller
+    NIP or issue date (``Category.INVALID``). A ``UserError`` and a ``ValueError``."""
+
+    key = "qr.failed"
+
 
 QR_BASE: dict[str, str] = {
     "test": "https://qr-test.ksef.mf.gov.pl",
@@ -55,14 +66,14 @@ def qr_base(env: str) -> str:
         return QR_BASE[env]
     except KeyError:
         known = ", ".join(QR_BASE)
-        raise ValueError(f"unknown KSeF environment {env!r} (expected one of: {known})") from None
+        raise QrError("qr.unknown_env", category=Category.INPUT, env=env, known=known) from None
 
 
 def kod1_url(env: str, seller_nip: str, issue_date: date, xml: bytes) -> str:
     """The KOD I link for an invoice of ``seller_nip`` issued (``P_1``) on ``issue_date``."""
     base = qr_base(env)
     if not _NIP.fullmatch(seller_nip):
-        raise ValueError(f"seller NIP must be 10 digits, got {seller_nip!r}")
+        raise QrError("qr.bad_nip", nip=seller_nip)
     return f"{base}/invoice/{seller_nip}/{issue_date.strftime('%d-%m-%Y')}/{invoice_hash_b64url(xml)}"
 
 
@@ -75,22 +86,26 @@ def kod1_url_for_invoice(env: str, xml: bytes) -> str:
     qr_base(env)  # fail on the environment before looking at the document
     try:
         root = parse_bytes(xml).getroot()
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise ValueError(f"not well-formed XML: {exc}") from None
+    except XmlRefused:
+        raise  # a DOCTYPE: a UserError of its own (and a ValueError), nothing it names was read
+    except etree.XMLSyntaxError as exc:
+        raise QrError("val.not_xml", line=exc.lineno or None, detail=syntax_text(exc.msg)) from None
+    except ValueError as exc:
+        raise QrError("val.not_xml", detail=str(exc)) from None
     namespace = etree.QName(root).namespace
     if namespace not in (FA3_NS, FA2_NS) or etree.QName(root).localname != "Faktura":
-        raise ValueError(f"not an FA(3) or FA(2) invoice (root namespace {namespace or '(none)'})")
+        raise QrError("parse.not_invoice", root=etree.QName(root).localname, namespace=namespace or "(none)")
     ns = {"tns": namespace}
     nip = root.findtext("tns:Podmiot1/tns:DaneIdentyfikacyjne/tns:NIP", namespaces=ns)
     p_1 = root.findtext("tns:Fa/tns:P_1", namespaces=ns)
     if not nip:
-        raise ValueError("the invoice has no seller NIP (Podmiot1/DaneIdentyfikacyjne/NIP)")
+        raise QrError("parse.missing", name="NIP", parent="Podmiot1/DaneIdentyfikacyjne")
     if not p_1:
-        raise ValueError("the invoice has no issue date (Fa/P_1)")
+        raise QrError("parse.missing", name="P_1", parent="Fa")
     try:
         issued = date.fromisoformat(p_1.strip())
     except ValueError:
-        raise ValueError(f"issue date P_1 is not a date: {p_1!r}") from None
+        raise QrError("parse.bad_value", element="P_1", what=Text("parse.what.date"), text=repr(p_1)) from None
     return kod1_url(env, nip.strip(), issued, xml)
 
 

@@ -22,8 +22,6 @@ verification link at the end of the document, the way KSeF's own visualisation s
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
@@ -31,15 +29,24 @@ from typing import Any
 
 from lxml import etree
 
+from ksef_tui.errors import Category
+from ksef_tui.fa.errors import FaError
+from ksef_tui.fa.messages import syntax_text
 from ksef_tui.fa.qr import qr_label, qr_svg
 from ksef_tui.fa.validate import FA2_NS, FA3_NS
-from ksef_tui.fa.xmlsafe import parse_bytes
+from ksef_tui.fa.xmlsafe import XmlRefused, parse_bytes
 
-__all__ = ["RenderError", "render_html", "write_html"]
+__all__ = ["RenderError", "render_html"]
 
 
-class RenderError(ValueError):
-    """The input cannot be visualised (not XML, not an FA(3) invoice) or the transformation failed."""
+class RenderError(FaError):
+    """The input cannot be visualised (not XML, not an FA(3) invoice: ``Category.INVALID``), the link is not
+    https (``Category.INPUT``) or the transformation failed. A ``UserError`` and a ``ValueError``.
+
+    Writing the result is not done here: ``services.files.write_output`` checks the output path (not the
+    input, not a special file, not the application's data) and writes it atomically."""
+
+    key = "render.failed"
 
 
 #: Prefix of the local URIs handed to the stylesheet for its code lists; only ``_CodeListResolver`` serves it.
@@ -135,17 +142,21 @@ def _parameters() -> dict[str, Any]:
 
 def _parse_invoice(xml: bytes) -> etree._ElementTree:
     if not isinstance(xml, bytes | bytearray | memoryview):
-        raise RenderError(f"expected the invoice as bytes, got {type(xml).__name__}")
+        raise RenderError("render.not_bytes", category=Category.INTERNAL, kind=type(xml).__name__)
     try:
         tree = parse_bytes(bytes(xml))
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise RenderError(f"not well-formed XML: {exc}") from None
+    except XmlRefused as exc:  # a DOCTYPE: refused before parsing, nothing it names was read
+        raise RenderError.like(exc) from None
+    except etree.XMLSyntaxError as exc:
+        raise RenderError("val.not_xml", line=exc.lineno or None, detail=syntax_text(exc.msg)) from None
+    except ValueError as exc:
+        raise RenderError("val.not_xml", detail=str(exc)) from None
     root = tree.getroot()
     name = etree.QName(root)
     if name.namespace == FA2_NS and name.localname == "Faktura":
-        raise RenderError("visualisation is available for FA (3) only; this is an FA (2) invoice")
+        raise RenderError("render.fa2")
     if name.namespace != FA3_NS or name.localname != "Faktura":
-        raise RenderError(f"not an FA (3) invoice (root element {{{name.namespace or ''}}}{name.localname})")
+        raise RenderError("render.not_fa3", root=name.localname, namespace=name.namespace or "(none)")
     return tree
 
 
@@ -176,7 +187,7 @@ def _qr_block(qr_url: str, ksef_number: str | None) -> etree._Element:
 def _decorate(result: etree._XSLTResultTree, ksef_number: str | None, qr_url: str | None) -> None:
     root = result.getroot()
     if root is None:
-        raise RenderError("the stylesheet produced no document")
+        raise RenderError("render.failed", detail="no document")
     body = root.find("body")
     container = root.find("body/div[@class='deklaracja']")
     if container is None:
@@ -200,27 +211,12 @@ def render_html(xml: bytes, *, ksef_number: str | None = None, qr_url: str | Non
     (a ``ValueError``) for input that is not an FA(3) invoice, FA(2) included, and never fetches anything.
     """
     if qr_url is not None and not qr_url.startswith("https://"):
-        raise RenderError(f"the verification link must be an https URL, got {qr_url!r}")
+        raise RenderError("render.https", category=Category.INPUT, url=qr_url)
     tree = _parse_invoice(xml)
     xslt = _stylesheet()
     try:
         result = xslt(tree, **_parameters())
     except etree.XSLTError as exc:
-        raise RenderError(f"the visualisation failed: {exc}") from None
+        raise RenderError("render.failed", detail=str(exc)) from None
     _decorate(result, ksef_number, qr_url)
     return str(result)
-
-
-def write_html(xml: bytes, out: Path, *, ksef_number: str | None = None, qr_url: str | None = None) -> Path:
-    """Render (see ``render_html``) and write UTF-8 HTML to ``out`` atomically; returns ``out``."""
-    html = render_html(xml, ksef_number=ksef_number, qr_url=qr_url)
-    out = Path(out)
-    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(html)
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return out

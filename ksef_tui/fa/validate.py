@@ -2,7 +2,11 @@
 
 KSeF checks beyond the XSD (ksef-docs ``weryfikacja-faktury.md``): UTF-8 without a BOM, no processing
 instructions, no "discouraged" Unicode code points, at most 1 MB (3 MB with an attachment). We also refuse a
-DOCTYPE (an invoice never needs one and it is the door for entity attacks).
+DOCTYPE, any DOCTYPE, before parsing (an invoice never needs one and it is the door for entity attacks and for
+reading local files: see ``xmlsafe``).
+
+Findings carry a message key and its parameters and are translated when shown (``Finding.message``); the
+validator's own (libxml2, English) messages are mapped to catalog messages by ``fa.messages``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from ksef_tui.fa.xmlsafe import safe_parser
+from ksef_tui.fa.errors import FaError, Text, Translate, english, one_line
+from ksef_tui.fa.messages import syntax_text, xsd_text
+from ksef_tui.fa.xmlsafe import XmlRefused, parse_bytes, refuse_doctype
 from ksef_tui.i18n import t
 
 FA3_NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
@@ -57,7 +63,9 @@ def xml_schema(schema: Schema) -> etree.XMLSchema:
     cache: dict[Schema, etree.XMLSchema] = getattr(_local, "schemas", None) or {}
     _local.schemas = cache
     if schema not in cache:
-        doc = etree.parse(str(schema_dir() / schema.filename), safe_parser())
+        # Our own package files (their xs:import of sibling files must resolve): not the untrusted-input parser.
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        doc = etree.parse(str(schema_dir() / schema.filename), parser)
         cache[schema] = etree.XMLSchema(doc)
     return cache[schema]
 
@@ -79,13 +87,50 @@ class Problem(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One problem; its message is a catalog key with parameters, translated when shown."""
+
     problem: Problem
     line: int | None
-    message: str
+    text: Text
+
+    @property
+    def message(self) -> str:
+        """The message in the current language."""
+        return self.text.render()
+
+    @property
+    def english(self) -> str:
+        return self.text.render(english)
 
     def __str__(self) -> str:
         where = t("val.line", line=self.line) if self.line else ""
         return f"{where}{self.message}"
+
+
+def _finding(problem: Problem, line: int | None, key: str, **params: object) -> Finding:
+    return Finding(problem, line, Text(key, params))
+
+
+class InvoiceInvalid(FaError):
+    """An invoice KSeF would refuse (``Category.INVALID``): its first findings, translated when shown."""
+
+    key = "val.invalid"
+
+    def __init__(self, findings: list[Finding], *, shown: int = 3) -> None:
+        self.findings = list(findings)
+        self.shown = shown
+        super().__init__("val.invalid", count=len(self.findings))
+
+    def _text(self, translate: Translate) -> str:
+        parts = [
+            (translate("val.line", line=f.line) if f.line else "") + f.text.render(translate)
+            for f in self.findings[: self.shown]
+        ]
+        text = "; ".join(parts)
+        more = len(self.findings) - self.shown
+        if more > 0:
+            text += " " + translate("validate.more", count=more)
+        return one_line(translate(self.key, findings=text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +141,10 @@ class ValidationResult:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    def error(self, *, shown: int = 3) -> InvoiceInvalid | None:
+        """The findings as one ``UserError`` (for a caller that refuses an invalid invoice), or ``None``."""
+        return InvoiceInvalid(self.findings, shown=shown) if self.findings else None
 
 
 # "Discouraged" code points of XML 1.0 §2.2 that KSeF rejects; surrogates cannot appear in decoded text.
@@ -114,27 +163,24 @@ def _line_of(text: str, index: int) -> int:
 def _prechecks(data: bytes) -> tuple[list[Finding], str | None]:
     """Byte-level checks; returns findings and the decoded text (``None`` when it is not UTF-8)."""
     if not data.strip():
-        return [Finding(Problem.EMPTY, None, t("val.empty"))], None
+        return [_finding(Problem.EMPTY, None, "val.empty")], None
     if data.startswith(b"\xef\xbb\xbf"):
-        return [Finding(Problem.BOM, 1, t("val.bom"))], None
+        return [_finding(Problem.BOM, 1, "val.bom")], None
     declared = _DECLARATION.match(data)
     if declared and declared.group(1).upper().replace(b"_", b"-") not in (b"UTF-8", b"UTF8"):
         name = declared.group(1).decode("ascii")
-        return [Finding(Problem.ENCODING, 1, t("val.encoding", name=name))], None
+        return [_finding(Problem.ENCODING, 1, "val.encoding", name=name)], None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return [Finding(Problem.ENCODING, line, t("val.not_utf8"))], None
+        return [_finding(Problem.ENCODING, line, "val.not_utf8")], None
     findings: list[Finding] = []
     match = _DISCOURAGED.search(text)
     if match:
+        code = f"U+{ord(match.group()):04X}"
         findings.append(
-            Finding(
-                Problem.DISCOURAGED_CHARACTER,
-                _line_of(text, match.start()),
-                t("val.discouraged", code=f"U+{ord(match.group()):04X}"),
-            )
+            _finding(Problem.DISCOURAGED_CHARACTER, _line_of(text, match.start()), "val.discouraged", code=code)
         )
     return findings, text
 
@@ -144,57 +190,53 @@ def detect_schema(root: etree._Element) -> Schema | None:
 
 
 def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationResult:
-    """All findings for an invoice (or a UPO with ``expect=Schema.UPO``); never raises on bad input."""
+    """All findings for an invoice (or a UPO with ``expect=Schema.UPO``); never raises on bad input.
+
+    A DOCTYPE is looked for first, in the raw bytes and whatever their encoding, and stops the validation:
+    the document is never parsed, and nothing the DOCTYPE names is read."""
+    try:
+        refuse_doctype(data)
+    except XmlRefused as exc:
+        return ValidationResult(None, [Finding(Problem.DOCTYPE, exc.line, Text(exc.key, exc.params))])
     findings, text = _prechecks(data)
     if text is None:
         return ValidationResult(None, findings)
     try:
-        tree = etree.fromstring(data, parser=safe_parser()).getroottree()
+        tree = parse_bytes(data)
+    except XmlRefused as exc:  # an external reference the pre-check did not see: still refused, nothing read
+        return ValidationResult(None, [*findings, Finding(Problem.DOCTYPE, exc.line, Text(exc.key, exc.params))])
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        return ValidationResult(None, [*findings, Finding(Problem.NOT_XML, line, t("val.not_xml", detail=exc.msg))])
-    if tree.docinfo.doctype:
-        # Entities stay unexpanded, so the document cannot be judged further: stop here.
-        return ValidationResult(None, [*findings, Finding(Problem.DOCTYPE, 1, t("val.doctype"))])
+        detail = syntax_text(exc.msg)
+        return ValidationResult(None, [*findings, _finding(Problem.NOT_XML, line, "val.not_xml", detail=detail)])
     root = tree.getroot()
     outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
     for node in [*outside, *root.iter()]:
         if isinstance(node, etree._ProcessingInstruction):
-            message = t("val.pi", target=node.target)
-            findings.append(Finding(Problem.PROCESSING_INSTRUCTION, node.sourceline, message))
-    schema = detect_schema(tree.getroot())
+            findings.append(_finding(Problem.PROCESSING_INSTRUCTION, node.sourceline, "val.pi", target=node.target))
+    schema = detect_schema(root)
     if schema is None or (expect is not None and schema is not expect) or (expect is None and schema is Schema.UPO):
-        namespace = etree.QName(tree.getroot()).namespace or "(none)"
-        return ValidationResult(
-            None,
-            [
-                *findings,
-                Finding(
-                    Problem.UNKNOWN_SCHEMA,
-                    tree.getroot().sourceline,
-                    t("val.unknown_schema", namespace=namespace),
-                ),
-            ]
+        namespace = etree.QName(root).namespace or "(none)"
+        unknown = (
+            _finding(Problem.UNKNOWN_SCHEMA, root.sourceline, "val.unknown_schema", namespace=namespace)
             if expect is None
-            else [
-                *findings,
-                Finding(
-                    Problem.UNKNOWN_SCHEMA,
-                    tree.getroot().sourceline,
-                    t("val.expected_schema", label=expect.label, namespace=namespace),
-                ),
-            ],
+            else _finding(
+                Problem.UNKNOWN_SCHEMA, root.sourceline, "val.expected_schema", label=expect.label, namespace=namespace
+            )
         )
+        return ValidationResult(None, [*findings, unknown])
     if schema is not Schema.UPO:
-        has_attachment = tree.getroot().find(f"{{{schema.namespace}}}Zalacznik") is not None
+        has_attachment = root.find(f"{{{schema.namespace}}}Zalacznik") is not None
         limit = MAX_INVOICE_WITH_ATTACHMENT_BYTES if has_attachment else MAX_INVOICE_BYTES
         if len(data) > limit:
-            findings.append(Finding(Problem.TOO_LARGE, None, t("val.too_large", size=len(data), limit=limit)))
+            findings.append(
+                _finding(Problem.TOO_LARGE, None, "val.too_large", count=len(data), size=len(data), limit=limit)
+            )
     xsd = xml_schema(schema)
     try:
         valid = xsd.validate(tree)
     except etree.XMLSchemaValidateError as exc:  # libxml2 gives up on some inputs; report, never raise
-        return ValidationResult(schema, [*findings, Finding(Problem.XSD, None, t("val.xsd_failed", detail=exc))])
+        return ValidationResult(schema, [*findings, _finding(Problem.XSD, None, "val.xsd_failed", detail=str(exc))])
     if not valid:
-        findings.extend(Finding(Problem.XSD, error.line or None, error.message) for error in xsd.error_log)
+        findings.extend(Finding(Problem.XSD, error.line or None, xsd_text(error.message)) for error in xsd.error_log)
     return ValidationResult(schema, findings)

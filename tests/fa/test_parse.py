@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from ksef_tui.errors import EXIT_CODES, Category, UserError, report
 from ksef_tui.fa.parse import (
     CorrectedRef,
     InvoiceParseError,
@@ -649,12 +650,41 @@ def test_malformed_values(old: bytes, new: bytes, element: str) -> None:
 
 
 def test_error_is_a_value_error_with_one_line_message() -> None:
-    err = InvoiceParseError("two\nlines", 7)
+    err = InvoiceParseError("parse.unreadable", line=7, detail="two\nlines")
     assert isinstance(err, ValueError)
-    assert str(err) == "line 7: two lines"
+    assert str(err) == "line 7: cannot read the invoice: two lines"
     assert err.line == 7
-    assert InvoiceParseError("no line").line is None
-    assert str(InvoiceParseError("no line")) == "no line"
+    assert InvoiceParseError("parse.empty", name="P_2").line is None
+    assert str(InvoiceParseError("parse.empty", name="P_2")) == "<P_2> is empty"
+
+
+def test_error_is_a_user_error_translated_when_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = swap(read("fa3/FA3_example_1.xml"), b"<P_15>2051</P_15>", b"<P_15>12,50</P_15>")
+    with pytest.raises(InvoiceParseError) as err:
+        parse_invoice(data)
+    assert isinstance(err.value, UserError)
+    assert err.value.category is Category.INVALID
+    assert report(err.value).exit_code == EXIT_CODES[Category.INVALID]
+    assert err.value.message() == "line 53: <P_15> is not a valid amount: '12,50'"
+    monkeypatch.setenv("KSEF_TUI_LANG", "pl")  # raised in English mode, shown in Polish: translated when shown
+    assert err.value.message() == "wiersz 53: <P_15> nie jest poprawną wartością typu kwota: '12,50'"
+    assert str(err.value) == "line 53: <P_15> is not a valid amount: '12,50'"  # logs stay English
+
+
+@pytest.mark.parametrize(
+    ("data", "polish"),
+    [
+        (b"<Faktura><Fa/></Faktura>", "to nie jest faktura FA(3) ani FA(2)"),
+        (b"<a><b></a>", "znacznik zamykający </a> nie pasuje do otwartego <b>"),
+        (b"", "niepoprawny XML: dokument jest pusty"),
+        (b"<a>&undefined;</a>", "encja &undefined; nie jest zdefiniowana"),
+    ],
+)
+def test_parse_errors_read_polish_in_polish_mode(monkeypatch: pytest.MonkeyPatch, data: bytes, polish: str) -> None:
+    monkeypatch.setenv("KSEF_TUI_LANG", "pl")
+    with pytest.raises(InvoiceParseError) as err:
+        parse_invoice(data)
+    assert polish in err.value.message()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

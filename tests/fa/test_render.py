@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
+from ksef_tui.errors import Category, UserError
 from ksef_tui.fa import render
 from ksef_tui.fa.qr import kod1_url_for_invoice
-from ksef_tui.fa.render import CODE_LIST_PREFIX, RenderError, render_html, write_html
+from ksef_tui.fa.render import CODE_LIST_PREFIX, RenderError, render_html
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 FA3 = sorted((FIXTURES / "fa3").glob("*.xml"))
@@ -139,13 +140,28 @@ def test_render_error_is_a_value_error() -> None:
     assert issubclass(RenderError, ValueError)
 
 
-def test_entities_are_not_expanded() -> None:
+def test_a_doctype_is_refused_before_anything_is_read() -> None:
+    """Once an entity reference was left unexpanded; now the DOCTYPE itself is refused before parsing."""
     doctype = b'<!DOCTYPE Faktura [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n<Faktura'
     data = FA3[0].read_bytes().replace(b"<Faktura", doctype, 1)
     data = re.sub(rb"<P_2>[^<]*</P_2>", b"<P_2>&secret;</P_2>", data)
-    document = render_html(data)  # the hardened parser keeps the reference unexpanded
-    assert "root:" not in document
-    assert "FV2026/02/150" not in _text(document)
+    with pytest.raises(RenderError, match="DOCTYPE") as err:
+        render_html(data)
+    assert err.value.line == 2
+    assert "root:" not in err.value.message()
+
+
+def test_render_errors_are_user_errors_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(RenderError) as err:
+        render_html(FA2[0].read_bytes())
+    assert isinstance(err.value, UserError)
+    assert err.value.category is Category.INVALID
+    monkeypatch.setenv("KSEF_TUI_LANG", "pl")
+    assert err.value.message() == "wizualizacja jest dostępna tylko dla faktur FA(3); to jest faktura FA(2)"
+    with pytest.raises(RenderError) as bad_link:
+        render_html(FA3[0].read_bytes(), qr_url="http://x")
+    assert bad_link.value.category is Category.INPUT
+    assert "https" in bad_link.value.message() and "link weryfikacyjny" in bad_link.value.message()
 
 
 def test_every_remote_code_list_is_mapped() -> None:
@@ -252,18 +268,3 @@ def test_concurrent_renders_agree() -> None:
         thread.join()
     assert not errors
     assert len(results) == 20 and set(results) == {expected}
-
-
-def test_write_html(tmp_path: Path) -> None:
-    data = FA3[0].read_bytes()
-    out = write_html(data, tmp_path / "invoice.html", ksef_number=KSEF_NUMBER)
-    assert out == tmp_path / "invoice.html"
-    written = out.read_text(encoding="utf-8")
-    assert written == render_html(data, ksef_number=KSEF_NUMBER)
-    assert [p.name for p in tmp_path.iterdir()] == ["invoice.html"]
-
-
-def test_write_html_leaves_nothing_on_error(tmp_path: Path) -> None:
-    with pytest.raises(RenderError):
-        write_html(b"garbage", tmp_path / "invoice.html")
-    assert list(tmp_path.iterdir()) == []
