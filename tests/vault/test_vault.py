@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import base64
-import getpass
-import io
 import json
 import os
 import re
-import secrets as std_secrets
 import stat
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
-import keyring
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,8 +21,6 @@ from keyring.errors import InitError, KeyringLocked, PasswordSetError
 
 from ksef_tui import i18n
 from ksef_tui import vault as sec
-from ksef_tui.vault import backends
-from ksef_tui.vault.redact import Redacted
 from ksef_tui.vault import (
     BackendChoice,
     BackendProbe,
@@ -41,66 +33,17 @@ from ksef_tui.vault import (
     StorageOption,
     Vault,
     WrongMasterPassword,
+    backends,
     fingerprint,
     read_master_password,
     resolve_backend,
     service_name,
 )
+from ksef_tui.vault.redact import Redacted
+
+from .support import files_under, make_session, make_token, scan
 
 ENVS = ("test", "demo", "prod", "custom:ksef.example.com:8443")
-
-
-def make_token() -> str:
-    """A KSeF 2.0 shaped token, unique per call so a scan for its bytes means something."""
-    return f"20251010-EC-2B8F9A1C3D-4E5F6A7B8C-9D|nip-5265877635|{std_secrets.token_hex(32)}"
-
-
-def make_session() -> SessionTokens:
-    now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
-    return SessionTokens(
-        access_token="eyJhbGciOiJSUzI1NiJ9.access." + std_secrets.token_urlsafe(24),
-        access_valid_until=now + timedelta(minutes=15),
-        refresh_token="eyJhbGciOiJSUzI1NiJ9.refresh." + std_secrets.token_urlsafe(24),
-        refresh_valid_until=now + timedelta(days=7),
-        reference_number="20251123-AU-1A2B3C4D5E-6F7A8B9C0D-EF",
-    )
-
-
-class _GetpassCalled(AssertionError):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MemoryKeyring]:
-    """XDG dirs in tmp_path, no keyring configuration, no DBus, a memory keyring, getpass and stdin booby-trapped."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
-    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
-
-    prompts: list[str] = []
-
-    def no_prompt(prompt: str = "", stream: Any = None) -> str:
-        prompts.append(prompt)
-        raise _GetpassCalled(f"getpass was called: {prompt!r}")
-
-    monkeypatch.setattr(getpass, "getpass", no_prompt)
-    closed = io.StringIO()
-    closed.close()
-    monkeypatch.setattr(sys, "stdin", closed)
-    previous, kr = keyring.get_keyring(), MemoryKeyring()
-    keyring.set_keyring(kr)
-    yield kr
-    keyring.set_keyring(previous)
-    assert prompts == [], "keyring asked for a password on the terminal"
-
-
-def files_under(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()]
-
-
-def files_containing(root: Path, needle: bytes) -> list[Path]:
-    return [p for p in files_under(root) if needle in p.read_bytes()]
 
 
 # ----------------------------------------------------------------------------------------- basics
@@ -706,35 +649,79 @@ def test_plaintext_file_with_loose_mode_is_tightened(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ leak scans
 
 
+def _resolve(choice: str, monkeypatch: pytest.MonkeyPatch) -> sec.ResolvedBackend:
+    environment = {
+        "env-null": "keyring.backends.null.Keyring",
+        "env-plaintext": "keyrings.alt.file.PlaintextKeyring",
+        "env-cryptfile": "keyrings.cryptfile.cryptfile.CryptFileKeyring",
+    }
+    if choice in environment:
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", environment[choice])
+        return resolve_backend(password="master-pw")
+    return resolve_backend(BackendChoice(choice), password="master-pw")
+
+
 @pytest.mark.parametrize(
-    "choice",
-    [BackendChoice.MEMORY, BackendChoice.ENCRYPTED_FILE, BackendChoice.PLAINTEXT_FILE, "env-null", "env-plaintext"],
+    "choice", [BackendChoice.ENCRYPTED_FILE, BackendChoice.PLAINTEXT_FILE, "env-plaintext", "env-cryptfile"]
 )
 def test_no_file_holds_a_secret_in_clear(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, choice: str) -> None:
-    if choice == "env-null":
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-        resolved = resolve_backend()
-    elif choice == "env-plaintext":
-        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-        resolved = resolve_backend()
-    else:
-        resolved = resolve_backend(BackendChoice(choice), password="master-pw")
+    resolved = _resolve(choice, monkeypatch)
     vault = Vault(resolved)
     token, session = make_token(), make_session()
     vault.set_token("prod", "acme", token)
     vault.set_session("prod", "acme", session)
+    keyring_file = resolved.file_path
+    assert keyring_file is not None and keyring_file.is_file()
 
     for secret in (token, session.access_token, session.refresh_token, "master-pw"):
-        assert files_containing(tmp_path, secret.encode()) == [], secret[:8]
+        scanned, holders = scan(tmp_path, secret.encode())
+        assert keyring_file in scanned  # the scan read the file that would hold it were there a leak
+        assert holders == [], secret[:8]
 
-    plaintext = choice in (BackendChoice.PLAINTEXT_FILE, "env-plaintext")
-    holders = files_containing(tmp_path, base64.b64encode(token.encode())[:40])
-    if plaintext:
-        assert holders == [resolved.file_path]
-        assert resolved.file_path is not None
-        assert stat.S_IMODE(resolved.file_path.stat().st_mode) == 0o600
+    encoded = base64.b64encode(token.encode())[:40]
+    scanned, holders = scan(tmp_path, encoded)
+    assert keyring_file in scanned
+    if choice in (BackendChoice.PLAINTEXT_FILE, "env-plaintext"):
+        assert holders == [keyring_file]  # base64 only, and only in its own 0600 file
+        assert stat.S_IMODE(keyring_file.stat().st_mode) == 0o600
     else:
         assert holders == []
+
+    # The scan's self-test: plant the token in the keyring file and the same scan must report it.
+    with keyring_file.open("ab") as handle:
+        handle.write(b"\n" + token.encode() + b"\n")
+    assert scan(tmp_path, token.encode())[1] == [keyring_file]
+
+
+@pytest.mark.parametrize("choice", [BackendChoice.MEMORY, "env-null"])
+def test_backends_without_a_file_write_no_file_at_all(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, choice: str
+) -> None:
+    """No file can hold a secret when none is written: a scan for one would read nothing, so assert that."""
+    resolved = _resolve(choice, monkeypatch)
+    assert resolved.file_path is None
+    vault = Vault(resolved)
+    token, session = make_token(), make_session()
+    vault.set_token("prod", "acme", token)
+    vault.set_session("prod", "acme", session)
+    vault.get_token("prod", "acme")
+    vault.get_session("prod", "acme")
+    assert files_under(tmp_path) == []
+
+
+def test_the_leak_scanner_finds_a_planted_secret(tmp_path: Path) -> None:
+    token = make_token()
+    assert scan(tmp_path, token.encode()) == ([], [])  # reads nothing here: coverage must be asserted apart
+    clean = tmp_path / "a" / "clean.cfg"
+    clean.parent.mkdir()
+    clean.write_bytes(b"x" * 10_000)
+    leaky = tmp_path / "a" / "b" / "leak.log"
+    leaky.parent.mkdir()
+    leaky.write_bytes(b"\x00binary\xff" + token.encode() + b"tail")
+    scanned, holders = scan(tmp_path, token.encode())
+    assert scanned == [leaky, clean]
+    assert holders == [leaky]
+    assert scan(tmp_path, make_token().encode()) == ([leaky, clean], [])
 
 
 def test_describe_for_the_diagnostics_screen(isolated: MemoryKeyring) -> None:
