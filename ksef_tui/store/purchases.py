@@ -179,6 +179,7 @@ class BookingLedger:
         self._files: dict[str, tuple[Signature, dict[str, Booking]]] = {}
         self._bookings: dict[str, Booking] = {}
         self._periods: dict[str, set[str]] = {}
+        self._encoded: dict[str, tuple[Booking, str]] = {}  # number -> (booking, its JSON member), for rewrites
         if not read_only and self.root.is_dir():
             for path in self.root.iterdir():
                 if _LEDGER_FILE.match(path.name):
@@ -267,10 +268,22 @@ class BookingLedger:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         for period in sorted(gained) + sorted(lost - gained):  # new homes first: a crash never loses a booking
             bookings = {n: self._bookings[n] for n in sorted(self._periods.get(period, ()))}
-            payload = {"version": 1, "period": period, "bookings": {n: b.to_doc() for n, b in bookings.items()}}
+            members = ",".join(self._member(n, b) for n, b in bookings.items())
+            payload = f'{{"version":1,"period":{json.dumps(period)},"bookings":{{{members}}}}}'
             path = self._file(period)
-            atomic_write(path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+            atomic_write(path, payload.encode())
             self._files[period] = (_signature(path.stat()), bookings)
+
+    def _member(self, number: str, booking: Booking) -> str:
+        """``"<number>":{booking}`` as JSON, kept between writes: rewriting a period of 5,000 bookings re-encodes
+        only the one that changed (encoding them all took ~60 ms, three times the P5 budget)."""
+        cached = self._encoded.get(number)
+        if cached is not None and cached[0] is booking:
+            return cached[1]
+        doc = json.dumps(booking.to_doc(), ensure_ascii=False, separators=(",", ":"))
+        member = f"{json.dumps(number, ensure_ascii=False)}:{doc}"
+        self._encoded[number] = (booking, member)
+        return member
 
 
 class PurchaseRepository:

@@ -405,3 +405,21 @@ def test_list_takes_a_period_object_and_refuses_a_malformed_text(repo: PurchaseR
     for wrong in ("2026-3", "2026-13", "26-03", "2026-03\n"):
         with pytest.raises(InvalidBooking):
             repo.list(wrong)
+
+
+def test_rewritten_period_files_hold_exactly_the_current_bookings(store: Store, repo: PurchaseRepository) -> None:
+    from ksef_tui.store.purchases import BookingLedger
+
+    repo.upsert_many([record(i) for i in range(6)])
+    keys = [record(i).ksef_number for i in range(6)]
+    repo.set_bookings(dict.fromkeys(keys, BOOKING))
+    changed = dataclasses.replace(BOOKING, note='zmiana "ważna"\\', vat_deduction=50)
+    repo.set_booking(keys[2], changed)  # the same period rewritten: one member re-encoded, the rest reused
+    repo.set_booking(keys[3], None)
+    repo.set_booking(keys[4], dataclasses.replace(BOOKING, period="2026-04"))
+    fresh = BookingLedger.beside(store)
+    expected = {key: r.booking for key, r in ((r.ksef_number, r) for r in repo.all())}
+    assert {key: fresh.get(key) for key in keys} == expected
+    assert expected[keys[2]] == changed and expected[keys[3]] is None
+    moved = expected[keys[4]]
+    assert moved is not None and moved.period == "2026-04"
