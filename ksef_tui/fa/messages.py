@@ -106,6 +106,23 @@ _XSD: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
 )
 
 
+#: Schema types an accountant meets most, said in words (the parser's own words for them).
+_TYPE_WORDS: Final = (
+    (re.compile(r"TKwot\w*"), "parse.what.amount"),
+    (re.compile(r"TDataCzas"), "parse.what.datetime"),
+    (re.compile(r"TData\w*"), "parse.what.date"),
+    (re.compile(r"T(?:Naturalny|Calkowity)"), "parse.what.integer"),
+    (re.compile(r"TIlosci|TRzeczywisty|TProcentowy"), "parse.what.number"),
+)
+
+
+def _type_word(name: str) -> Text | None:
+    for pattern, key in _TYPE_WORDS:
+        if pattern.fullmatch(name):
+            return Text(key)
+    return None
+
+
 def xsd_text(message: str) -> Text:
     """A libxml2 schema-validity message as a catalog message (``xsd.other`` with the raw text otherwise)."""
     text = message.strip()
@@ -129,6 +146,10 @@ def xsd_text(message: str) -> Text:
                     params[name] = listed
                 elif name == "type":
                     params[name] = local_names(value)
+                    what = _type_word(params[name])
+                    if what is not None:
+                        key = "xsd.atomic_what"
+                        params["what"] = what
                 else:
                     params[name] = value
             return Text(key, params)
