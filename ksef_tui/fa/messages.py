@@ -145,8 +145,8 @@ def xsd_text(message: str) -> Text:
                     key = "xsd.enumeration_listed" if listed else key
                     params[name] = listed
                 elif name == "type":
-                    params[name] = local_names(value)
-                    what = _type_word(params[name])
+                    type_name = params[name] = local_names(value)
+                    what = _type_word(type_name)
                     if what is not None:
                         key = "xsd.atomic_what"
                         params["what"] = what
