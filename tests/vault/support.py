@@ -68,7 +68,11 @@ def read_only_paths() -> Iterator[MakeReadOnly]:
         done = subprocess.run([chattr, "+i", str(path)], capture_output=True, check=False)
         if done.returncode != 0:
             pytest.skip(f"running as root and chattr +i fails here: {done.stderr.decode(errors='replace')}")
-        restore.append(lambda: subprocess.run([chattr, "-i", str(path)], check=True))
+
+        def undo() -> None:
+            subprocess.run([chattr, "-i", str(path)], check=True)
+
+        restore.append(undo)
 
     try:
         yield make
