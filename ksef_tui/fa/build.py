@@ -21,14 +21,17 @@ from ksef_tui.domain.invoice import (
     compute_totals,
 )
 from ksef_tui.domain.money import xml_amount
+from ksef_tui.fa.errors import FaError
 from ksef_tui.fa.validate import FA3_NS
 
 SYSTEM_INFO = "ksef-tui"
 _NS = f"{{{FA3_NS}}}"
 
 
-class BuildError(ValueError):
+class BuildError(FaError):
     """The model cannot be expressed as FA(3) (e.g. text with characters XML cannot carry)."""
+
+    key = "build.failed"
 
 
 def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
@@ -220,7 +223,7 @@ def build_xml(invoice: SalesInvoice, *, created_at: datetime | None = None) -> b
     except ValueError as exc:  # lxml refuses text that XML cannot carry (control characters, NUL)
         if isinstance(exc, BuildError):
             raise
-        raise BuildError(str(exc)) from exc
+        raise BuildError("build.failed", detail=str(exc)) from exc
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

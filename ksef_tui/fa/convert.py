@@ -24,11 +24,14 @@ from ksef_tui.domain.invoice import (
     Seller,
 )
 from ksef_tui.domain.vat import VatRate
+from ksef_tui.fa.errors import FaError
 from ksef_tui.fa.parse import ParsedInvoice, ParsedLine
 
 
-class ConvertError(ValueError):
-    """The invoice cannot be represented by the sales model (the message says why)."""
+class ConvertError(FaError):
+    """The invoice cannot be represented by the sales model (the message says why; ``Category.INVALID``)."""
+
+    key = "convert.unsupported"
 
 
 def _address(lines: tuple[str, ...], country: str | None) -> Address | None:
@@ -40,13 +43,13 @@ def _address(lines: tuple[str, ...], country: str | None) -> Address | None:
 def _line(parsed: ParsedLine, basis: PriceBasis) -> InvoiceLine:
     price = parsed.unit_gross if basis is PriceBasis.GROSS else parsed.unit_net
     if parsed.quantity is None or price is None:
-        raise ConvertError(f"line {parsed.number}: quantity or unit price missing")
+        raise ConvertError("convert.no_price", row=parsed.number)
     if parsed.rate is None:
-        raise ConvertError(f"line {parsed.number}: no VAT rate (P_12)")
+        raise ConvertError("convert.no_rate", row=parsed.number)
     try:
         rate = VatRate.from_p12(parsed.rate)
-    except ValueError as exc:
-        raise ConvertError(f"line {parsed.number}: {exc}") from None
+    except ValueError:
+        raise ConvertError("convert.bad_rate", row=parsed.number, rate=parsed.rate) from None
     line = InvoiceLine(
         name=parsed.name or "",
         quantity=parsed.quantity,
@@ -58,7 +61,7 @@ def _line(parsed: ParsedLine, basis: PriceBasis) -> InvoiceLine:
     )
     stated = parsed.gross if basis is PriceBasis.GROSS else parsed.net
     if stated is not None and stated != line.amount:
-        raise ConvertError(f"line {parsed.number}: amount {stated} is not quantity × price ({line.amount})")
+        raise ConvertError("convert.amount", row=parsed.number, stated=stated, computed=line.amount)
     return line
 
 
@@ -83,11 +86,11 @@ def to_sales_invoice(parsed: ParsedInvoice) -> SalesInvoice:
     """The model of ``parsed``; raises :class:`ConvertError` when the model cannot carry it."""
     kind = InvoiceKind(parsed.kind)
     if kind not in (InvoiceKind.VAT, InvoiceKind.KOR):
-        raise ConvertError(f"{kind.value} invoices are not supported by the sales model")
+        raise ConvertError("convert.kind", kind=kind.value)
     if not parsed.lines:
-        raise ConvertError("the invoice has no lines")
+        raise ConvertError("convert.no_lines")
     if parsed.margin:
-        raise ConvertError("margin-scheme invoices are not supported by the sales model")
+        raise ConvertError("convert.margin")
     gross_lines = [line.gross is not None and line.net is None for line in parsed.lines]
     basis = PriceBasis.GROSS if all(gross_lines) else PriceBasis.NET
     lines = [_line(line, basis) for line in parsed.lines]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ksef_tui.domain.invoice import PriceBasis, compute_totals
+from ksef_tui.errors import Category, UserError
 from ksef_tui.fa.build import build_xml
 from ksef_tui.fa.convert import ConvertError, to_sales_invoice
 from ksef_tui.fa.parse import parse_invoice
@@ -70,3 +71,12 @@ def test_discount_per_unit_as_in_mf_example_4() -> None:
 def test_shapes_the_model_cannot_carry_are_refused_with_a_reason(name: str, reason: str) -> None:
     with pytest.raises(ConvertError, match=reason):
         to_sales_invoice(parse_invoice((FA3 / name).read_bytes()))
+
+
+def test_a_refusal_is_a_user_error_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConvertError) as err:
+        to_sales_invoice(parse_invoice((FA3 / "FA3_example_8.xml").read_bytes()))
+    assert isinstance(err.value, UserError) and err.value.category is Category.INVALID
+    assert str(err.value) == "margin-scheme invoices are not supported by the sales model"
+    monkeypatch.setenv("KSEF_TUI_LANG", "pl")
+    assert err.value.message() == "faktur w procedurze marży model sprzedaży nie obsługuje"
