@@ -197,7 +197,8 @@ def validate_bytes(data: bytes, *, expect: Schema | None = None) -> ValidationRe
     try:
         refuse_doctype(data)
     except XmlRefused as exc:
-        return ValidationResult(None, [Finding(Problem.DOCTYPE, exc.line, Text(exc.key, exc.params))])
+        problem = Problem.ENCODING if exc.key == "val.encoding_unknown" else Problem.DOCTYPE
+        return ValidationResult(None, [Finding(problem, exc.line, Text(exc.key, exc.params))])
     findings, text = _prechecks(data)
     if text is None:
         return ValidationResult(None, findings)

@@ -159,6 +159,16 @@ def test_an_encoding_nobody_can_check_is_refused() -> None:
         refuse_doctype(b'<?xml version="1.0" encoding="x-no-such-thing"?><Faktura/>')
     assert err.value.key == "val.encoding_unknown"
     assert "x-no-such-thing" in err.value.message()
+    result = validate_bytes(b'<?xml version="1.0" encoding="x-no-such-thing"?><Faktura/>')
+    assert [f.problem for f in result.findings] == [Problem.ENCODING]
+
+
+def test_the_refusal_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvoiceParseError) as err:
+        parse_invoice(_with_prolog(DECLARATION + b"<!DOCTYPE Faktura>"))
+    assert "ask the issuer" in err.value.hint()
+    monkeypatch.setenv("KSEF_TUI_LANG", "pl")
+    assert "poproś wystawcę" in err.value.hint()
 
 
 def test_the_parser_alone_refuses_external_loads(marker: Path) -> None:
