@@ -5,7 +5,7 @@ Every reader of invoice bytes (show, validate, render, qr, the simulator, the fu
 
 1. ``refuse_doctype`` looks at the bytes *before* any parsing: it decodes the prolog the way an XML parser
    would (byte-order mark, UTF-16/32 and EBCDIC signatures, the declared encoding, and as a precaution every
-   other decoding that could make sense of the bytes), skips the XML declaration, whitespace, comments and
+   other decoding in which the first bytes could start a prolog), skips the XML declaration, whitespace, comments and
    processing instructions, and refuses any markup declaration (``<!DOCTYPE``, also a bare one, ``<!ENTITY``
    ...). Nothing a DOCTYPE names is ever opened: not a file, not a FIFO, not a URL.
 2. The parser has a resolver that refuses every external load. (This matters: with ``collect_ids=False``,
@@ -51,12 +51,12 @@ _SIGNATURES: Final = (
     (b"\x3c\x00\x3f\x00", "utf-16-le"),
     (b"\x4c\x6f\xa7\x94", "cp037"),
 )
-#: Decodings tried on every document besides the detected one, so that no guess of ours lets a DOCTYPE by.
-_ALWAYS: Final = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
+#: EBCDIC bytes a prolog can start with: "<", space, tab, line feed, carriage return.
+_EBCDIC_FIRST: Final = frozenset(b"\x4c\x40\x05\x25\x0d")
 _DECLARED: Final = re.compile(r"\A\ufeff?<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
 _DECLARATIONS: Final = ("DOCTYPE", "ENTITY", "ELEMENT", "ATTLIST", "NOTATION")
 _WHITESPACE: Final = frozenset(" \t\r\n")
-_FIRST_HEAD: Final = 4096
+_FIRST_HEAD: Final = 256
 
 
 def _base_encoding(data: bytes) -> str:
@@ -64,6 +64,25 @@ def _base_encoding(data: bytes) -> str:
         if data.startswith(prefix):
             return name
     return "utf-8"
+
+
+def _plausible(data: bytes) -> tuple[str, ...]:
+    """Every decoding in which the bytes could start a prolog, besides the detected one, so that no guess of
+    ours lets a DOCTYPE by. A prolog starts with "<" or whitespace, all ASCII: in UTF-16 or UTF-32 that puts
+    a NUL byte among the first two or four bytes (after a byte-order mark), in EBCDIC one of five bytes."""
+    start = data
+    for prefix, _ in _BOMS:
+        if data.startswith(prefix):
+            start = data[len(prefix) :]
+            break
+    found = ["utf-8"]
+    if 0 in start[:2]:
+        found += ["utf-16-le", "utf-16-be"]
+    if start[:4].count(0) >= 2:
+        found += ["utf-32-le", "utf-32-be"]
+    if start[:1] and start[0] in _EBCDIC_FIRST:
+        found.append("cp037")
+    return tuple(found)
 
 
 def _declaration_at(text: str) -> int | None:
@@ -118,9 +137,9 @@ def refuse_doctype(data: bytes) -> None:
     """Raise ``XmlRefused`` when the prolog of ``data`` holds a DOCTYPE (or another markup declaration), in
     any encoding a parser could read it in. Never parses, never opens anything."""
     base = _base_encoding(data)
-    candidates = dict.fromkeys((base, *_ALWAYS))
+    candidates = dict.fromkeys((base, *_plausible(data)))
     for encoding in list(candidates):
-        head = codecs.decode(data[:512], encoding, errors="replace")
+        head = codecs.decode(data[:1024], encoding, errors="replace")
         declared = _DECLARED.match(head)
         if declared is None:
             continue

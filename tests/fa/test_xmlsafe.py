@@ -61,6 +61,8 @@ def hostile(target: Path) -> dict[str, bytes]:
         "utf-16-be-bom": _utf16(system, "utf-16-be", b"\xfe\xff"),
         "utf-16-le-no-bom": _utf16(system, "utf-16-le", b""),
         "utf-32-be": ('<?xml version="1.0"?>' + system + BODY.decode()).encode("utf-32-be"),
+        "utf-16-be-space-first": ("\n " + system + BODY.decode()).encode("utf-16-be"),
+        "ebcdic": ('<?xml version="1.0" encoding="IBM037"?>' + system + "<Faktura/>").encode("cp037"),
         "utf-7-declared": _with_prolog(
             b'<?xml version="1.0" encoding="UTF-7"?>' + system.replace("<", "+ADw-").encode("ascii")
         ),
