@@ -21,6 +21,7 @@ from keyring.errors import InitError, KeyringLocked, PasswordSetError
 
 from ksef_tui import i18n
 from ksef_tui import vault as sec
+from ksef_tui.errors import Category, UserError, report
 from ksef_tui.vault import (
     BackendChoice,
     BackendProbe,
@@ -739,3 +740,62 @@ def test_describe_for_the_diagnostics_screen(isolated: MemoryKeyring) -> None:
 def test_memory_keyring_is_never_auto_selected() -> None:
     assert not MemoryKeyring.viable
     assert MemoryKeyring not in set(KeyringBackend.get_viable_backends())
+
+
+def test_has_token(isolated: MemoryKeyring) -> None:
+    vault = Vault(isolated)
+    assert not vault.has_token("test", "acme")
+    vault.set_session("test", "acme", make_session())
+    assert not vault.has_token("test", "acme")  # a session alone is not a token
+    vault.set_token("test", "acme", make_token())
+    assert vault.has_token("test", "acme")
+    assert not vault.has_token("demo", "acme")
+    assert not vault.has_token("test", "other")
+    vault.delete_token("test", "acme")
+    assert not vault.has_token("test", "acme")
+
+
+async def test_has_token_async(isolated: MemoryKeyring) -> None:
+    vault = Vault(isolated)
+    assert not await vault.ahas_token("prod", "acme")
+    await vault.aset_token("prod", "acme", make_token())
+    assert await vault.ahas_token("prod", "acme")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        SecretStoreUnavailable("secrets.locked", backend="X"),
+        WrongMasterPassword("secrets.wrong_master_password", path="/x"),
+        MasterPasswordRequired("secrets.master_password_required"),
+        MasterPasswordSourceError("secrets.password_file_mode", path="/x", mode="0644"),
+        NoSecretStorage(),
+        sec.DamagedSecret("secrets.session_corrupt", profile="acme", environment="test"),
+        sec.VaultFileError("/x/y.cfg", PermissionError(13, "Permission denied"), file=Path("/x/y.cfg")),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_every_vault_error_is_a_config_user_error(
+    error: SecretStoreUnavailable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(error, UserError)
+    assert error.category is Category.CONFIG
+    shown = report(error)
+    assert shown.exit_code == 4
+    assert shown.message == error.message() and shown.message != error.key  # a real text, not the bare key
+    monkeypatch.setenv("KSEF_TUI_LANG", "pl")
+    assert report(error).message != shown.message  # translated when shown, not when raised
+
+
+def test_a_busy_keyring_file_says_busy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import filelock
+
+    from ksef_tui.vault import vault as vault_module
+
+    path = tmp_path / "plain.cfg"
+    vault = Vault(resolve_backend(BackendChoice.PLAINTEXT_FILE, file_path=path))
+    monkeypatch.setattr(vault_module, "FILE_LOCK_TIMEOUT", 0.05)
+    with filelock.FileLock(f"{path}.lock"), pytest.raises(SecretStoreUnavailable) as info:
+        vault.get_token("test", "acme")  # another ksef-tui holds the file
+    assert info.value.key == "secrets.busy"
+    assert vault.get_token("test", "acme") is None  # and once it lets go, the file is ours again
