@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ import pytest
 
 from ksef_tui.domain.profile import Profile
 from ksef_tui.ksef.api import KsefApi
-from ksef_tui.services.purchase_sync import PurchaseSync, SyncResult
+from ksef_tui.ksef.client import parse_time
+from ksef_tui.ksef.receive import InvoiceMetadata
+from ksef_tui.services.purchase_sync import CURSOR_KEY, PurchaseSync, SyncResult
+from ksef_tui.store.cursors import Cursor, CursorRepository
 from ksef_tui.store.db import Store
-from ksef_tui.store.purchases import PurchaseRepository, XmlStore
+from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository, UpsertResult, XmlStore
 
 from ..conftest import Sim, make_api
 
@@ -68,7 +72,6 @@ async def test_first_sync_imports_everything_then_nothing(make_sim: Callable[...
 
 
 def supplier_invoice(sim: Sim, number: str, *, amount: str = "100.00") -> bytes:
-    from datetime import UTC, datetime
     from decimal import Decimal
 
     from ksef_tui.domain.invoice import Address, Buyer, InvoiceLine, SalesInvoice, Seller
@@ -77,7 +80,7 @@ def supplier_invoice(sim: Sim, number: str, *, amount: str = "100.00") -> bytes:
 
     invoice = SalesInvoice(
         number,
-        datetime.now(UTC).date(),
+        date(2026, 2, 2),  # fixed: any issue date before the acquisition will do, the calendar plays no part
         Seller("7740001454", "Nowy Dostawca sp. z o.o.", Address("ul. Boczna 3", "00-950 Warszawa")),
         Buyer("Demo", tax_id=sim.nip),
         (InvoiceLine("usługa", Decimal(1), Decimal(amount), VatRate.R23),),
@@ -86,9 +89,11 @@ def supplier_invoice(sim: Sim, number: str, *, amount: str = "100.00") -> bytes:
 
 
 def add_supplier_invoices(sim: Sim, count: int, prefix: str) -> list[str]:
+    """Invoices stored now (permanent storage at once), returned when a sync started now can see them."""
     import httpx
 
     numbers = []
+    stored: list[datetime] = []
     for index in range(count):
         response = httpx.post(
             f"{sim.admin_url}/invoices",
@@ -98,16 +103,24 @@ def add_supplier_invoices(sim: Sim, count: int, prefix: str) -> list[str]:
         )
         response.raise_for_status()
         numbers.append(response.json()["ksefNumber"])
+        stored.append(parse_time(response.json()["permanentStorageDate"]))
+    wait_until_past(max(stored))
     return numbers
+
+
+def wait_until_past(moment: datetime) -> None:
+    """A sync's window ends at its clock's now, sent to the millisecond: wait (a condition, not a fixed
+    pause) until that clock is past ``moment``, so the window includes what was stored at ``moment``."""
+    deadline = time.monotonic() + 5
+    while datetime.now(UTC) <= moment + timedelta(milliseconds=1):
+        assert time.monotonic() < deadline, "the clock does not move"
+        time.sleep(0.001)
 
 
 async def test_new_invoices_appear_on_the_next_sync(make_sim: Callable[..., Sim], tmp_path: Path) -> None:
     sim = make_sim(seed_purchases=10, hwm_lag=0.0)
     first = await sync(sim, tmp_path)
     added = add_supplier_invoices(sim, 3, "NEW")
-    import asyncio
-
-    await asyncio.sleep(0.3)
     second = await sync(sim, tmp_path)
     assert second.new == 3
     repo = records(tmp_path)
@@ -160,11 +173,112 @@ async def test_a_busy_short_gap_goes_through_one_export(make_sim: Callable[..., 
     sim = make_sim(seed_purchases=10, hwm_lag=0.0)
     await sync(sim, tmp_path)
     add_supplier_invoices(sim, MAX_SINGLE_DOWNLOADS + 5, "BUSY")
-    import asyncio
-
-    await asyncio.sleep(0.3)
     result = await sync(sim, tmp_path)
     assert result.new == MAX_SINGLE_DOWNLOADS + 5
     assert result.calls.get("invoiceDownload", 0) == 0
     assert result.calls["invoiceExport"] == 1
     assert result.calls["invoiceMetadata"] == 1
+
+
+class Recorder:
+    """Wraps a sync's repositories: each cursor move is recorded with what the store held at that moment, and
+    the ``fail_at``-th save fails the way a full disk does (``where``: the XML files or the headers)."""
+
+    def __init__(
+        self, sync: PurchaseSync, monkeypatch: pytest.MonkeyPatch, *, fail_at: int = 0, where: str = ""
+    ) -> None:
+        self.sync = sync
+        self.moves: list[tuple[Cursor, set[str]]] = []
+        self.events: list[str] = []
+        self.saves = 0
+        self.failed_batch: list[InvoiceMetadata] = []
+        self.fail_at, self.where = fail_at, where
+        save, upsert, put_many, set_cursor = (
+            sync._save,
+            sync.repo.upsert_many,
+            sync.xml_store.put_many,
+            sync.cursors.set,
+        )
+
+        def recording_save(metas: list[InvoiceMetadata], xml: dict[str, bytes]) -> None:
+            self.saves += 1
+            if self.saves == self.fail_at:
+                self.failed_batch = list(metas)
+            save(metas, xml)
+            self.events.append("save")
+
+        def failing_upsert(records: Iterable[PurchaseRecord]) -> UpsertResult:
+            self._maybe_fail("headers")
+            return upsert(records)
+
+        def failing_put_many(items: Mapping[str, bytes]) -> dict[str, tuple[str, str]]:
+            self._maybe_fail("xml")
+            return put_many(items)
+
+        def recording_set(cursor: Cursor) -> None:
+            self.moves.append((cursor, sync.repo.ksef_numbers()))
+            self.events.append("cursor")
+            set_cursor(cursor)
+
+        monkeypatch.setattr(sync, "_save", recording_save)
+        monkeypatch.setattr(sync.repo, "upsert_many", failing_upsert)
+        monkeypatch.setattr(sync.xml_store, "put_many", failing_put_many)
+        monkeypatch.setattr(sync.cursors, "set", recording_set)
+
+    def _maybe_fail(self, where: str) -> None:
+        if where == self.where and self.saves == self.fail_at:
+            raise OSError(28, "No space left on device")
+
+
+def demo_sync(sim: Sim, tmp_path: Path, store: Store) -> PurchaseSync:
+    profile = Profile("demo", sim.nip, sim.base_url, date(2026, 2, 1))
+    api = make_api(sim.base_url, sim.tokens["full"], sim.nip)
+    return PurchaseSync(profile, api, store, XmlStore(tmp_path / "xml"))
+
+
+async def test_the_cursor_moves_only_after_its_window_is_saved(
+    make_sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = make_sim(seed_purchases=40, export_row_cap=7, metadata_row_cap=7)
+    seeded = sim.stats()["purchases_seeded"]
+    with Store.open(tmp_path / "store.json") as store:
+        importer = demo_sync(sim, tmp_path, store)
+        recorder = Recorder(importer, monkeypatch)
+        await importer.run()
+        await importer.api.aclose()
+        final = importer.repo.all()
+    assert len(final) == seeded
+    assert len(recorder.moves) >= 5  # several packages: the cursor moved within and between windows
+    for cursor, saved in recorder.moves:
+        behind = {r.ksef_number for r in final if r.permanent_storage_date < cursor.position}
+        # A run starting from here never asks for these again: each must be in the store already.
+        assert behind <= saved, f"{len(behind - saved)} invoices before {cursor.position} were not saved yet"
+    assert recorder.events[0] == "save"
+    assert "cursor" not in {b for a, b in zip(recorder.events, recorder.events[1:], strict=False) if a == "cursor"}
+
+
+@pytest.mark.parametrize("where", ["xml", "headers"])
+@pytest.mark.parametrize("fail_at", [1, 3])
+async def test_a_failed_save_leaves_the_cursor_where_it_was(
+    make_sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int, where: str
+) -> None:
+    sim = make_sim(seed_purchases=40, export_row_cap=7, metadata_row_cap=7)
+    seeded = sim.stats()["purchases_seeded"]
+    with Store.open(tmp_path / "store.json") as store:
+        importer = demo_sync(sim, tmp_path, store)
+        recorder = Recorder(importer, monkeypatch, fail_at=fail_at, where=where)
+        with pytest.raises(OSError, match="No space left"):
+            await importer.run()
+        await importer.api.aclose()
+        cursor = CursorRepository(store).get(CURSOR_KEY)
+        stored = importer.repo.ksef_numbers()
+    assert recorder.failed_batch, "the failing save was reached"
+    if fail_at == 1:
+        assert cursor is None  # nothing was saved: a first run starts again from the profile's start
+    else:
+        assert cursor is not None
+        assert cursor == recorder.moves[-1][0]  # the last move before the failure, none after it
+        assert cursor.position <= min(m.permanent_storage_date for m in recorder.failed_batch)
+    result = await sync(sim, tmp_path)  # the next run repeats the failed window
+    assert records(tmp_path).count() == seeded
+    assert result.new == seeded - len(stored)
