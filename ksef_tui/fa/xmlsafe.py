@@ -85,6 +85,26 @@ def _plausible(data: bytes) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _pi_end(text: str, start: int) -> int:
+    """The index after the processing instruction at ``start``. In the XML declaration a quoted value may hold
+    ``?>`` (a parser reads it as the value, so must we); in any other instruction the first ``?>`` ends it."""
+    i = start + 2
+    quoted = text.startswith("xml", i) and text[i + 3 : i + 4] in _WHITESPACE
+    while True:
+        end = text.find("?>", i)
+        if end < 0:
+            raise EOFError
+        if not quoted:
+            return end + 2
+        first = min((j for j in (text.find('"', i, end), text.find("'", i, end)) if j >= 0), default=-1)
+        if first < 0:
+            return end + 2
+        close = text.find(text[first], first + 1)
+        if close < 0:
+            raise EOFError
+        i = close + 1
+
+
 def _declaration_at(text: str) -> int | None:
     """The index of the first markup declaration in the prolog of ``text``; ``None`` when there is none.
 
@@ -96,10 +116,7 @@ def _declaration_at(text: str) -> int | None:
         if text[i] in _WHITESPACE:
             i += 1
         elif text.startswith("<?", i):
-            end = text.find("?>", i + 2)
-            if end < 0:
-                raise EOFError
-            i = end + 2
+            i = _pi_end(text, i)
         elif text.startswith("<!--", i):
             end = text.find("-->", i + 4)
             if end < 0:

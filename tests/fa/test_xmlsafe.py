@@ -66,6 +66,7 @@ def hostile(target: Path) -> dict[str, bytes]:
         "utf-7-declared": _with_prolog(
             b'<?xml version="1.0" encoding="UTF-7"?>' + system.replace("<", "+ADw-").encode("ascii")
         ),
+        "quoted-declaration": _with_prolog(b"<?xml version=\"1.0\" standalone='?>'?>" + system.encode()),
         "long-comment-first": _with_prolog(DECLARATION + b"<!--" + b"x" * 100_000 + b"-->" + system.encode()),
     }
 
