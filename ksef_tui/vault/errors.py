@@ -143,7 +143,9 @@ class VaultFileError(SecretStoreUnavailable):
         profile: str = "",
         environment: str = "",
     ) -> None:
-        self.cause = cause
+        # A fresh copy holding only errno, the OS text and the path: no traceback, no frame, no argument that a
+        # careless backend may have filled with a secret.
+        self.cause = OSError(cause.errno, cause.strerror or "", cause.filename) if cause is not None else None
         where = os.fsdecode(path) if isinstance(path, bytes | str | os.PathLike) else str(path)
         target = Path(file) if file is not None else Path(where)
         super().__init__(

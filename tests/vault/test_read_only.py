@@ -35,6 +35,7 @@ def _assert_clear(error: VaultFileError, path: Path, keyring_file: Path, secret:
     assert "permission denied" in shown.message  # why, in words
     assert f"chmod u+rw {keyring_file}" in shown.hint  # what to do, for the file
     assert f"chmod u+rwx {keyring_file.parent}" in shown.hint  # and for its folder
+    assert isinstance(error.cause, PermissionError) and error.cause.__traceback__ is None  # errno and path only
     assert error.__cause__ is None and (error.__suppress_context__ or error.__context__ is None)  # no raw chain
     if secret:
         assert secret not in str(error) and secret not in shown.message and secret not in shown.hint
