@@ -29,7 +29,7 @@ from ksef_tui.fa.parse import ParsedInvoice, ParsedLine
 
 
 class ConvertError(FaError):
-    """The invoice cannot be represented by the sales model (the message says why; ``Category.INVALID``)."""
+    """The invoice cannot be represented by the sales model (the message says why; ``Category.INPUT``)."""
 
     key = "convert.unsupported"
 

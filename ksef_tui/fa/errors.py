@@ -53,10 +53,12 @@ def one_line(text: str) -> str:
 
 
 class FaError(UserError, ValueError):
-    """An invoice document that cannot be read, rendered or accepted (``Category.INVALID`` unless told)."""
+    """A document the command cannot use: not XML, not an invoice, not one this command handles, refused at the
+    door. ``Category.INPUT`` (exit 2, as ``invoice show`` always answered) unless told; an invoice judged against
+    KSeF's rules is ``validate.InvoiceInvalid``, ``Category.INVALID`` (exit 1)."""
 
     key = "parse.unreadable"
-    category = Category.INVALID
+    category = Category.INPUT
 
     def __init__(
         self, key: str | None = None, /, *, line: int | None = None, category: Category | None = None, **params: object

@@ -46,7 +46,7 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 class InvoiceParseError(FaError):
-    """The document cannot be read as an invoice (``Category.INVALID``). ``line`` is the source line when one
+    """The document cannot be read as an invoice (``Category.INPUT``). ``line`` is the source line when one
     is known; the message is translated when shown, ``str()`` is the English text."""
 
     key = "parse.unreadable"

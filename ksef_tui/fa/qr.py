@@ -17,7 +17,6 @@ from pathlib import Path
 import segno
 from lxml import etree
 
-from ksef_tui.errors import Category
 from ksef_tui.fa.errors import FaError, Text
 from ksef_tui.fa.messages import syntax_text
 from ksef_tui.fa.validate import FA2_NS, FA3_NS
@@ -25,8 +24,8 @@ from ksef_tui.fa.xmlsafe import XmlRefused, parse_bytes
 
 
 class QrError(FaError):
-    """KOD I cannot be made: an unknown environment (``Category.INPUT``) or an invoice without a usable seller
-    NIP or issue date (``Category.INVALID``). A ``UserError`` and a ``ValueError``."""
+    """KOD I cannot be made: an unknown environment, or an invoice without a usable seller NIP or issue date
+    (``Category.INPUT``). A ``UserError`` and a ``ValueError``."""
 
     key = "qr.failed"
 
@@ -66,7 +65,7 @@ def qr_base(env: str) -> str:
         return QR_BASE[env]
     except KeyError:
         known = ", ".join(QR_BASE)
-        raise QrError("qr.unknown_env", category=Category.INPUT, env=env, known=known) from None
+        raise QrError("qr.unknown_env", env=env, known=known) from None
 
 
 def kod1_url(env: str, seller_nip: str, issue_date: date, xml: bytes) -> str:

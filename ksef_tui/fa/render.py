@@ -40,8 +40,8 @@ __all__ = ["RenderError", "render_html"]
 
 
 class RenderError(FaError):
-    """The input cannot be visualised (not XML, not an FA(3) invoice: ``Category.INVALID``), the link is not
-    https (``Category.INPUT``) or the transformation failed. A ``UserError`` and a ``ValueError``.
+    """The input cannot be visualised (not XML, not an FA(3) invoice), the link is not https, or the
+    transformation failed: ``Category.INPUT``. A ``UserError`` and a ``ValueError``.
 
     Writing the result is not done here: ``services.files.write_output`` checks the output path (not the
     input, not a special file, not the application's data) and writes it atomically."""
@@ -211,7 +211,7 @@ def render_html(xml: bytes, *, ksef_number: str | None = None, qr_url: str | Non
     (a ``ValueError``) for input that is not an FA(3) invoice, FA(2) included, and never fetches anything.
     """
     if qr_url is not None and not qr_url.startswith("https://"):
-        raise RenderError("render.https", category=Category.INPUT, url=qr_url)
+        raise RenderError("render.https", url=qr_url)
     tree = _parse_invoice(xml)
     xslt = _stylesheet()
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from ksef_tui.errors import Category
 from ksef_tui.fa.errors import FaError, Text, Translate, english, one_line
 from ksef_tui.fa.messages import syntax_text, xsd_text
 from ksef_tui.fa.xmlsafe import XmlRefused, parse_bytes, refuse_doctype
@@ -115,6 +116,7 @@ class InvoiceInvalid(FaError):
     """An invoice KSeF would refuse (``Category.INVALID``): its first findings, translated when shown."""
 
     key = "val.invalid"
+    category = Category.INVALID
 
     def __init__(self, findings: list[Finding], *, shown: int = 3) -> None:
         self.findings = list(findings)

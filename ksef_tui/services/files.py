@@ -69,7 +69,7 @@ class FileRefused(PathError):
 
 
 def _megabytes(size: int) -> str:
-    text = f"{size / MIB:.1f}"
+    text = f"{size / 1_000_000:.1f}"  # decimal megabytes, as KSeF states its limits
     return text.replace(".", ",") if language() == "pl" else text
 
 
@@ -98,6 +98,8 @@ def read_input(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     path = Path(path)
     try:
         before = os.stat(path)
+    except FileNotFoundError as exc:
+        raise PathError(path, exc, message="err.file_missing") from None
     except OSError as exc:
         raise PathError(path, exc, message="file.read_failed") from None
     if not stat.S_ISREG(before.st_mode):

@@ -76,7 +76,7 @@ def test_shapes_the_model_cannot_carry_are_refused_with_a_reason(name: str, reas
 def test_a_refusal_is_a_user_error_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConvertError) as err:
         to_sales_invoice(parse_invoice((FA3 / "FA3_example_8.xml").read_bytes()))
-    assert isinstance(err.value, UserError) and err.value.category is Category.INVALID
+    assert isinstance(err.value, UserError) and err.value.category is Category.INPUT
     assert str(err.value) == "margin-scheme invoices are not supported by the sales model"
     monkeypatch.setenv("KSEF_TUI_LANG", "pl")
     assert err.value.message() == "faktur w procedurze marży model sprzedaży nie obsługuje"

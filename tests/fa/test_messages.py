@@ -185,7 +185,7 @@ def test_qr_errors_are_user_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert env.value.category is Category.INPUT
     with pytest.raises(QrError) as nip:
         kod1_url("test", "12", date(2026, 2, 15), SAMPLE)
-    assert nip.value.category is Category.INVALID
+    assert nip.value.category is Category.INPUT
     assert isinstance(nip.value, ValueError)
     monkeypatch.setenv("KSEF_TUI_LANG", "pl")
     assert env.value.message() == "nieznane środowisko KSeF staging (dostępne: test, demo, prod)"

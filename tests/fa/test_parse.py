@@ -663,8 +663,8 @@ def test_error_is_a_user_error_translated_when_shown(monkeypatch: pytest.MonkeyP
     with pytest.raises(InvoiceParseError) as err:
         parse_invoice(data)
     assert isinstance(err.value, UserError)
-    assert err.value.category is Category.INVALID
-    assert report(err.value).exit_code == EXIT_CODES[Category.INVALID]
+    assert err.value.category is Category.INPUT  # a file show cannot read: exit 2, as before
+    assert report(err.value).exit_code == EXIT_CODES[Category.INPUT] == 2
     assert err.value.message() == "line 53: <P_15> is not a valid amount: '12,50'"
     monkeypatch.setenv("KSEF_TUI_LANG", "pl")  # raised in English mode, shown in Polish: translated when shown
     assert err.value.message() == "wiersz 53: <P_15> nie jest poprawną wartością typu kwota: '12,50'"

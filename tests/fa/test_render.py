@@ -155,7 +155,7 @@ def test_render_errors_are_user_errors_in_both_languages(monkeypatch: pytest.Mon
     with pytest.raises(RenderError) as err:
         render_html(FA2[0].read_bytes())
     assert isinstance(err.value, UserError)
-    assert err.value.category is Category.INVALID
+    assert err.value.category is Category.INPUT
     monkeypatch.setenv("KSEF_TUI_LANG", "pl")
     assert err.value.message() == "wizualizacja jest dostępna tylko dla faktur FA(3); to jest faktura FA(2)"
     with pytest.raises(RenderError) as bad_link:

@@ -97,7 +97,7 @@ def test_every_path_refuses_every_doctype(case: str, path: str, marker: Path, mo
     with pytest.raises(UserError) as err:
         _paths()[path](data)
     assert isinstance(err.value, XmlRefused | InvoiceParseError | RenderError)
-    assert err.value.category is Category.INVALID
+    assert err.value.category is Category.INPUT  # show, render, qr: a file they cannot use (exit 2)
     assert err.value.key == "val.doctype"
     assert "DOCTYPE" in err.value.message()
     assert MARKER not in err.value.message()
