@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -196,21 +199,158 @@ def test_time_parsing() -> None:
     assert parse_time("2025-07-11T12:23:56Z").tzinfo is not None
 
 
-async def test_server_429_is_waited_out_then_succeeds(sim: Sim) -> None:
-    """Against the simulator: our limiter allows bursts, the server's table does not; we wait as told."""
+@dataclass(frozen=True)
+class Exchange:
+    """One request as it went over the wire and its answer, with the client's monotonic clock."""
+
+    method: str
+    url: httpx.URL
+    sent: float
+    answered: float
+    status: int
+    retry_after: str | None
+    authorization: str | None
+    request_body: bytes
+    response_body: bytes
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The real HTTP transport, keeping every exchange: when a request left, when its answer came, what it carried."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.exchanges: list[Exchange] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = time.monotonic()
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        self.exchanges.append(
+            Exchange(
+                request.method,
+                request.url,
+                sent,
+                time.monotonic(),
+                response.status_code,
+                response.headers.get("retry-after"),
+                request.headers.get("authorization"),
+                request.content,
+                body,
+            )
+        )
+        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_server_429_is_waited_out_as_told_then_succeeds(sim: Sim) -> None:
+    """Against the simulator: our limiter allows bursts, the server's table does not. The repeat leaves no
+    earlier than the 429's Retry-After, measured on the wire, and the server is not hit again in between."""
     sim.admin("POST", "/limits", {"table": {"other": [1, 100, 1000]}})
     waits: list[Wait] = []
+    wire = Recording()
     generous = RateLimiter({**PROD_LIMITS, "other": (100, 1000, 10000)})
-    api = make_api(sim.base_url, sim.tokens["full"], sim.nip, limiter=generous, on_wait=waits.append)
+    api = make_api(sim.base_url, sim.tokens["full"], sim.nip, limiter=generous, on_wait=waits.append, transport=wire)
     reference = sim.tokens["full"].split("|")[0]
     first = await api.token_status(reference)
     second = await api.token_status(reference)
-    await api.http.aclose()
+    await api.aclose()
     assert first.status == second.status == "Active"
-    assert [w.reason for w in waits] == ["retry-after"]
-    assert 0 < waits[0].seconds <= 2
-    assert sim.stats()["rate_limited"] == 1
-    log = api.http.log.lines()
-    assert any(" 429 " in line for line in log)
-    token_secret = sim.tokens["full"].split("|")[2]
-    assert all(token_secret not in line for line in log)
+    calls = [e for e in wire.exchanges if e.url.path.endswith(f"/tokens/{reference}")]
+    assert [e.status for e in calls] == [200, 429, 200]
+    refused, repeat = calls[1], calls[2]
+    assert refused.retry_after is not None
+    told = float(refused.retry_after)
+    assert told >= 1
+    # The repeat left no earlier than told (10 ms for the event loop's clock resolution), and not much later.
+    assert told - 0.01 <= repeat.sent - refused.answered < told + 1.0
+    assert [(w.reason, w.seconds) for w in waits] == [("retry-after", told)]
+    assert sim.stats()["rate_limited"] == 1  # the server saw no early retry
+    assert any(" 429 " in line for line in api.log_lines())
+
+
+def fragments(secret: str) -> set[str]:
+    """What would give a secret away: the whole, its last 16 characters (a truncated copy), and a JWT's
+    payload and signature (its header is the same in every token)."""
+    parts = secret.split(".")
+    return {secret, secret[-16:], *(parts[1:] if len(parts) == 3 else [])}
+
+
+def leaks(secrets: dict[str, str], texts: list[str]) -> set[str]:
+    """The names of the secrets of which any fragment appears in any of ``texts``."""
+    return {name for name, secret in secrets.items() for text in texts if any(f in text for f in fragments(secret))}
+
+
+async def test_the_api_log_holds_none_of_the_credentials_that_travelled(sim: Sim) -> None:
+    """Every credential the client sent or received on the wire (the KSeF token and its encrypted form, the
+    ``token|timestamp`` plaintext, the authentication, access and refresh JWTs, a pre-signed URL's signature)
+    is collected, and none of them is in the API log; a planted one is found, so the check can fail."""
+    from ksef_tui.ksef.crypto import SymmetricKey
+    from ksef_tui.ksef.receive import date_range, download_package, start_export, wait_for_export
+
+    wire = Recording()
+    api = make_api(sim.base_url, sim.tokens["full"], sim.nip, transport=wire)
+    tokens = await api.auth.tokens()
+    await api.auth.refresh(tokens)  # the refresh token travels as a bearer too
+    key = SymmetricKey.generate()
+    now = datetime.now(UTC)
+    filters = {
+        "subjectType": "Subject2",
+        "dateRange": date_range("PermanentStorage", now - timedelta(days=30), now, restrict_to_hwm=True),
+    }
+    package = await wait_for_export(api, await start_export(api, filters, key), first_wait=0.6)
+    await download_package(api, package, key)
+    await api.aclose()
+
+    ksef_token = sim.tokens["full"]
+    secrets = {"ksef token": ksef_token, "token secret": ksef_token.split("|")[2]}
+    for exchange in wire.exchanges:
+        if exchange.authorization:
+            secrets[f"bearer of {exchange.method} {exchange.url.path}"] = exchange.authorization.removeprefix("Bearer ")
+        if exchange.url.params.get("sig"):
+            secrets[f"signature of {exchange.url.path}"] = exchange.url.params["sig"]
+        body = json.loads(exchange.response_body) if exchange.response_body.startswith(b"{") else {}
+        for name in ("authenticationToken", "accessToken", "refreshToken"):
+            if isinstance(body.get(name), dict):
+                secrets[f"{name} answered to {exchange.url.path}"] = body[name]["token"]
+        if exchange.url.path.endswith("/auth/challenge"):
+            secrets["token|timestamp"] = f"{ksef_token}|{body['timestampMs']}"
+        if exchange.url.path.endswith("/auth/ksef-token"):
+            secrets["encrypted token"] = json.loads(exchange.request_body)["encryptedToken"]
+    found = {name.split(" ", 1)[0] for name in secrets}
+    assert {"bearer", "signature", "authenticationToken", "accessToken", "refreshToken"} <= found, secrets.keys()
+    assert {"token|timestamp", "encrypted token", "token secret"} <= secrets.keys()
+    assert tokens.refresh_token in secrets.values()
+    assert all(len(value) >= 16 for value in secrets.values())
+
+    entries = api.http.log.entries()
+    log = api.log_lines() + [repr(entry) for entry in entries]
+    assert len(entries) == len(wire.exchanges)  # the log has every call: an empty log would prove nothing
+    assert leaks(secrets, log) == set()
+    for name, secret in secrets.items():  # the check finds each one where it would leak, whole or cut short
+        assert name in leaks(secrets, [*log, f"GET /x?{secret} 200"])
+        assert name in leaks(secrets, [*log, f"GET /x 200 ...{secret[-20:]}"])
+
+
+async def test_the_log_check_catches_a_client_that_logs_whole_urls(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A realistic leak, planted: a client logging the whole pre-signed URL puts its signature in the log."""
+    from ksef_tui.ksef import client
+    from ksef_tui.ksef.crypto import SymmetricKey
+    from ksef_tui.ksef.receive import date_range, download_package, start_export, wait_for_export
+
+    monkeypatch.setattr(client, "redact_url", lambda url, base_path="": url)
+    wire = Recording()
+    api = make_api(sim.base_url, sim.tokens["full"], sim.nip, transport=wire)
+    key = SymmetricKey.generate()
+    now = datetime.now(UTC)
+    filters = {
+        "subjectType": "Subject2",
+        "dateRange": date_range("PermanentStorage", now - timedelta(days=30), now, restrict_to_hwm=True),
+    }
+    package = await wait_for_export(api, await start_export(api, filters, key), first_wait=0.6)
+    await download_package(api, package, key)
+    await api.aclose()
+    signatures = {str(e.url): e.url.params["sig"] for e in wire.exchanges if e.url.params.get("sig")}
+    assert signatures
+    assert leaks(signatures, api.log_lines()) == set(signatures)
