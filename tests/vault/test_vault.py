@@ -799,3 +799,38 @@ def test_a_busy_keyring_file_says_busy(tmp_path: Path, monkeypatch: pytest.Monke
         vault.get_token("test", "acme")  # another ksef-tui holds the file
     assert info.value.key == "secrets.busy"
     assert vault.get_token("test", "acme") is None  # and once it lets go, the file is ours again
+
+
+def test_a_password_file_that_is_not_a_regular_file_is_refused_without_hanging(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)  # no writer: a blocking open would wait forever
+    folder = tmp_path / "folder"
+    folder.mkdir(mode=0o700)
+    link = tmp_path / "zero"
+    link.symlink_to("/dev/zero")  # a character device that never ends
+    outcomes: dict[str, object] = {}
+
+    def attempt(name: str, path: Path) -> None:
+        try:
+            read_master_password(password_file=path)
+        except MasterPasswordSourceError as exc:
+            outcomes[name] = exc.key
+        except BaseException as exc:
+            outcomes[name] = exc
+
+    workers = [
+        threading.Thread(target=attempt, args=(name, path), daemon=True)
+        for name, path in (("fifo", fifo), ("folder", folder), ("device", link))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    assert not any(worker.is_alive() for worker in workers), "reading the password file hung"
+    assert outcomes == {
+        "fifo": "secrets.password_file_mode",
+        "folder": "secrets.password_file_unreadable",
+        "device": "secrets.password_file_mode",
+    }
