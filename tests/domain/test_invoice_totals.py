@@ -160,3 +160,103 @@ def test_exempt_line_needs_a_basis_and_margin_a_procedure() -> None:
 def test_foreign_currency_without_rate_cannot_be_totalled() -> None:
     with pytest.raises(ValueError, match="exchange rate"):
         compute_totals(invoice(InvoiceLine("a", D(1), D(1), VatRate.R23), currency="EUR"))
+
+
+# Rounding ties: the tax lands exactly on half a grosz. Half-up (art. 106e ust. 11: "końcówki poniżej 0,5 grosza
+# pomija się, końcówki 0,5 grosza i wyższe zaokrągla się do 1 grosza") rounds them up; banker's rounding, half-down
+# and truncation would not. Each tie below has an even grosz digit before the 5, where half-even differs.
+@pytest.mark.parametrize(
+    ("net", "rate", "tax"),
+    [
+        ("1.50", VatRate.R23, "0.35"),  # 0.345
+        ("3.50", VatRate.R23, "0.81"),  # 0.805
+        ("0.75", VatRate.R22, "0.17"),  # 0.165
+        ("0.50", VatRate.R5, "0.03"),  # 0.025
+        ("0.10", VatRate.R5, "0.01"),  # 0.005
+    ],
+)
+def test_net_method_ties_round_half_up(net: str, rate: VatRate, tax: str) -> None:
+    totals = compute_totals(invoice(InvoiceLine("a", D(1), D(net), rate)))
+    assert rate.bucket.tax is not None
+    assert totals.fields == {rate.bucket.net: D(net), rate.bucket.tax: D(tax)}
+    assert totals.gross == D(net) + D(tax)
+
+
+def test_a_tie_reached_only_by_the_bucket_sum_rounds_once_half_up() -> None:
+    # Two lines of 0.75 at 23 %: 0.1725 each (0.17 + 0.17 = 0.34 line by line); the sum 1.50 gives 0.345 -> 0.35.
+    totals = compute_totals(
+        invoice(InvoiceLine("a", D(1), D("0.75"), VatRate.R23), InvoiceLine("b", D(1), D("0.75"), VatRate.R23))
+    )
+    assert totals.fields == {"P_13_1": D("1.50"), "P_14_1": D("0.35")}
+
+
+def test_a_line_amount_on_a_tie_rounds_half_up() -> None:
+    line = InvoiceLine("a", D("0.5"), D("0.05"), VatRate.R23)  # 0.025
+    assert line.amount == D("0.03")
+    assert InvoiceLine("b", D(3), D("0.125"), VatRate.R23, discount=D("0.01")).amount == D("0.35")  # 0.345
+
+
+@pytest.mark.parametrize(
+    ("gross", "tax"),
+    [
+        # At 4 % the tax in a gross amount is g × 4/104 = g/26: an odd multiple of 0.13 gives a tie (at 23 %, 8 % and
+        # 5 % no gross amount in grosz can: the divisor 123, 108 or 105 leaves no half-grosz).
+        ("0.13", "0.01"),  # 0.005
+        ("0.65", "0.03"),  # 0.025
+        ("1.17", "0.05"),  # 0.045
+    ],
+)
+def test_gross_method_ties_round_half_up(gross: str, tax: str) -> None:
+    totals = compute_totals(invoice(InvoiceLine("a", D(1), D(gross), VatRate.R4), price_basis=PriceBasis.GROSS))
+    assert totals.fields == {"P_13_4": D(gross) - D(tax), "P_14_4": D(tax)}
+    assert totals.gross == D(gross)
+
+
+def test_tax_in_pln_on_a_tie_rounds_half_up() -> None:
+    # 10 EUR at 23 % and 4.35 PLN/EUR: 10.005 PLN of tax -> 10.01 (half-even would keep 10.00).
+    totals = compute_totals(
+        invoice(InvoiceLine("a", D(1), D(10), VatRate.R23), currency="EUR", exchange_rate=D("4.35"))
+    )
+    assert totals.fields["P_14_1W"] == D("10.01")
+
+
+def correction(before: tuple[InvoiceLine, ...], after: tuple[InvoiceLine, ...], **kwargs: object) -> SalesInvoice:
+    return invoice(
+        *after,
+        kind=InvoiceKind.KOR,
+        lines_before=before,
+        corrected=(CorrectedInvoice(date(2026, 2, 1), "FV0"),),
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "net", "tax"),
+    [
+        # The invoice before said 1.50 + 0.35 (0.345 rounded up); after, 3.00 + 0.69: the correction adds 0.34.
+        # Rounding the difference (1.50 × 23 % = 0.345 -> 0.35) would make the two documents state 0.70 of VAT
+        # for a 3.00 net sale that carries 0.69.
+        ("1.50", "3.00", "1.50", "0.34"),
+        ("3.00", "1.50", "-1.50", "-0.34"),
+        ("1.50", None, "-1.50", "-0.35"),  # the line removed: its whole tax, 0.35, taken back
+        (None, "1.50", "1.50", "0.35"),  # a line added
+    ],
+)
+def test_a_correction_on_a_tie_is_after_minus_before_each_rounded(
+    before: str | None, after: str | None, net: str, tax: str
+) -> None:
+    def lines(amount: str | None) -> tuple[InvoiceLine, ...]:
+        return (InvoiceLine("a", D(1), D(amount), VatRate.R23),) if amount else ()
+
+    totals = compute_totals(correction(lines(before), lines(after)))
+    assert totals.fields == {"P_13_1": D(net), "P_14_1": D(tax)}
+    assert totals.gross == D(net) + D(tax)
+
+
+def test_a_gross_priced_correction_on_a_tie() -> None:
+    # Before: 0.65 gross at 4 % = 0.62 + 0.03 (0.025 up); after: 1.30 = 1.25 + 0.05; the correction: 0.63 + 0.02.
+    before = (InvoiceLine("a", D(1), D("0.65"), VatRate.R4),)
+    after = (InvoiceLine("a", D(1), D("1.30"), VatRate.R4),)
+    totals = compute_totals(correction(before, after, price_basis=PriceBasis.GROSS))
+    assert totals.fields == {"P_13_4": D("0.63"), "P_14_4": D("0.02")}
+    assert totals.gross == D("0.65")

@@ -61,3 +61,58 @@ def test_completed_nips_validate_and_any_other_last_digit_fails(first_nine: str)
     for digit in "0123456789":
         if digit != nip[-1]:
             assert not is_valid_nip(nip[:-1] + digit)
+
+
+# Published NIPs of well-known Polish institutions and companies: vectors from outside this code, which pin
+# every weight (9999999999 and 1111111111 pass with any weights whose sum is 1 modulo 11).
+REAL_NIPS = {
+    "5260250274": "Ministerstwo Finansów",
+    "7740001454": "ORLEN S.A.",
+    "6920000013": "KGHM Polska Miedź S.A.",
+    "5250007738": "PKO Bank Polski S.A.",
+    "5260251049": "PZU S.A.",
+    "5250007313": "Poczta Polska S.A.",
+    "5252674798": "Allegro.pl sp. z o.o.",
+    "5260250995": "Orange Polska S.A.",
+    "7791011327": "Jeronimo Martins Polska S.A.",
+    "5831014898": "LPP S.A.",
+}
+
+
+@pytest.mark.parametrize("nip", sorted(REAL_NIPS))
+def test_published_nips_are_valid(nip: str) -> None:
+    assert is_valid_nip(nip), REAL_NIPS[nip]
+    assert nip_with_checksum(nip[:9]) == nip
+    assert parse_nip(f"PL {nip[:3]}-{nip[3:6]}-{nip[6:8]}-{nip[8:]}") == nip
+
+
+@pytest.mark.parametrize("nip", sorted(REAL_NIPS))
+def test_any_one_wrong_digit_in_a_published_nip_is_refused(nip: str) -> None:
+    for position in range(10):
+        for digit in "0123456789":
+            if digit != nip[position]:
+                typo = nip[:position] + digit + nip[position + 1 :]
+                assert nip_problem(typo) in (NipProblem.CHECKSUM, NipProblem.API_FORMAT), typo
+
+
+@pytest.mark.parametrize("nip", sorted(REAL_NIPS))
+def test_swapped_neighbours_in_a_published_nip_are_refused(nip: str) -> None:
+    swaps = [nip[:i] + nip[i + 1] + nip[i] + nip[i + 2 :] for i in range(9) if nip[i] != nip[i + 1]]
+    assert swaps
+    for swapped in swaps:
+        assert not is_valid_nip(swapped), swapped
+
+
+@pytest.mark.parametrize(
+    ("nip", "problem"),
+    [
+        ("5260250275", NipProblem.CHECKSUM),  # the Ministry's NIP with its last digit off by one
+        ("5620250274", NipProblem.CHECKSUM),  # ... with its 2nd and 3rd digits swapped
+        ("7740001445", NipProblem.CHECKSUM),  # ORLEN's with its last two digits swapped
+        ("6920000031", NipProblem.CHECKSUM),  # KGHM's with its last two digits swapped
+        ("5250007783", NipProblem.CHECKSUM),  # PKO BP's with its last two digits swapped
+        ("0920000013", NipProblem.API_FORMAT),  # a leading zero cannot be a NIP
+    ],
+)
+def test_known_typos_of_published_nips(nip: str, problem: NipProblem) -> None:
+    assert nip_problem(nip) is problem
