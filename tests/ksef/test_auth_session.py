@@ -14,11 +14,13 @@ from ..conftest import Sim, make_api
 
 
 class Clock:
+    """The client's clock: real time until a test stops it at a fixed moment."""
+
     def __init__(self) -> None:
-        self.offset = timedelta(0)
+        self.moment: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self.moment or datetime.now(UTC)
 
 
 async def test_refresh_before_expiry_and_reauth_when_the_refresh_token_dies(sim: Sim) -> None:
@@ -33,14 +35,14 @@ async def test_refresh_before_expiry_and_reauth_when_the_refresh_token_dies(sim:
     # within the access token's life: reused as is
     assert (await api.auth.tokens()).access_token == first.access_token
     # a minute before the access token expires: refreshed, refresh token kept (not rotated)
-    clock.offset = first.access_valid_until - datetime.now(UTC) - timedelta(seconds=30)
+    clock.moment = first.access_valid_until - timedelta(seconds=30)
     refreshed = await api.auth.tokens()
     assert api.auth.refreshes == 1
     assert api.auth.authentications == 1
     assert refreshed.refresh_token == first.refresh_token
     assert store.tokens == refreshed
     # the refresh token is past its life: a new authentication
-    clock.offset = first.refresh_valid_until - datetime.now(UTC) + timedelta(minutes=1)
+    clock.moment = first.refresh_valid_until + timedelta(minutes=1)
     await api.auth.tokens()
     assert api.auth.authentications == 2
     await api.http.aclose()
@@ -53,7 +55,7 @@ async def test_a_revoked_session_leads_to_a_new_authentication(sim: Sim) -> None
     first = await api.auth.tokens()
     # the user ends the session elsewhere: the refresh token dies at KSeF (refresh answers 400 21301)
     await api.http.request("DELETE", "/auth/sessions/current", bearer=first.refresh_token)
-    clock.offset = first.access_valid_until - datetime.now(UTC)
+    clock.moment = first.access_valid_until
     second = await api.auth.tokens()
     assert api.auth.authentications == 2
     assert second.reference_number != first.reference_number
