@@ -169,6 +169,18 @@ _SYNTAX: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"Entity '(?P<name>[^']*)' not defined", "xml.entity"),
         (r"Invalid bytes in character encoding", "xml.bad_bytes"),
         (r"Input is not proper UTF-8, indicate encoding !.*", "xml.bad_bytes"),
+        (r"Incomplete UTF-8 sequence starting with .*", "xml.bad_bytes"),
+        (r"expected '(?P<char>.)'", "xml.expected_char"),
+        (r"StartTag: invalid element name", "xml.bad_name"),
+        (r"Specification mandates value for attribute (?P<name>\S+)", "xml.attribute_value"),
+        (
+            r"AttValue: .* expected|String not (?:closed|started) expecting .*|invalid character in "
+            r"attribute value|attributes construct error|error parsing attribute name",
+            "xml.attribute",
+        ),
+        (r"PCDATA invalid Char value \d+|Invalid character: Char 0x[0-9A-Fa-f]+ out of allowed range", "xml.bad_char"),
+        (r"Comment not terminated.*", "xml.comment"),
+        (r"parsing XML declaration: '\?>' expected|Malformed declaration expecting version", "xml.declaration"),
     )
 )
 _POSITION: Final = re.compile(r", line \d+, column \d+\Z")
@@ -176,7 +188,7 @@ _POSITION: Final = re.compile(r", line \d+, column \d+\Z")
 
 def syntax_text(message: str | None) -> Text | str:
     """A libxml2 well-formedness message as a catalog message; the raw text when no pattern knows it."""
-    text = _POSITION.sub("", (message or "").strip())
+    text = _POSITION.sub("", (message or "").strip()).strip()
     for pattern, key in _SYNTAX:
         match = pattern.fullmatch(text)
         if match is not None:

@@ -132,6 +132,10 @@ def test_an_unknown_message_stays_as_libxml2_wrote_it(monkeypatch: pytest.Monkey
         ("Extra content at the end of the document, line 1, column 5", "dodatkowa treść po końcu dokumentu"),
         ("Entity 'x' not defined, line 1, column 7", "encja &x; nie jest zdefiniowana"),
         ("Invalid bytes in character encoding, line 1, column 4", "niepoprawne bajty w kodowaniu znaków"),
+        ("expected '>', line 76, column 26", "oczekiwano znaku '>'"),
+        ("AttValue: \" or ' expected, line 2, column 20", "niepoprawny zapis atrybutu"),
+        ("Invalid character: Char 0x0 out of allowed range\n, line 1, column 5", "znak niedozwolony w XML"),
+        ("Comment not terminated \n<!--, line 1, column 9", "niezakończony komentarz"),
     ],
 )
 def test_syntax_messages_read_polish(raw: str, polish: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,6 +144,21 @@ def test_syntax_messages_read_polish(raw: str, polish: str, monkeypatch: pytest.
     assert not isinstance(text, str)
     assert polish in text.render()
     assert syntax_text("Something new, line 1, column 2") == "Something new"
+
+
+def test_truncated_samples_get_catalog_messages() -> None:
+    """Truncated samples (the commonest damage: an interrupted download) get a catalog message, not libxml2's."""
+    raw = SAMPLE
+    untranslated = []
+    for cut in range(50, len(raw), 97):
+        result = validate_bytes(raw[:cut])
+        finding = result.findings[-1]
+        if finding.problem is not Problem.NOT_XML:  # a cut inside a multi-byte character: not UTF-8
+            continue
+        detail = finding.text.params["detail"]
+        if isinstance(detail, str):
+            untranslated.append(detail)
+    assert untranslated == []
 
 
 def test_findings_are_translated_when_shown(monkeypatch: pytest.MonkeyPatch) -> None:
