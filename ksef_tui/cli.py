@@ -24,7 +24,7 @@ from ksef_tui.errors import EXIT_CODES, Category, UserError, report
 from ksef_tui.i18n import has_key, set_language, t
 
 if TYPE_CHECKING:
-    from datetime import date, datetime
+    from datetime import date
 
     from ksef_tui.fa.parse import ParsedInvoice
     from ksef_tui.services.purchase_sync import SyncResult
@@ -100,16 +100,17 @@ def cmd_invoice_validate(args: argparse.Namespace) -> int:
 
 def cmd_invoice_render(args: argparse.Namespace) -> int:
     from ksef_tui.fa.render import RenderError, render_html
-    from ksef_tui.services.files import check_output, read_input, write_output
+    from ksef_tui.services.files import app_directories, check_output, read_input, write_output
     from ksef_tui.services.invoices import InvoiceFileError
 
     path = Path(args.file)
-    out = check_output(Path(args.html), inputs=[path], protected=_protected_dirs())
+    out = Path(args.html)
+    check_output(out, inputs=[path], protected=app_directories())  # before the work: never the input
     try:
         html = render_html(read_input(path), ksef_number=args.ksef_number)
     except RenderError as exc:
         raise InvoiceFileError(path, exc) from None
-    write_output(out, html)
+    write_output(out, html, inputs=[path], protected=app_directories())
     print(t("render.written", path=out))
     return EXIT_OK
 
@@ -313,30 +314,26 @@ def sync_summary(result: SyncResult) -> list[str]:
     return lines
 
 
-def _period(value: str | None) -> str | None:
-    from ksef_tui.domain.booking import parse_period
-
-    if value is None:
-        return None
-    return parse_period(value)
-
-
 def cmd_purchases_list(args: argparse.Namespace) -> int:
-    from ksef_tui.services.booking import purchase_rows, totals
+    from ksef_tui.services.booking import parse_period
+    from ksef_tui.services.purchases import list_purchases, purchase_rows, totals
     from ksef_tui.store.purchases import PurchaseRepository
 
-    period = _period(args.period)
+    if args.period is not None:
+        parse_period(args.period)  # a malformed period is refused before the store is opened
     workspace = _workspace(args)
     profile = workspace.profile(args.profile)
     with workspace.open_store(profile, read_only=True) as store:
-        records = PurchaseRepository(store).list(period=period)
+        repo = PurchaseRepository(store)
+        records = list_purchases(repo, args.period)
+        corrected = repo.corrected_numbers()
     if args.json:
         print(json.dumps([_purchase_json(r) for r in records], ensure_ascii=False))
         return EXIT_OK
     if not records:
-        print(t("purchases.none", period=period or "-"))
+        print(t("purchases.none", period=args.period or "-"))
         return EXIT_OK
-    rows = purchase_rows(records)
+    rows = purchase_rows(records, corrected=corrected)
     table = [
         (
             t("col.ksef_number"),
@@ -370,16 +367,7 @@ def cmd_purchases_list(args: argparse.Namespace) -> int:
     ]
     _print_table(table, right=(6, 7, 8))
     for total in totals(rows):
-        print(
-            t(
-                "purchases.total",
-                count=total.count,
-                currency=total.currency,
-                net=total.net,
-                vat=total.vat,
-                gross=total.gross,
-            )
-        )
+        print(total.text())
     return EXIT_OK
 
 
@@ -396,8 +384,10 @@ def _print_table(rows: Sequence[Sequence[str]], *, right: Sequence[int]) -> None
             print("  ".join("-" * w for w in widths))
 
 
-def _pl_date(value: date | datetime) -> str:
+def _pl_date(value: date) -> str:
     """A date as accountants read it: DD.MM.RRRR (the Warsaw date of a moment)."""
+    from datetime import datetime
+
     from ksef_tui.services.workspace import WARSAW
 
     if isinstance(value, datetime):
@@ -432,38 +422,41 @@ def _purchase_json(r: PurchaseRecord) -> dict[str, object]:
 
 
 def cmd_purchases_book(args: argparse.Namespace) -> int:
-    from ksef_tui.services.booking import BookingRequest, book, unbook
-    from ksef_tui.store.purchases import PurchaseNotFound, PurchaseRepository
+    from ksef_tui.services.booking import BookingRequest, book, check_request, unbook
+    from ksef_tui.store.purchases import PurchaseRepository
 
+    if not args.unbook:
+        if not (args.category and args.vat_deduction is not None and args.period):
+            raise UserError("booking.needs")
+        request = BookingRequest(args.category, args.vat_deduction, args.period, args.note or "")
+        check_request(request)  # bad values are refused before the store is opened
     workspace = _workspace(args)
     profile = workspace.profile(args.profile)
-    if not args.unbook and not (args.category and args.vat_deduction is not None and args.period):
-        raise UserError("booking.needs")
     with workspace.open_store(profile) as store:
         repo = PurchaseRepository(store)
-        try:
-            if args.unbook:
-                unbook(repo, args.ksef_number)
-                print(t("booking.unbooked", number=args.ksef_number))
-                return EXIT_OK
-            book(
-                repo, args.ksef_number, BookingRequest(args.category, args.vat_deduction, args.period, args.note or "")
-            )
-        except PurchaseNotFound:
-            raise UserError("booking.not_found", number=args.ksef_number) from None
+        if args.unbook:
+            unbook(repo, args.ksef_number)
+            print(t("booking.unbooked", number=args.ksef_number))
+            return EXIT_OK
+        book(repo, args.ksef_number, request)
     print(t("booking.booked", number=args.ksef_number, period=args.period))
     return EXIT_OK
 
 
 def cmd_purchases_export(args: argparse.Namespace) -> int:
-    from ksef_tui.services.booking import export_register
+    from ksef_tui.services.booking import export_register, parse_period
+    from ksef_tui.services.files import app_directories, check_output, write_output
     from ksef_tui.store.purchases import PurchaseRepository
 
-    period = _period(args.period)
-    assert period is not None  # required by the parser
+    period = parse_period(args.period)
+    out = Path(args.out)
+    check_output(out, protected=app_directories())  # before any work: never the store, never a device
     workspace = _workspace(args)
     profile = workspace.profile(args.profile)
-    out = Path(args.out)
+
+    def write(path: Path, data: bytes) -> None:
+        write_output(path, data, protected=app_directories())
+
     with workspace.open_store(profile, read_only=True) as store:
         count = export_register(
             PurchaseRepository(store),
@@ -471,17 +464,10 @@ def cmd_purchases_export(args: argparse.Namespace) -> int:
             out,
             decimal_comma=not args.decimal_point,
             header=args.header,
-            protected=_protected_dirs(),
+            write=write,
         )
     print(t("booking.exported", count=count, path=out))
     return EXIT_OK
-
-
-def _protected_dirs() -> list[Path]:
-    """Directories no output of ours may be written into: our stores, configuration and logs."""
-    from ksef_tui import paths
-
-    return [paths.data_dir(), paths.config_dir(), paths.log_dir()]
 
 
 def _unicode_ok(args: argparse.Namespace) -> bool:

@@ -43,15 +43,18 @@ class InvoiceFileError(UserError):
     """An invoice-layer error, with the file it came from (the layer knows bytes, the service the path)."""
 
     key = "err.not_invoice"
-    category = Category.INVALID
+    category = Category.INPUT  # a file that is not a readable invoice (validate's verdicts are INVALID)
 
     def __init__(self, path: Path, cause: Exception) -> None:
-        super().__init__(path=path)
+        super().__init__(category=cause.category if isinstance(cause, UserError) else None, path=path)
         self.cause = cause
 
     def message(self) -> str:
         reason = self.cause.message() if isinstance(self.cause, UserError) else str(self.cause)
         return t(self.key, reason=reason, **self.params)
+
+    def hint(self) -> str:
+        return self.cause.hint() if isinstance(self.cause, UserError) else ""
 
 
 def load_invoice(path: Path) -> tuple[bytes, ParsedInvoice]:

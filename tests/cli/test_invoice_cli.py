@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ksef_tui.cli import EXIT_INPUT, EXIT_INVALID, EXIT_OK, main
+from ksef_tui.cli import main
+from ksef_tui.errors import EXIT_CODES, Category
+
+EXIT_OK, EXIT_INVALID, EXIT_INPUT = 0, EXIT_CODES[Category.INVALID], EXIT_CODES[Category.INPUT]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ALL_SAMPLES = sorted((FIXTURES / "fa3").glob("*.xml")) + sorted((FIXTURES / "fa2").glob("*.xml"))
@@ -86,7 +89,7 @@ def test_show_summary_in_polish_by_default(capsys: pytest.CaptureFixture[str], m
     code, out, _ = run(capsys, "invoice", "show", str(FIXTURES / "fa3" / "FA3_example_1.xml"))
     assert code == EXIT_OK
     assert "Sprzedawca: NIP 9999999999  ABC AGD sp. z o. o." in out
-    assert "Do zapłaty (P_15): 2\u00a0051,00 PLN" in out
+    assert "Kwota należności ogółem (P_15): 2\u00a0051,00 PLN" in out
     assert "383,33" in out
 
 

@@ -67,6 +67,9 @@ def test_sync_list_book_export(
 
     out_file = home / "register.csv"
     assert main(["purchases", "export", "--period", "2026-03", "--out", str(out_file)]) == 0
+    polish = out_file.read_bytes().decode("utf-8-sig").splitlines()[0]
+    assert polish.startswith("Nr KSeF;Nr faktury;Data wystawienia")  # for people; --header en for scripts
+    assert main(["purchases", "export", "--period", "2026-03", "--out", str(out_file), "--header", "en"]) == 0
     raw = out_file.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
@@ -97,7 +100,10 @@ def test_a_second_session_is_refused_with_the_holder(
     add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"])
     assert main(["sync", *secret_args(home)]) == 0
     capsys.readouterr()
-    store_file = home / "xdg_data_home" / "ksef-tui" / "profiles" / "firma" / "store.json"
+    from ksef_tui.services.workspace import Workspace
+
+    workspace = Workspace()
+    store_file = workspace.store_path(workspace.profile("firma"))
     before = store_file.read_bytes()
     with Store.open(store_file):
         assert main(["sync", *secret_args(home)]) == 4

@@ -45,7 +45,13 @@ def test_a_session_ksef_no_longer_knows_means_one_silent_sign_in(
     stored = vault.get_session(profile.vault_environment, profile.name)
     assert stored is not None
     later = datetime.now(UTC) + timedelta(hours=1)
-    unknown = SessionTokens("20260101-AU-0000000000-0000000000-00", "eyJ.dead.access", later, "eyJ.dead.refresh", later)
+    unknown = SessionTokens(
+        access_token="eyJ.dead.access",
+        access_valid_until=later,
+        refresh_token="eyJ.dead.refresh",
+        refresh_valid_until=later,
+        reference_number=stored.reference_number,
+    )
     for command in (["sync", "--json"], ["doctor", "--json"]):
         vault.set_session(profile.vault_environment, profile.name, unknown)
         before = len(sim.state.auths)
@@ -174,7 +180,7 @@ def test_global_options_after_the_sub_command(capsys: pytest.CaptureFixture[str]
     assert main(["doctor", "--version"]) == 0
     assert capsys.readouterr().out.startswith("ksef-tui ")
     assert main(["profile", "list", "--lang", "de"]) == 2
-    assert "pl, en" in capsys.readouterr().err
+    assert "unknown language de" in capsys.readouterr().err
 
 
 def test_argparse_speaks_polish(capsys: pytest.CaptureFixture[str]) -> None:
