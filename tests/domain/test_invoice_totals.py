@@ -260,3 +260,41 @@ def test_a_gross_priced_correction_on_a_tie() -> None:
     totals = compute_totals(correction(before, after, price_basis=PriceBasis.GROSS))
     assert totals.fields == {"P_13_4": D("0.63"), "P_14_4": D("0.02")}
     assert totals.gross == D("0.65")
+
+
+def test_a_gross_priced_foreign_invoice_takes_the_pln_tax_from_the_gross() -> None:
+    # 123 EUR gross at 23 % holds 23 EUR of tax; at 4.30 PLN/EUR that is 98.90 PLN (from the net, 28.29 × 4.3).
+    totals = compute_totals(
+        invoice(
+            InvoiceLine("a", D(1), D(123), VatRate.R23),
+            currency="EUR",
+            exchange_rate=D("4.30"),
+            price_basis=PriceBasis.GROSS,
+        )
+    )
+    assert totals.fields == {"P_13_1": D("100.00"), "P_14_1": D("23.00"), "P_14_1W": D("98.90")}
+    assert totals.gross == D("123.00")
+
+
+def test_a_correction_of_data_only_has_zero_totals() -> None:
+    # A correction of the buyer's name: no lines before or after, nothing to pay or to deduct.
+    totals = compute_totals(correction((), ()))
+    assert totals.fields == {}
+    assert (totals.gross, totals.net, totals.vat) == (D("0.00"), D("0.00"), D("0.00"))
+    assert str(totals.gross) == "0.00"
+
+
+def test_net_and_vat_of_the_summary_leave_out_the_pln_tax() -> None:
+    totals = compute_totals(
+        invoice(
+            InvoiceLine("a", D(1), D(100), VatRate.R23),
+            InvoiceLine("b", D(1), D(50), VatRate.R8),
+            InvoiceLine("c", D(1), D(10), VatRate.EXEMPT),
+            currency="EUR",
+            exchange_rate=D("4.00"),
+            exemption=Exemption(ExemptionBasis.POLISH_ACT, "art. 43"),
+        )
+    )
+    assert totals.net == D("160.00")
+    assert totals.vat == D("27.00")  # 23 + 4, not the 108 PLN of P_14_xW
+    assert totals.gross == D("187.00")

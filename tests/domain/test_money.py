@@ -35,3 +35,26 @@ def test_format_without_locale() -> None:
     assert format_amount(Decimal("1234567.5")) == "1\u00a0234\u00a0567,50"
     assert format_amount(Decimal("-200"), decimal_comma=False) == "-200.00"
     assert format_amount(Decimal("999.999"), decimal_comma=False, thousands=False) == "1000.00"
+
+
+@pytest.mark.parametrize(
+    ("value", "comma", "thousands", "expected"),
+    [
+        ("0", True, True, "0,00"),
+        ("-0.001", True, True, "0,00"),  # rounds to zero: never "-0,00"
+        ("0.5", True, True, "0,50"),
+        ("-0.5", True, True, "-0,50"),
+        ("999", True, True, "999,00"),
+        ("1000", True, True, "1\u00a0000,00"),
+        ("1234567.5", False, True, "1,234,567.50"),
+        ("-1234.5", False, False, "-1234.50"),
+        ("-1234.5", True, False, "-1234,50"),
+    ],
+)
+def test_format_amount_cases(value: str, comma: bool, thousands: bool, expected: str) -> None:
+    assert format_amount(Decimal(value), decimal_comma=comma, thousands=thousands) == expected
+
+
+def test_parse_errors_quote_the_input() -> None:
+    with pytest.raises(ValueError, match=r"^not a decimal amount: '1e3'$"):
+        parse_decimal("1e3")

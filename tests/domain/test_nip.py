@@ -116,3 +116,28 @@ def test_swapped_neighbours_in_a_published_nip_are_refused(nip: str) -> None:
 )
 def test_known_typos_of_published_nips(nip: str, problem: NipProblem) -> None:
     assert nip_problem(nip) is problem
+
+
+@pytest.mark.parametrize("value", ["526025027", "52602502740", "526025027a", "52602502 4", "١٢٣٤٥٦٧٨٩٠", ""])
+def test_the_checksum_alone_refuses_what_is_not_ten_ascii_digits(value: str) -> None:
+    assert not nip_checksum_ok(value)
+
+
+@pytest.mark.parametrize("value", ["12345678", "1234567890", "12345678a", "١٢٣٤٥٦٧٨٩"])
+def test_only_nine_ascii_digits_can_be_completed(value: str) -> None:
+    assert nip_with_checksum(value) is None
+
+
+def test_completion_refuses_what_the_api_pattern_refuses() -> None:
+    # 100000000 + check digit 6: the checksum holds but the 2nd and 3rd digits are both zero.
+    assert nip_checksum_ok("1000000006")
+    assert nip_with_checksum("100000000") is None
+    assert nip_problem("1000000006") is NipProblem.API_FORMAT
+
+
+def test_an_invalid_nip_error_names_the_value_and_the_problem() -> None:
+    with pytest.raises(InvalidNip) as caught:
+        parse_nip("PL 526-025-02-75")
+    assert caught.value.value == "PL 526-025-02-75"
+    assert caught.value.problem is NipProblem.CHECKSUM
+    assert str(caught.value) == "invalid NIP 'PL 526-025-02-75': checksum"
