@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from ksef_tui.ksef.apilog import redact_url
+from ksef_tui.ksef.apilog import DEFAULT_SIZE, ApiCall, ApiLog, redact_url
 from ksef_tui.ksef.client import KsefHttp, parse_time
 from ksef_tui.ksef.errors import (
     ApiError,
@@ -191,6 +191,33 @@ async def test_only_idempotent_calls_are_retried_after_5xx_or_network_failure() 
 def test_redaction_of_presigned_urls() -> None:
     assert redact_url("https://storage.example/upo/abc?sv=2024&sig=SECRET", base_path="/v2") == "/upo/abc?…"
     assert redact_url("https://api.ksef.mf.gov.pl/v2/auth/challenge", base_path="/v2") == "/auth/challenge"
+    assert redact_url("https://api.ksef.mf.gov.pl/v2", base_path="/v2") == "/"
+    assert redact_url("https://storage.example/x/y?sig=S#frag") == "/x/y?…"  # no base path: the whole path
+    assert redact_url("https://storage.example/x/y#frag") == "/x/y"
+
+
+def test_log_lines_say_what_happened_and_nothing_more() -> None:
+    at = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
+    ok = ApiCall(at, "GET", "/tokens", 200, 41, "other")
+    refused = ApiCall(at, "POST", "/invoices/exports", 400, 7, "invoiceExport", codes=(21405, 21183))
+    offline = ApiCall(at, "POST", "/auth/challenge", None, 3001, "auth", note="refused")
+    assert ok.line() == "2026-03-01 12:30:05 GET    /tokens 200 41ms [other]"
+    assert refused.line() == "2026-03-01 12:30:05 POST   /invoices/exports 400 7ms [invoiceExport] codes=21405,21183"
+    assert offline.line() == "2026-03-01 12:30:05 POST   /auth/challenge --- 3001ms [auth] refused"
+
+
+def test_the_log_is_a_ring_of_the_latest_calls() -> None:
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    log = ApiLog(size=3)
+    for status in range(200, 205):
+        log.add(ApiCall(at, "GET", "/tokens", status, 1, "other"))
+    assert len(log) == 3
+    assert [entry.status for entry in log.entries()] == [202, 203, 204]
+    assert len(log.lines()) == 3
+    big = ApiLog()
+    for _ in range(DEFAULT_SIZE + 10):
+        big.add(ApiCall(at, "GET", "/tokens", 200, 1, "other"))
+    assert len(big) == DEFAULT_SIZE
 
 
 def test_time_parsing() -> None:
