@@ -21,6 +21,20 @@ from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository, UpsertR
 
 from ..conftest import Sim, make_api
 
+#: The simulator prepares an export in this many seconds, and the sync looks at it after as long (production: 1 s
+#: first, as a real export is never instant); the import's logic is the same, the suite is several times faster.
+QUICK = 0.05
+
+
+@pytest.fixture(autouse=True)
+def _quick_export_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ksef_tui.ksef.receive import wait_for_export
+
+    async def quick(api: KsefApi, reference: str, **kwargs: Any) -> Any:
+        return await wait_for_export(api, reference, **{"first_wait": QUICK, **kwargs})
+
+    monkeypatch.setattr("ksef_tui.services.purchase_sync.wait_for_export", quick)
+
 
 async def sync(sim: Sim, tmp_path: Path, api: KsefApi | None = None, **kwargs: Any) -> SyncResult:
     profile = Profile("demo", sim.nip, sim.base_url, date(2026, 2, 1))
@@ -39,7 +53,7 @@ def records(tmp_path: Path) -> PurchaseRepository:
 
 
 async def test_first_sync_imports_everything_then_nothing(make_sim: Callable[..., Sim], tmp_path: Path) -> None:
-    sim = make_sim(seed_purchases=60)
+    sim = make_sim(export_delay=QUICK, seed_purchases=60)
     seeded = sim.stats()["purchases_seeded"]
     assert seeded >= 60
     first = await sync(sim, tmp_path)
@@ -118,7 +132,7 @@ def wait_until_past(moment: datetime) -> None:
 
 
 async def test_new_invoices_appear_on_the_next_sync(make_sim: Callable[..., Sim], tmp_path: Path) -> None:
-    sim = make_sim(seed_purchases=10, hwm_lag=0.0)
+    sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=0.0)
     first = await sync(sim, tmp_path)
     added = add_supplier_invoices(sim, 3, "NEW")
     second = await sync(sim, tmp_path)
@@ -134,7 +148,7 @@ async def test_new_invoices_appear_on_the_next_sync(make_sim: Callable[..., Sim]
 async def test_truncated_results_continue_from_the_last_record(
     make_sim: Callable[..., Sim], tmp_path: Path, cap: int
 ) -> None:
-    sim = make_sim(seed_purchases=40, export_row_cap=cap, metadata_row_cap=cap)
+    sim = make_sim(export_delay=QUICK, seed_purchases=40, export_row_cap=cap, metadata_row_cap=cap)
     seeded = sim.stats()["purchases_seeded"]
     result = await sync(sim, tmp_path)
     assert result.new == seeded
@@ -146,7 +160,7 @@ async def test_a_rejected_window_leaves_the_cursor_where_it_was(make_sim: Callab
     from ksef_tui.ksef.errors import ServerError
     from ksef_tui.store.cursors import CursorRepository
 
-    sim = make_sim(seed_purchases=10, hwm_lag=0.0)
+    sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=0.0)
     await sync(sim, tmp_path)
     with Store.open(tmp_path / "store.json") as store:
         cursor = CursorRepository(store).get("purchases:Subject2")
@@ -170,7 +184,7 @@ async def test_a_rejected_window_leaves_the_cursor_where_it_was(make_sim: Callab
 async def test_a_busy_short_gap_goes_through_one_export(make_sim: Callable[..., Sim], tmp_path: Path) -> None:
     from ksef_tui.services.purchase_sync import MAX_SINGLE_DOWNLOADS
 
-    sim = make_sim(seed_purchases=10, hwm_lag=0.0)
+    sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=0.0)
     await sync(sim, tmp_path)
     add_supplier_invoices(sim, MAX_SINGLE_DOWNLOADS + 5, "BUSY")
     result = await sync(sim, tmp_path)
@@ -239,7 +253,7 @@ def demo_sync(sim: Sim, tmp_path: Path, store: Store) -> PurchaseSync:
 async def test_the_cursor_moves_only_after_its_window_is_saved(
     make_sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sim = make_sim(seed_purchases=40, export_row_cap=7, metadata_row_cap=7)
+    sim = make_sim(export_delay=QUICK, seed_purchases=40, export_row_cap=7, metadata_row_cap=7)
     seeded = sim.stats()["purchases_seeded"]
     with Store.open(tmp_path / "store.json") as store:
         importer = demo_sync(sim, tmp_path, store)
@@ -262,7 +276,7 @@ async def test_the_cursor_moves_only_after_its_window_is_saved(
 async def test_a_failed_save_leaves_the_cursor_where_it_was(
     make_sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int, where: str
 ) -> None:
-    sim = make_sim(seed_purchases=40, export_row_cap=7, metadata_row_cap=7)
+    sim = make_sim(export_delay=QUICK, seed_purchases=40, export_row_cap=7, metadata_row_cap=7)
     seeded = sim.stats()["purchases_seeded"]
     with Store.open(tmp_path / "store.json") as store:
         importer = demo_sync(sim, tmp_path, store)
