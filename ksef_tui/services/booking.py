@@ -226,8 +226,9 @@ REGISTER_COLUMNS = (
     "period",
     "note",
 )
-#: The Polish header (the glossary's register; values in words). The amounts are in the invoice's currency,
-#: so the VAT column says "VAT", not "VAT w zł".
+#: The Polish header (the glossary's register; values in words). Net and gross are in the invoice's currency;
+#: VAT is KSeF's ``vatAmount``, which is in PLN whatever the currency (OpenAPI: "Łączna kwota VAT wyrażona w
+#: PLN"), hence "VAT w zł" as the glossary has it.
 REGISTER_COLUMNS_PL = (
     "Nr KSeF",
     "Nr faktury",
@@ -238,7 +239,7 @@ REGISTER_COLUMNS_PL = (
     "Rodzaj faktury",
     "Faktura korygowana (nr KSeF)",
     "Netto",
-    "VAT",
+    "VAT w zł",
     "Brutto",
     "Waluta",
     "Kategoria",
