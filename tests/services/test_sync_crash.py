@@ -117,7 +117,7 @@ def run_child(args: list[str], hold: str, kill_after_saved: int | None, delay: f
                 if delay:
                     time.sleep(delay)  # not a wait for anything: a random moment inside the import
                 break
-        killed = process.poll() is None
+        killed = trigger and process.poll() is None  # at EOF the child is ending on its own: not a kill
         if killed:
             os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
@@ -137,7 +137,7 @@ def test_sigkill_inside_the_import_loses_nothing(make_sim: Callable[..., Sim], t
     for round_ in range(40):
         kind = ("save", "headers", "random")[round_ % 3]
         if kind == "random":
-            run = run_child(args, "none", rng.randint(1, 3), rng.uniform(0.0, 0.3), tmp_path / "child.log")
+            run = run_child(args, "none", rng.randint(1, 2), rng.uniform(0.0, 0.3), tmp_path / "child.log")
         else:
             run = run_child(args, f"{kind}:{rng.randint(2, 3)}", None, 0.0, tmp_path / "child.log")
         now = imported(tmp_path)
@@ -151,7 +151,7 @@ def test_sigkill_inside_the_import_loses_nothing(make_sim: Callable[..., Sim], t
         raise AssertionError("the import never finished")
     assert len(imported(tmp_path)) == seeded, "a window's invoices were skipped: the cursor ran ahead of a save"
     # The kills landed inside the import, in each way, not before the first save.
-    assert len(kills) >= 6, kills
+    assert len(kills) >= 5, kills
     assert {"save", "headers", "random"} <= set(kills), kills
     final = subprocess.run([*args, "none"], capture_output=True, text=True, timeout=120, check=True)
     assert final.stdout.splitlines()[-1] == "DONE 0"
