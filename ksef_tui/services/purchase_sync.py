@@ -165,7 +165,7 @@ class PurchaseSync:
         cursor = await asyncio.to_thread(self.cursors.get, CURSOR_KEY)
         start = max(cursor.position, floor) if cursor else floor
         self.result.hwm = cursor.hwm if cursor else None
-        calls_before = dict(self.api.http.limiter.calls)
+        calls_before = self.api.calls()
         await self._retry_pending()
         now = self.clock()
         while start < now:
@@ -184,7 +184,7 @@ class PurchaseSync:
             if window.finished or position <= start:
                 break
             start = position
-        after = self.api.http.limiter.calls
+        after = self.api.calls()
         self.result.calls = {g: n - calls_before.get(g, 0) for g, n in after.items() if n - calls_before.get(g, 0)}
         return self.result
 
