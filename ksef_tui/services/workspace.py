@@ -198,7 +198,17 @@ class Workspace:
         self, profile: Profile, *, read_only: bool = False, warn: Callable[[str], None] | None = None
     ) -> Iterator[Store]:
         """The company's store, locked for writing unless ``read_only``; closed on exit. Blocking."""
-        from ksef_tui.store.db import Store, StoreCorrupt, StoreError, StoreLocked, StoreTooNew
+        store = self.store(profile, read_only=read_only, warn=warn)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def store(
+        self, profile: Profile, *, read_only: bool = False, warn: Callable[[str], None] | None = None
+    ) -> Store:
+        """Open the company's store (the caller closes it). Blocking: run it in a thread from async code."""
+        from ksef_tui.store.db import Store, StoreError, StoreLocked
 
         path = self.store_path(profile)
         try:
@@ -208,20 +218,13 @@ class Workspace:
             raise StoreUnavailable("store.locked", pid=exc.pid, host=exc.host) from None
         except FileNotFoundError:
             raise StoreUnavailable("store.empty", profile=profile.name) from None
-        except StoreTooNew as exc:
-            raise StoreUnavailable("store.error", detail=exc) from None
-        except StoreCorrupt as exc:
-            raise StoreUnavailable("store.error", detail=exc) from None
         except StoreError as exc:
             raise StoreUnavailable("store.error", detail=exc) from None
         except OSError as exc:
             raise PathError(exc.filename or path.parent, exc, category=Category.CONFIG) from None
         if store.recovered_from is not None:
             (warn or self.warn)(t("store.recovered", path=store.recovered_from))
-        try:
-            yield store
-        finally:
-            store.close()
+        return store
 
     def xml_store(self, profile: Profile) -> XmlStore:
         from ksef_tui.store.purchases import XmlStore
@@ -285,8 +288,7 @@ class Workspace:
         if profile.start_date > today_in_warsaw():
             return SyncOutcome(SyncResult(), not_started_until=profile.start_date)
         warnings: list[str] = []
-        store_cm = self.open_store(profile, warn=warnings.append)
-        store = await asyncio.to_thread(store_cm.__enter__)
+        store = await asyncio.to_thread(self.store, profile, warn=warnings.append)
         try:
             async with self.api(profile, on_wait=on_wait) as api:
                 sync = PurchaseSync(profile, api, store, self.xml_store(profile), progress=on_progress)
@@ -295,7 +297,7 @@ class Workspace:
                 except KsefError as exc:
                     raise SyncFailed(reason=exc.message(), hint=exc.hint()) from exc
         finally:
-            await asyncio.to_thread(store_cm.__exit__, None, None, None)
+            await asyncio.to_thread(store.close)
         return SyncOutcome(result, warnings=warnings)
 
 
