@@ -66,7 +66,7 @@ def _checksum_input(text: str) -> str:
 
 
 def ksef_number_problem(text: str) -> KsefNumberProblem | None:
-    match = KSEF_NUMBER_RE.match(text)
+    match = KSEF_NUMBER_RE.fullmatch(text)  # fullmatch: "$" also matches before a final "\n"
     if not match or len(text) not in (35, 36):
         return KsefNumberProblem.FORMAT
     if not NIP_API_RE.match(match.group(1)):
@@ -85,7 +85,7 @@ def parse_ksef_number(text: str) -> KsefNumber:
     problem = ksef_number_problem(value)
     if problem is not None:
         raise InvalidKsefNumber(text, problem)
-    match = KSEF_NUMBER_RE.match(value)
+    match = KSEF_NUMBER_RE.fullmatch(value)
     assert match is not None
     return KsefNumber(
         text=value,

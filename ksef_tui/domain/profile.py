@@ -109,6 +109,6 @@ class Profile:
 
 
 def check_profile_name(name: str) -> str:
-    if not PROFILE_NAME_RE.match(name):
+    if not PROFILE_NAME_RE.fullmatch(name):  # fullmatch: "$" also matches before a final "\n"
         raise InvalidProfile(ProfileProblem.NAME, name)
     return name

@@ -181,3 +181,11 @@ def test_reference_numbers_issued_by_ksef_have_a_valid_checksum(reference: str) 
     assert reference_checksum_ok(reference)
     changed = reference[:20] + ("0" if reference[20] != "0" else "1") + reference[21:]
     assert not reference_checksum_ok(changed)
+
+
+def test_a_trailing_newline_is_not_part_of_a_number() -> None:
+    # "$" matches before a final newline: 1 number in ~120 plus "\n" used to pass as a 36-character one.
+    number = make_ksef_number("5265877635", date(2026, 3, 1), "000000001315")
+    assert ksef_number_problem(number) is None
+    assert ksef_number_problem(number + "\n") is KsefNumberProblem.FORMAT
+    assert parse_ksef_number(number + "\n").text == number  # parsing strips what people paste
