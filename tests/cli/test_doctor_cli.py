@@ -32,7 +32,14 @@ def secret_args(home: Path) -> list[str]:
 
 
 def add_profile(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path, sim: Sim, token: str
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    home: Path,
+    sim: Sim,
+    token: str,
+    *,
+    nip: str | None = None,
+    start_date: str = "2026-02-01",
 ) -> tuple[int, str, str]:
     monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
     code = main(
@@ -42,11 +49,11 @@ def add_profile(
             "--name",
             "firma",
             "--nip",
-            sim.nip,
+            nip or sim.nip,
             "--env",
             sim.base_url,
             "--start-date",
-            "2026-02-01",
+            start_date,
             "--token-stdin",
             *secret_args(home),
         ]

@@ -91,26 +91,8 @@ def test_a_profile_name_reused_for_another_company_starts_empty(
     kept = Path(out.split(" in ", 1)[1].split(";", 1)[0])
     assert (kept / "store.json").is_file()
 
-    other_company = "9512345675"
-    monkeypatch.setattr("sys.stdin", io.StringIO(first.tokens["other_nip"] + "\n"))
-    code = main(
-        [
-            "profile",
-            "add",
-            "--name",
-            "firma",
-            "--nip",
-            other_company,
-            "--env",
-            first.base_url,
-            "--start-date",
-            "2026-02-01",
-            "--token-stdin",
-            *secret_args(home),
-        ]
-    )
-    assert code == 0, capsys.readouterr().err
-    capsys.readouterr()
+    code, _, err = add_profile(capsys, monkeypatch, home, first, first.tokens["other_nip"], nip="9512345675")
+    assert code == 0, err
     # The new company has no store yet: nothing of the first company's is shown.
     assert main(["purchases", "list", "--json"]) == 4
     assert "no data yet" in capsys.readouterr().err
@@ -151,11 +133,10 @@ def test_a_future_start_date_is_said_not_silent(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path, make_sim: Callable[..., Sim]
 ) -> None:
     sim = make_sim()
-    monkeypatch.setattr("sys.stdin", io.StringIO(sim.tokens["full"] + "\n"))
     future = (datetime.now(UTC) + timedelta(days=40)).date()
-    args = ["profile", "add", "--name", "firma", "--nip", sim.nip, "--env", sim.base_url]
-    assert main([*args, "--start-date", future.isoformat(), "--token-stdin", *secret_args(home)]) == 0
-    assert f"{future:%d.%m.%Y}" in capsys.readouterr().err
+    code, _, err = add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"], start_date=future.isoformat())
+    assert code == 0
+    assert f"{future:%d.%m.%Y}" in err
     before = len(sim.state.auths)
     assert main(["sync"]) == 0
     assert f"from {future:%d.%m.%Y}" in capsys.readouterr().out
