@@ -82,13 +82,17 @@ class Workspace:
         secret_override: SecretSettings | None = None,
         transport: Callable[[Profile], httpx.AsyncBaseTransport | None] | None = None,
         warn: Callable[[str], None] | None = None,
+        vault: Vault | None = None,
     ) -> None:
+        """``transport`` serves a profile's KSeF in-process (the sandbox's simulator, screen tests); ``vault``
+        is one vault for every profile (the sandbox's in-memory vault) instead of each profile's own."""
         self.settings = settings or load_settings()
         self.secret_override = secret_override or SecretSettings()
         self._transport = transport or (lambda _profile: None)
         self.warn = warn or (lambda _message: None)
         self.profiles = ProfileRepository(paths.config_dir() / "profiles.json")
         self._vaults: dict[SecretLocation | None, Vault] = {}
+        self._fixed_vault = vault
 
     # -------------------------------------------------------------------------------------------- vault
 
@@ -117,6 +121,8 @@ class Workspace:
         """The vault holding ``profile``'s secrets (blocking: may probe keyrings or derive a key)."""
         from ksef_tui.vault import BackendChoice, Vault, resolve_backend
 
+        if self._fixed_vault is not None:
+            return self._fixed_vault
         location = self.secret_location(profile)
         if location in self._vaults:
             return self._vaults[location]
@@ -204,9 +210,7 @@ class Workspace:
         finally:
             store.close()
 
-    def store(
-        self, profile: Profile, *, read_only: bool = False, warn: Callable[[str], None] | None = None
-    ) -> Store:
+    def store(self, profile: Profile, *, read_only: bool = False, warn: Callable[[str], None] | None = None) -> Store:
         """Open the company's store (the caller closes it). Blocking: run it in a thread from async code."""
         from ksef_tui.store.db import Store, StoreError, StoreLocked
 
