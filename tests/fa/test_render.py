@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import re
+import select
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -217,7 +217,10 @@ def test_remote_document_fails_closed_without_connecting(monkeypatch: pytest.Mon
         data = next(p for p in FA3 if _fields(p.read_bytes())["country"]).read_bytes()
         with pytest.raises(RenderError, match="denied"):
             render_html(data)
-        time.sleep(0.05)
+        # A connection would be pending now (connect completes in the kernel before accept); wait for one
+        # for half a second at most: none may come.
+        readable, _, _ = select.select([server], [], [], 0.5)
+        assert readable == []
         with pytest.raises(BlockingIOError):
             server.accept()
 
