@@ -296,3 +296,94 @@ async def test_a_failed_save_leaves_the_cursor_where_it_was(
     result = await sync(sim, tmp_path)  # the next run repeats the failed window
     assert records(tmp_path).count() == seeded
     assert result.new == seeded - len(stored)
+
+
+async def test_a_lagging_hwm_holds_the_cursor_back_until_ksef_is_final(
+    make_sim: Callable[..., Sim], tmp_path: Path
+) -> None:
+    """KSeF's HWM trails now: what is stored beyond it may still change, so the cursor stops at the HWM, and an
+    invoice stored past it comes on a later run (moving the cursor to the window's end would skip it)."""
+    sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=3600.0)
+    await sync(sim, tmp_path)
+    with Store.open(tmp_path / "store.json") as store:
+        first = CursorRepository(store).get(CURSOR_KEY)
+    assert first is not None
+    assert first.hwm is not None
+    assert first.position == first.hwm  # the export window stopped at the HWM, an hour before now
+    [late] = add_supplier_invoices(sim, 1, "LAG")
+    second = await sync(sim, tmp_path)  # a small delta: the metadata path
+    assert (second.new, second.calls.get("invoiceExport", 0)) == (0, 0)  # beyond the HWM: not yet visible
+    with Store.open(tmp_path / "store.json") as store:
+        cursor = CursorRepository(store).get(CURSOR_KEY)
+        assert cursor is not None
+        assert cursor.hwm is not None
+        assert first.position < cursor.position == cursor.hwm < datetime.now(UTC) - timedelta(minutes=59)
+    assert second.hwm == cursor.hwm
+    sim.admin("POST", "/clock/advance", {"seconds": 7200})  # KSeF's HWM passes the invoice
+    third = await sync(sim, tmp_path)
+    assert third.new == 1
+    assert records(tmp_path).get(late) is not None
+
+
+async def test_truncated_metadata_pages_continue_from_the_last_record(
+    make_sim: Callable[..., Sim], tmp_path: Path
+) -> None:
+    sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=0.0, metadata_row_cap=3)
+    await sync(sim, tmp_path)
+    added = add_supplier_invoices(sim, 5, "PAGE")
+    result = await sync(sim, tmp_path)
+    assert result.new == 5
+    assert all(records(tmp_path).get(n) is not None for n in added)
+    # 3 rows (truncated), then from the third one's date the last 3: two pages, not a page per overlap.
+    assert result.calls["invoiceMetadata"] == 2
+    assert result.calls["invoiceDownload"] == 5
+
+
+async def test_an_invoice_not_yet_downloadable_keeps_its_header_and_comes_next_time(
+    make_sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """21165 "not yet available": the header is saved without XML, the cursor moves on, and the next run fetches
+    the XML of the pending one (checked against the header's hash) before anything else."""
+    from ksef_tui.ksef.errors import ApiError, ExceptionDetail
+    from ksef_tui.ksef.receive import download_invoice
+    from ksef_tui.services.purchase_sync import SyncProgress
+
+    sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=0.0)
+    await sync(sim, tmp_path)
+    slow, ready = add_supplier_invoices(sim, 2, "SLOW")
+    refused: list[str] = []
+
+    async def not_yet(api: KsefApi, number: str) -> bytes:
+        if number == slow and not refused:
+            refused.append(number)
+            raise ApiError(400, (ExceptionDetail(21165, "Faktura nie jest jeszcze dostępna."),))
+        return await download_invoice(api, number)
+
+    monkeypatch.setattr("ksef_tui.services.purchase_sync.download_invoice", not_yet)
+    api = make_api(sim.base_url, sim.tokens["full"], sim.nip)
+    events: list[SyncProgress] = []
+    second = await sync(sim, tmp_path, api=api, progress=events.append)
+    assert refused == [slow]
+    assert (second.new, second.pending_xml) == (2, 1)
+    header = records(tmp_path).get(slow)
+    assert header is not None
+    assert (header.xml_path, header.xml_sha256) == (None, None)
+    assert header.kind == "VAT"  # from the metadata until the XML comes
+    assert records(tmp_path).get(ready) is not None
+    downloads = [(e.done, e.total) for e in events if e.phase == "download"]
+    assert downloads == [(0, 2), (1, 2)]
+    windows = [(e.window_from, e.window_to) for e in events if e.phase == "window"]
+    assert len(windows) == 1
+    assert windows[0][0] < windows[0][1]
+    assert all((e.window_from, e.window_to) == windows[0] for e in events)  # every step names its window
+
+    third = await sync(sim, tmp_path, api=api)
+    await api.aclose()
+    assert (third.new, third.pending_xml) == (0, 0)
+    assert third.calls.get("invoiceDownload") == 1  # the pending one only
+    assert 0 not in third.calls.values()  # only the calls this run made
+    fetched = records(tmp_path).get(slow)
+    assert fetched is not None
+    assert fetched.xml_path is not None
+    assert fetched.xml_sha256 is not None
+    assert b"SLOW/0" in XmlStore(tmp_path / "xml").get(fetched.xml_path, fetched.xml_sha256)
