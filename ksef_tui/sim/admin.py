@@ -16,15 +16,14 @@ from starlette.routing import BaseRoute, Route
 
 from ksef_tui.domain.ksef_number import ReferenceType
 from ksef_tui.domain.nip import is_valid_nip
-from ksef_tui.fa.validate import validate_bytes
+from ksef_tui.sim.checks import check_invoice
 from ksef_tui.sim.clock import iso
 from ksef_tui.sim.config import Faults, parse_faults
 from ksef_tui.sim.errors import json_response
 from ksef_tui.sim.limits import PROFILES, Limit
 from ksef_tui.sim.seed import Company
-from ksef_tui.sim.state import ALL_TOKEN_PERMISSIONS, SimState
-
-TOKEN_STATUSES = ("Pending", "Active", "Revoking", "Revoked", "Failed")
+from ksef_tui.sim.state import SimState
+from ksef_tui.sim.tokens import ALL_TOKEN_PERMISSIONS, TOKEN_STATUSES
 
 
 class AdminError(Exception):
@@ -89,7 +88,7 @@ def add_token(state: SimState, request: Request, raw: bytes) -> Response:
     if status not in TOKEN_STATUSES:
         raise AdminError(f"status must be one of {', '.join(TOKEN_STATUSES)}")
     activate_after = body.get("activateAfter")
-    token = state.add_token(
+    token = state.tokens.add(
         nip,
         [str(p) for p in permissions],
         str(body.get("description") or "Token utworzony przez administratora"),
@@ -108,11 +107,11 @@ def add_invoice(state: SimState, request: Request, raw: bytes) -> Response:
         delay = float(body.get("permanentStorageDelay", 0.0))
     else:
         xml = raw
-    result = validate_bytes(xml)
-    if not result.ok:
-        raise AdminError("invalid invoice: " + "; ".join(str(f) for f in result.findings[:5]))
+    verdict = check_invoice(xml)
+    if not verdict.ok:
+        raise AdminError("invalid invoice: " + "; ".join(verdict.details[:5]))
     now = state.now()
-    stored = state.store_invoice(
+    stored = state.invoices.store(
         xml,
         invoicing=now,
         acquisition=now,

@@ -9,20 +9,25 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ksef_tui.sim import admin, exports, routes_auth, routes_batch, routes_invoices, routes_permissions, routes_sessions
+from ksef_tui.sim.auth import Bearer
 from ksef_tui.sim.clock import iso
 from ksef_tui.sim.config import SimConfig
 from ksef_tui.sim.errors import (
+    JSON,
     ApiError,
     HttpProblem,
     forbidden_missing,
@@ -36,7 +41,7 @@ from ksef_tui.sim.errors import (
 )
 from ksef_tui.sim.http import Ctx, Endpoint, ok
 from ksef_tui.sim.keys import PublicKeyCert, sha256_b64
-from ksef_tui.sim.state import Bearer, SimState
+from ksef_tui.sim.state import SimState
 
 
 def _limits_endpoint(ctx: Ctx) -> Response:
@@ -71,7 +76,7 @@ def _authenticate(ep: Endpoint, ctx: Ctx) -> Bearer | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise unauthorized()
-    bearer = ctx.state.read_jwt(raw.strip())
+    bearer = ctx.state.auths.read_jwt(raw.strip())
     if bearer is None or bearer.arn not in ctx.state.auths:
         raise unauthorized()
     op = ctx.state.auths[bearer.arn]
@@ -106,7 +111,7 @@ def _dispatch(state: SimState, ep: Endpoint) -> Callable[[Request], Awaitable[Re
         if (
             state.config.extra_fields
             and 200 <= response.status_code < 300
-            and response.media_type == "application/json"
+            and (response.media_type or "").startswith(JSON)
         ):
             response = _with_extra_field(response)
         return response
@@ -204,7 +209,7 @@ def _storage(state: SimState) -> Callable[[Request], Awaitable[Response]]:
             if request.method == "PUT":
                 if kind != "batch-part":
                     return Response(status_code=405)
-                return Response(status_code=routes_batch.upload_part(state, request.path_params["session"], item, body))
+                return Response(status_code=state.sessions.upload_part(request.path_params["session"], item, body))
             if kind == "batch-part":
                 return Response(status_code=405)
             data: bytes | None = None
@@ -248,9 +253,33 @@ def create_app(
         Route("/storage/{kind}/{session}/{item}", _storage(state), methods=["GET", "PUT"]),
         Mount("/sim", routes=admin.routes(state)),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(CanonicalPath)])
+    for router in (app.router, *(route.app for route in routes if isinstance(route, Mount))):
+        if isinstance(router, Router):
+            router.redirect_slashes = False
     app.state.sim = state
     return app, state
+
+
+class CanonicalPath:
+    """ASGI middleware: a doubled slash reads as one and a trailing slash is ignored (``/v2//sessions/`` is
+    ``/v2/sessions``), served in place as ASP.NET Core routing does, never redirected."""
+
+    _SLASHES = re.compile("/{2,}")
+    _RAW_SLASHES = re.compile(b"/{2,}")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = str(scope["path"])
+            canonical = self._SLASHES.sub("/", path)
+            canonical = canonical.rstrip("/") or "/"
+            if canonical != path:
+                raw = bytes(scope.get("raw_path") or path.encode())
+                scope = {**scope, "path": canonical, "raw_path": self._RAW_SLASHES.sub(b"/", raw).rstrip(b"/") or b"/"}
+        await self.app(scope, receive, send)
 
 
 def describe(state: SimState, base: str) -> dict[str, Any]:

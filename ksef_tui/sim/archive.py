@@ -8,6 +8,7 @@ import zipfile
 
 MAX_MEMBER_BYTES = 3_000_000  # an invoice with attachments is at most 3 MB
 MAX_MEMBERS = 10_001
+COMPRESSION_TYPES = ("Zip", "TarGz")  # CompressionType of the OpenAPI (TarGz since 2.6.0)
 
 
 def pack(files: list[tuple[str, bytes]], compression: str) -> bytes:

@@ -15,7 +15,11 @@ from starlette.responses import Response
 
 from ksef_tui.sim.clock import iso
 
+UNREADABLE = 21001  # the body cannot be read into the request's types (PROTOCOL §8.2)
+VALIDATION = 21405  # a readable request breaks a rule; details are the validator's text
+
 DESCRIPTIONS: dict[int, str] = {
+    21001: "Nieczytelna treść.",
     21111: "Nieprawidłowe wyzwanie autoryzacyjne.",
     21155: "Przekroczono dozwoloną liczbę faktur w sesji.",
     21157: "Nieprawidłowy rozmiar części pakietu.",
@@ -95,10 +99,20 @@ def trace_id() -> str:
     return secrets.token_hex(16)
 
 
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+
 def json_response(
-    body: Any, status: int = 200, media_type: str = "application/json", headers: dict[str, str] | None = None
+    body: Any, status: int = 200, media_type: str = JSON, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status_code=status, media_type=media_type, headers=headers)
+    """UTF-8 JSON, saying so (``; charset=utf-8``) as ASP.NET Core does."""
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=headers,
+    )
 
 
 def render_api_error(err: ApiError, *, problem: bool, path: str, now: datetime) -> Response:
@@ -113,7 +127,7 @@ def render_api_error(err: ApiError, *, problem: bool, path: str, now: datetime) 
             "timestamp": iso(now),
             "traceId": tid,
         }
-        return json_response(body, 400, "application/problem+json")
+        return json_response(body, 400, PROBLEM_JSON)
     legacy = {
         "exception": {
             "exceptionDetailList": [
@@ -140,7 +154,7 @@ def render_problem(err: HttpProblem, *, path: str, now: datetime) -> Response:
         "timestamp": iso(now),
         "traceId": trace_id(),
     }
-    return json_response(body, err.status, "application/problem+json")
+    return json_response(body, err.status, PROBLEM_JSON)
 
 
 def render_too_many(message: str, retry_after: int, *, problem: bool, path: str, now: datetime) -> Response:
@@ -154,7 +168,7 @@ def render_too_many(message: str, retry_after: int, *, problem: bool, path: str,
             "timestamp": iso(now),
             "traceId": trace_id(),
         }
-        return json_response(body, 429, "application/problem+json", headers)
+        return json_response(body, 429, PROBLEM_JSON, headers)
     return json_response(
         {"status": {"code": 429, "description": "Too Many Requests", "details": [message]}}, 429, headers=headers
     )

@@ -16,11 +16,11 @@ from typing import Any
 from starlette.responses import Response
 
 from ksef_tui.domain.ksef_number import ReferenceType
-from ksef_tui.sim.archive import pack
+from ksef_tui.sim.archive import COMPRESSION_TYPES, pack
 from ksef_tui.sim.clock import iso
 from ksef_tui.sim.errors import ApiError, gone
-from ksef_tui.sim.http import Ctx, Endpoint, b64decode_field, jsonable, need_obj, need_str, ok
-from ksef_tui.sim.keys import SYMMETRIC_USAGE, aes_cbc_encrypt, sha256_b64
+from ksef_tui.sim.http import Ctx, Endpoint, jsonable, need_obj, ok, opt_bool, opt_enum, read_encryption
+from ksef_tui.sim.keys import aes_cbc_encrypt, sha256_b64
 from ksef_tui.sim.routes_invoices import HwmExceeded, metadata_json, select_invoices
 from ksef_tui.sim.state import SimState
 
@@ -111,7 +111,14 @@ class ExportBook:
                     data=aes_cbc_encrypt(export.key, export.iv, chunk),
                 )
             )
-        package: dict[str, Any] = {"invoiceCount": len(rows), "size": len(archive), "isTruncated": truncated}
+        # compressionType: not in the 2.6.1/2.7.0 OpenAPI, but newer KSeF versions name what was packed (Zip or
+        # TarGz since 2.6.0), and clients must ignore properties they do not know (PROTOCOL §2).
+        package: dict[str, Any] = {
+            "invoiceCount": len(rows),
+            "size": len(archive),
+            "isTruncated": truncated,
+            "compressionType": export.compression,
+        }
         if rows:
             last = rows[-1]
             value = {
@@ -136,18 +143,10 @@ def start_export(ctx: Ctx) -> Response:
     bearer = ctx.bearer_or_fail()
     book = _book(ctx)
     body = ctx.json()
-    encryption = need_obj(body, "encryption")
-    encrypted_key = b64decode_field(
-        need_str(encryption, "encryptedSymmetricKey", "encryption."), "encryptedSymmetricKey"
-    )
-    iv = b64decode_field(need_str(encryption, "initializationVector", "encryption."), "initializationVector")
-    key_id = encryption.get("publicKeyId")
-    if key_id is not None and key_id not in ctx.state.known_key_ids():
-        raise ApiError(21470, f"Klucz o identyfikatorze {key_id} nie jest wspierany.")
+    encryption = read_encryption(ctx, body)
     filters = need_obj(body, "filters")
-    compression = body.get("compressionType") or "Zip"
-    if compression not in ("Zip", "TarGz"):
-        raise ApiError(21405, "Pole 'compressionType' musi mieć wartość Zip lub TarGz.")
+    compression = opt_enum(body, "compressionType", COMPRESSION_TYPES) or "Zip"
+    only_metadata = bool(opt_bool(body, "onlyMetadata"))
     with contextlib.suppress(HwmExceeded):  # reported asynchronously as status 420
         select_invoices(ctx.state, bearer.context_value, filters, ctx.now)
     running = [e for e in book.exports.values() if e.context_nip == bearer.context_value and e.status == 100]
@@ -158,23 +157,16 @@ def start_export(ctx: Ctx) -> Response:
             f"Dla uwierzytelnionego podmiotu w bieżącym kontekście osiągnięto maksymalny limit {limit} "
             "równoczesnych eksportów faktur. Spróbuj ponownie później.",
         )
-    key: bytes | None
-    try:
-        key = ctx.state.decrypt_for(SYMMETRIC_USAGE, key_id, encrypted_key)
-        if len(key) != 32 or len(iv) != 16:
-            key = None
-    except ValueError:
-        key = None
     export = Export(
         reference=ctx.state.new_reference(ReferenceType.EXPORT),
         context_nip=bearer.context_value,
         created=ctx.now,
         ready_at=ctx.now + timedelta(seconds=ctx.state.config.export_delay),
         filters=filters,
-        only_metadata=bool(body.get("onlyMetadata", False)),
-        compression=str(compression),
-        key=key,
-        iv=iv,
+        only_metadata=only_metadata,
+        compression=compression,
+        key=encryption.key(ctx.state),
+        iv=encryption.iv,
     )
     book.exports[export.reference] = export
     return ok({"referenceNumber": export.reference}, 201)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from cryptography.x509.oid import NameOID
 
 TOKEN_USAGE = "KsefTokenEncryption"
 SYMMETRIC_USAGE = "SymmetricKeyEncryption"
+AES_KEY_BYTES = 32
+AES_IV_BYTES = 16
 
 
 def b64(data: bytes) -> str:
@@ -90,7 +93,7 @@ def oaep_decrypt(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
 
 def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     """AES-256-CBC + PKCS#7; raises ``ValueError`` on bad length or padding."""
-    if len(key) != 32 or len(iv) != 16 or not data or len(data) % 16:
+    if len(key) != AES_KEY_BYTES or len(iv) != AES_IV_BYTES or not data or len(data) % 16:
         raise ValueError("bad AES input")
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     padded = decryptor.update(data) + decryptor.finalize()
@@ -103,3 +106,45 @@ def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     padded = padder.update(data) + padder.finalize()
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     return encryptor.update(padded) + encryptor.finalize()
+
+
+class KeyRing:
+    """The simulator's certificates and the server-side use of their private keys."""
+
+    def __init__(self, certs: list[PublicKeyCert], now: Callable[[], datetime]) -> None:
+        self.certs = certs
+        self._now = now
+
+    def known_key_ids(self) -> set[str]:
+        return {c.public_key_id for c in self.certs}
+
+    def decrypt(self, usage: str, key_id: str | None, data: bytes) -> bytes:
+        """OAEP-decrypt with the key named by ``publicKeyId`` or, without one, any current key of the usage.
+
+        Raises ``ValueError`` when no key fits (wrong key, wrong padding or hash)."""
+        now = self._now()
+        if key_id is not None:
+            candidates = [c for c in self.certs if c.public_key_id == key_id and c.usage == usage]
+        else:
+            candidates = sorted(
+                (c for c in self.certs if c.usage == usage and c.valid_from <= now < c.valid_to),
+                key=lambda c: c.valid_from,
+                reverse=True,
+            )
+        for cert in candidates:
+            try:
+                return oaep_decrypt(cert.private_key, data)
+            except ValueError:
+                continue
+        raise ValueError("no key fits")
+
+    def symmetric_key(self, encrypted_key: bytes, iv: bytes, key_id: str | None) -> bytes | None:
+        """The AES-256 key of a session or export (``EncryptionInfo``), or ``None`` when it cannot be used:
+        no key of ours opens it, it is not 32 bytes, or the IV is not 16 bytes (KSeF: status 415)."""
+        if len(iv) != AES_IV_BYTES:
+            return None
+        try:
+            key = self.decrypt(SYMMETRIC_USAGE, key_id, encrypted_key)
+        except ValueError:
+            return None
+        return key if len(key) == AES_KEY_BYTES else None

@@ -7,22 +7,29 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ksef_tui.sim.auth import AUTH_DESCRIPTIONS, CONTEXT_TYPES, AuthOp, IpRule
 from ksef_tui.sim.clock import iso
-from ksef_tui.sim.errors import ApiError, gone
+from ksef_tui.sim.errors import VALIDATION, ApiError, gone
 from ksef_tui.sim.http import (
     Ctx,
     Endpoint,
     b64decode_field,
     decode_continuation,
+    enum_value,
+    need_enum,
     need_obj,
     need_str,
     no_content,
     ok,
+    opt_list,
+    opt_obj,
+    opt_str,
     page,
+    query_enum_value,
     query_int,
 )
 from ksef_tui.sim.keys import b64
-from ksef_tui.sim.state import ALL_TOKEN_PERMISSIONS, AUTH_DESCRIPTIONS, AuthOp, IpRule, KsefToken
+from ksef_tui.sim.tokens import ALL_TOKEN_PERMISSIONS, TOKEN_STATUSES, KsefToken
 
 CREDENTIALS = {"CredentialsManage", "CredentialsRead"}
 
@@ -38,13 +45,13 @@ def public_keys(ctx: Ctx) -> Response:
                 "validTo": iso(c.valid_to),
                 "usage": [c.usage],
             }
-            for c in ctx.state.certs
+            for c in ctx.state.keys.certs
         ]
     )
 
 
 def challenge(ctx: Ctx) -> Response:
-    ch = ctx.state.new_challenge()
+    ch = ctx.state.auths.new_challenge()
     return ok(
         {
             "challenge": ch.value,
@@ -59,49 +66,44 @@ def ksef_token(ctx: Ctx) -> Response:
     body = ctx.json()
     value = need_str(body, "challenge")
     context = need_obj(body, "contextIdentifier")
-    ctype = need_str(context, "type", "contextIdentifier.")
+    ctype = need_enum(context, "type", CONTEXT_TYPES, "contextIdentifier.")
     cvalue = need_str(context, "value", "contextIdentifier.")
-    if ctype not in ("Nip", "InternalId", "NipVatUe", "PeppolId"):
-        raise ApiError(21405, f"Nieprawidłowy typ identyfikatora kontekstu: {ctype}.")
     encrypted = b64decode_field(need_str(body, "encryptedToken"), "encryptedToken")
-    key_id = body.get("publicKeyId")
-    if key_id is not None and key_id not in ctx.state.known_key_ids():
+    key_id = opt_str(body, "publicKeyId")
+    if key_id is not None and key_id not in ctx.state.keys.known_key_ids():
         raise ApiError(21470, f"Klucz o identyfikatorze {key_id} nie jest wspierany.")
-    rules = _policy(body.get("authorizationPolicy"))
-    ch = ctx.state.challenges.get(value)
-    if ch is None or (ch.used and ctx.state.config.challenge_single_use):
+    rules = _policy(opt_obj(body, "authorizationPolicy"))
+    ch = ctx.state.auths.take_challenge(value)
+    if ch is None:
         raise ApiError(21111)
-    ch.used = True
-    op = ctx.state.start_token_auth(ch, ctype, cvalue, encrypted, ctx.client_ip, key_id=key_id)
+    op = ctx.state.auths.start_token_auth(ch, ctype, cvalue, encrypted, ctx.client_ip, key_id=key_id)
     op.allowed_ips = rules
-    token, valid_until = ctx.state.issue_jwt("AuthenticationToken", op, ctx.state.config.auth_token_ttl)
+    token, valid_until = ctx.state.auths.issue_jwt("AuthenticationToken", op, ctx.state.config.auth_token_ttl)
     return ok(
         {"referenceNumber": op.reference, "authenticationToken": {"token": token, "validUntil": iso(valid_until)}},
         202,
     )
 
 
-def _policy(policy: Any) -> list[IpRule] | None:
+def _policy(policy: dict[str, Any] | None) -> list[IpRule] | None:
     if policy is None:
         return None
-    if not isinstance(policy, dict):
-        raise ApiError(21405, "Pole 'authorizationPolicy' musi być obiektem.")
-    allowed = policy.get("allowedIps")
+    allowed = opt_obj(policy, "allowedIps", "authorizationPolicy.")
     if allowed is None:
         return None
-    if not isinstance(allowed, dict):
-        raise ApiError(21405, "Pole 'authorizationPolicy.allowedIps' musi być obiektem.")
     rules: list[IpRule] = []
     for kind in ("ip4Addresses", "ip4Ranges", "ip4Masks"):
-        values = allowed.get(kind) or []
-        if not isinstance(values, list) or len(values) > 10:
-            raise ApiError(21405, f"Pole 'authorizationPolicy.allowedIps.{kind}' może zawierać najwyżej 10 elementów.")
+        values = opt_list(allowed, kind, "authorizationPolicy.allowedIps.") or []
+        if len(values) > 10:
+            raise ApiError(
+                VALIDATION, f"Pole 'authorizationPolicy.allowedIps.{kind}' może zawierać najwyżej 10 elementów."
+            )
         for text in values:
             try:
                 rules.append(IpRule.parse(kind, str(text)))
             except ValueError as exc:
                 raise ApiError(
-                    21405, f"Nieprawidłowa wartość '{text}' w polu 'authorizationPolicy.allowedIps.{kind}'."
+                    VALIDATION, f"Nieprawidłowa wartość '{text}' w polu 'authorizationPolicy.allowedIps.{kind}'."
                 ) from exc
     return rules
 
@@ -145,8 +147,8 @@ def auth_status(ctx: Ctx) -> Response:
 
 
 def _token_revoked(ctx: Ctx, op: AuthOp) -> bool:
-    token = ctx.state.tokens.get(op.token_ref) if op.token_ref else None
-    return token is not None and token.status in ("Revoking", "Revoked")
+    token = ctx.state.auths.token_of(op)
+    return token is not None and token.revoked
 
 
 def redeem(ctx: Ctx) -> Response:
@@ -160,8 +162,8 @@ def redeem(ctx: Ctx) -> Response:
         raise ApiError(21301, "Token KSeF został unieważniony.")
     op.redeemed = True
     config = ctx.state.config
-    access, access_until = ctx.state.issue_jwt("ContextToken", op, config.access_token_ttl)
-    refresh, refresh_until = ctx.state.issue_jwt("RefreshToken", op, config.refresh_token_ttl)
+    access, access_until = ctx.state.auths.issue_jwt("ContextToken", op, config.access_token_ttl)
+    refresh, refresh_until = ctx.state.auths.issue_jwt("RefreshToken", op, config.refresh_token_ttl)
     op.refresh_until = refresh_until
     return ok(
         {
@@ -178,12 +180,12 @@ def refresh(ctx: Ctx) -> Response:
         raise ApiError(21301, f"Status uwierzytelniania ({code}) nie pozwala na odświeżenie tokenu dostępowego.")
     if _token_revoked(ctx, op):
         raise ApiError(21301, "Token KSeF został unieważniony.")
-    token = ctx.state.tokens.get(op.token_ref) if op.token_ref else None
+    token = ctx.state.auths.token_of(op)
     if token is not None:
         # A refreshed access token carries the current permission set (PROTOCOL §3.8).
         op.permissions = list(token.permissions)
     op.last_refresh = ctx.now
-    access, access_until = ctx.state.issue_jwt("ContextToken", op, ctx.state.config.access_token_ttl)
+    access, access_until = ctx.state.auths.issue_jwt("ContextToken", op, ctx.state.config.access_token_ttl)
     return ok({"accessToken": {"token": access, "validUntil": iso(access_until)}})
 
 
@@ -210,7 +212,7 @@ def delete_auth_session(ctx: Ctx) -> Response:
     ref = ctx.params["referenceNumber"]
     op = ctx.state.auths.get(ref)
     if op is None or op.context_value != bearer.context_value:
-        raise ApiError(21405, f"Sesja uwierzytelnienia o numerze referencyjnym {ref} nie została znaleziona.")
+        raise ApiError(VALIDATION, f"Sesja uwierzytelnienia o numerze referencyjnym {ref} nie została znaleziona.")
     op.revoked = True
     return no_content()
 
@@ -241,15 +243,15 @@ def _visible_tokens(ctx: Ctx) -> list[KsefToken]:
 def create_token(ctx: Ctx) -> Response:
     bearer = ctx.bearer_or_fail()
     body = ctx.json()
-    permissions = body.get("permissions")
+    raw_permissions = opt_list(body, "permissions")
     description = need_str(body, "description")
-    if not isinstance(permissions, list) or not permissions:
-        raise ApiError(21405, "Pole 'permissions' jest wymagane.")
-    unknown = [p for p in permissions if p not in ALL_TOKEN_PERMISSIONS]
-    if unknown:
-        raise ApiError(21405, f"Nieznane uprawnienia: {', '.join(map(str, unknown))}.")
+    if not raw_permissions:
+        raise ApiError(VALIDATION, "Pole 'permissions' jest wymagane.")
+    permissions = [
+        enum_value(value, ALL_TOKEN_PERMISSIONS, f"permissions[{index}]") for index, value in enumerate(raw_permissions)
+    ]
     if not 5 <= len(description) <= 256:
-        raise ApiError(21405, "Pole 'description' musi mieć od 5 do 256 znaków.")
+        raise ApiError(VALIDATION, "Pole 'description' musi mieć od 5 do 256 znaków.")
     if bearer.context_type not in ("Nip", "InternalId"):
         raise ApiError(
             26002, f"Bieżący typ kontekstu: {bearer.context_type}. Dozwolone typy kontekstu: Nip, InternalId."
@@ -257,7 +259,7 @@ def create_token(ctx: Ctx) -> Response:
     missing = [p for p in permissions if p not in bearer.permissions]
     if missing:
         raise ApiError(26001, f"Brakujące uprawnienia: {', '.join(missing)}.")
-    token = ctx.state.add_token(
+    token = ctx.state.tokens.add(
         bearer.context_value,
         list(dict.fromkeys(permissions)),
         description,
@@ -270,13 +272,13 @@ def create_token(ctx: Ctx) -> Response:
 def list_tokens(ctx: Ctx) -> Response:
     size = query_int(ctx, "pageSize", 10, 10, 100)
     offset = decode_continuation(ctx)
-    query = ctx.request.query_params
-    statuses = query.getlist("status")
+    query = ctx.query
+    statuses = [query_enum_value(raw, TOKEN_STATUSES, "status") for raw in query.getlist("status")]
     description = query.get("description")
     author = query.get("authorIdentifier")
     for name, value in (("description", description), ("authorIdentifier", author)):
         if value is not None and len(value) < 3:
-            raise ApiError(21405, f"Parametr '{name}' musi mieć co najmniej 3 znaki.")
+            raise ApiError(VALIDATION, f"Parametr '{name}' musi mieć co najmniej 3 znaki.")
     tokens = _visible_tokens(ctx)
     if statuses:
         tokens = [t for t in tokens if t.status in statuses]
@@ -294,7 +296,7 @@ def _find_token(ctx: Ctx) -> KsefToken:
     for token in _visible_tokens(ctx):
         if token.reference == ref:
             return token
-    raise ApiError(21405, f"Token o numerze referencyjnym {ref} nie został znaleziony.")
+    raise ApiError(VALIDATION, f"Token o numerze referencyjnym {ref} nie został znaleziony.")
 
 
 def get_token(ctx: Ctx) -> Response:
@@ -302,10 +304,7 @@ def get_token(ctx: Ctx) -> Response:
 
 
 def delete_token(ctx: Ctx) -> Response:
-    token = _find_token(ctx)
-    if token.status in ("Pending", "Active"):
-        token.status = "Revoking"
-        token.revoke_at = ctx.now + timedelta(seconds=ctx.state.config.token_revocation_delay)
+    ctx.state.tokens.revoke(_find_token(ctx))
     return no_content()
 
 

@@ -2,101 +2,58 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from starlette.responses import Response
 
-from ksef_tui.domain.ksef_number import ReferenceType
-from ksef_tui.sim.errors import ApiError
-from ksef_tui.sim.http import (
-    Ctx,
-    Endpoint,
-    b64decode_field,
-    need_int,
-    need_obj,
-    need_str,
-    no_content,
-    ok,
-)
-from ksef_tui.sim.keys import SYMMETRIC_USAGE
-from ksef_tui.sim.routes_sessions import find_session
-from ksef_tui.sim.state import FORM_CODES_PRD, FORM_CODES_TE, BatchPackage, Session, SimState
+from ksef_tui.sim.archive import COMPRESSION_TYPES
+from ksef_tui.sim.errors import UNREADABLE, VALIDATION, ApiError
+from ksef_tui.sim.http import Ctx, Endpoint, need_int, need_obj, need_str, no_content, ok, opt_enum, opt_list
+from ksef_tui.sim.routes_sessions import find_session, read_open_request
+from ksef_tui.sim.sessions import BatchPackage
 
 MAX_PARTS = 50
 MAX_PART_BYTES = 100_000_000
 WRITE = ("InvoiceWrite", "EnforcementOperations")
 
 
-def open_batch(ctx: Ctx) -> Response:
-    bearer = ctx.bearer_or_fail()
-    state = ctx.state
-    body = ctx.json()
-    form = need_obj(body, "formCode")
-    code = (
-        need_str(form, "systemCode", "formCode."),
-        need_str(form, "schemaVersion", "formCode."),
-        need_str(form, "value", "formCode."),
-    )
-    encryption = need_obj(body, "encryption")
-    encrypted_key = b64decode_field(
-        need_str(encryption, "encryptedSymmetricKey", "encryption."), "encryptedSymmetricKey"
-    )
-    iv = b64decode_field(need_str(encryption, "initializationVector", "encryption."), "initializationVector")
-    key_id = encryption.get("publicKeyId")
-    if key_id is not None and key_id not in state.known_key_ids():
-        raise ApiError(21470, f"Klucz o identyfikatorze {key_id} nie jest wspierany.")
-    allowed = FORM_CODES_TE if state.config.environment == "TE" else FORM_CODES_PRD
-    if code not in allowed:
-        raise ApiError(21405, "Wskazany kod formularza nie jest wspierany.")
-    batch_file = need_obj(body, "batchFile")
-    file_size = need_int(batch_file, "fileSize", "batchFile.")
-    file_hash = need_str(batch_file, "fileHash", "batchFile.")
-    compression = batch_file.get("compressionType") or "Zip"
-    if compression not in ("Zip", "TarGz"):
-        raise ApiError(21405, "Pole 'batchFile.compressionType' musi mieć wartość Zip lub TarGz.")
-    raw_parts = batch_file.get("fileParts")
-    if not isinstance(raw_parts, list) or not raw_parts:
-        raise ApiError(21405, "Pole 'batchFile.fileParts' jest wymagane.")
+def _read_parts(batch_file: dict[str, Any]) -> dict[int, tuple[int, str]]:
+    raw_parts = opt_list(batch_file, "fileParts", "batchFile.")
+    if not raw_parts:
+        raise ApiError(VALIDATION, "Pole 'batchFile.fileParts' jest wymagane.")
     if len(raw_parts) > MAX_PARTS:
         raise ApiError(21161, f"Liczba części pakietu ({len(raw_parts)}) przekracza dozwolone {MAX_PARTS}.")
     parts: dict[int, tuple[int, str]] = {}
     for raw in raw_parts:
         if not isinstance(raw, dict):
-            raise ApiError(21405, "Element 'batchFile.fileParts' musi być obiektem.")
+            raise ApiError(UNREADABLE, "Element 'batchFile.fileParts' musi być obiektem.")
         ordinal = need_int(raw, "ordinalNumber", "fileParts.")
         size = need_int(raw, "fileSize", "fileParts.")
         if size < 1 or size > MAX_PART_BYTES + 16:
             raise ApiError(21157, f"Rozmiar części '{ordinal}' wynosi {size} B, dozwolone najwyżej {MAX_PART_BYTES} B.")
         parts[ordinal] = (size, need_str(raw, "fileHash", "fileParts."))
     if sorted(parts) != list(range(1, len(parts) + 1)):
-        raise ApiError(21405, "Numery części muszą być kolejnymi liczbami od 1.")
-    key: bytes | None
-    try:
-        key = state.decrypt_for(SYMMETRIC_USAGE, key_id, encrypted_key)
-        if len(key) != 32 or len(iv) != 16:
-            key = None
-    except ValueError:
-        key = None
-    now = ctx.now
-    session = Session(
-        reference=state.new_reference(ReferenceType.BATCH_SESSION),
-        context_nip=bearer.context_value,
-        auth_ref=bearer.arn,
-        token_ref=bearer.token_ref,
-        created=now,
-        updated=now,
-        valid_until=now + timedelta(seconds=state.config.session_ttl),
-        form=code,
-        key=key,
-        iv=iv,
-        kind="Batch",
-        batch=BatchPackage(file_size, file_hash, str(compression), parts, bool(body.get("offlineMode", False))),
+        raise ApiError(VALIDATION, "Numery części muszą być kolejnymi liczbami od 1.")
+    return parts
+
+
+def open_batch(ctx: Ctx) -> Response:
+    request = read_open_request(ctx)
+    batch_file = need_obj(request.body, "batchFile")
+    package = BatchPackage(
+        file_size=need_int(batch_file, "fileSize", "batchFile."),
+        file_hash=need_str(batch_file, "fileHash", "batchFile."),
+        compression=opt_enum(batch_file, "compressionType", COMPRESSION_TYPES, "batchFile.") or "Zip",
+        parts=_read_parts(batch_file),
+        offline_mode=request.offline_mode,
     )
-    state.sessions[session.reference] = session
+    state = ctx.state
+    session = state.sessions.open(
+        ctx.bearer_or_fail(), request.form, request.encryption.key(state), request.encryption.iv, batch=package
+    )
     requests: list[dict[str, Any]] = []
-    for ordinal in sorted(parts):
-        url, _ = state.sign_url(f"/storage/batch-part/{session.reference}/{ordinal}", 20 * 60.0 * len(parts))
+    for ordinal in sorted(package.parts):
+        url, _ = state.sign_url(f"/storage/batch-part/{session.reference}/{ordinal}", 20 * 60.0 * len(package.parts))
         requests.append(
             {
                 "ordinalNumber": ordinal,
@@ -120,26 +77,8 @@ def close_batch(ctx: Ctx) -> Response:
             raise ApiError(21205, f"Nie przesłano zadeklarowanej '{ordinal}' części pliku.")
         if len(data) != size:
             raise ApiError(21157, f"Zadeklarowany rozmiar części '{ordinal}' nie zgadza się z rzeczywistym.")
-    session.status = 150
-    session.closed_at = ctx.now
-    session.updated = ctx.now
-    session.final_at = ctx.now + timedelta(seconds=ctx.state.config.session_close_delay)
+    ctx.state.sessions.close(session)
     return no_content()
-
-
-def upload_part(state: SimState, reference: str, item: str, data: bytes) -> int:
-    """Store an uploaded part; returns the HTTP status for the storage endpoint."""
-    session = state.sessions.get(reference)
-    if session is None or session.batch is None or not item.isdigit():
-        return 404
-    ordinal = int(item)
-    if ordinal not in session.batch.parts:
-        return 404
-    if session.status != 100:
-        return 403
-    session.batch.uploaded[ordinal] = data
-    session.updated = state.now()
-    return 201
 
 
 ENDPOINTS = [

@@ -12,8 +12,18 @@ import uuid
 from starlette.responses import Response
 
 from ksef_tui.sim.clock import iso
-from ksef_tui.sim.errors import ApiError
-from ksef_tui.sim.http import Ctx, Endpoint, ok, query_int
+from ksef_tui.sim.http import (
+    Ctx,
+    Endpoint,
+    JsonObject,
+    need_enum,
+    ok,
+    opt_enum,
+    opt_enum_list,
+    opt_obj,
+    opt_str,
+    query_int,
+)
 
 PERSONAL_SCOPES = (
     "CredentialsManage",
@@ -30,7 +40,7 @@ _NAMESPACE = uuid.UUID("6a1f7c4e-3d2b-4f6a-9c1e-5b8d7e2f0a13")
 
 def personal_grants(ctx: Ctx) -> Response:
     bearer = ctx.bearer_or_fail()
-    body = ctx.json() if ctx.body.strip() else {}
+    body = ctx.json() if ctx.body.strip() else JsonObject()
     page_index = query_int(ctx, "pageOffset", 0, 0, None)
     size = query_int(ctx, "pageSize", 10, 10, 100)
     token = ctx.state.tokens.get(bearer.token_ref or "")
@@ -51,22 +61,18 @@ def personal_grants(ctx: Ctx) -> Response:
             if token.author_nip != bearer.context_value:
                 grant["authorizedIdentifier"] = {"type": "Nip", "value": token.author_nip}
             grants.append(grant)
-    context = body.get("contextIdentifier")
+    context = opt_obj(body, "contextIdentifier")
     if context is not None:
-        if not isinstance(context, dict) or context.get("type") not in ("Nip", "InternalId"):
-            raise ApiError(21405, "Nieprawidłowa wartość pola 'contextIdentifier'.")
-        grants = [
-            g for g in grants if g["contextIdentifier"] == {"type": context["type"], "value": context.get("value")}
-        ]
-    types = body.get("permissionTypes")
+        wanted = {
+            "type": need_enum(context, "type", ("Nip", "InternalId"), "contextIdentifier."),
+            "value": opt_str(context, "value", "contextIdentifier."),
+        }
+        grants = [g for g in grants if g["contextIdentifier"] == wanted]
+    types = opt_enum_list(body, "permissionTypes", PERSONAL_SCOPES)
     if types is not None:
-        if not isinstance(types, list) or any(t not in PERSONAL_SCOPES for t in types):
-            raise ApiError(21405, "Nieprawidłowa wartość pola 'permissionTypes'.")
         grants = [g for g in grants if g["permissionScope"] in types]
-    state = body.get("permissionState")
+    state = opt_enum(body, "permissionState", ("Active", "Inactive"))
     if state is not None:
-        if state not in ("Active", "Inactive"):
-            raise ApiError(21405, "Nieprawidłowa wartość pola 'permissionState'.")
         grants = [g for g in grants if g["permissionState"] == state]
     start = page_index * size
     return ok({"permissions": grants[start : start + size], "hasMore": start + size < len(grants)})

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
 
 from ksef_tui.sim.clock import iso
-from ksef_tui.sim.errors import ApiError
+from ksef_tui.sim.errors import VALIDATION, ApiError
 from ksef_tui.sim.http import (
     Ctx,
+    EncryptionInfo,
     Endpoint,
+    JsonObject,
     b64decode_field,
     decode_continuation,
     need_int,
@@ -20,17 +23,15 @@ from ksef_tui.sim.http import (
     need_str,
     no_content,
     ok,
+    opt_bool,
     page,
+    query_enum,
+    query_enum_value,
     query_int,
+    read_encryption,
 )
 from ksef_tui.sim.keys import sha256_b64
-from ksef_tui.sim.state import (
-    FORM_CODES_PRD,
-    FORM_CODES_TE,
-    INVOICE_DESCRIPTIONS,
-    Session,
-    SessionInvoice,
-)
+from ksef_tui.sim.sessions import FORM_CODES_PRD, FORM_CODES_TE, INVOICE_DESCRIPTIONS, Session, SessionInvoice
 
 WRITE = ("InvoiceWrite", "PefInvoiceWrite", "EnforcementOperations")
 READ_SESSION = ("InvoiceWrite", "Introspection", "PefInvoiceWrite", "EnforcementOperations")
@@ -44,8 +45,19 @@ def xml_response(data: bytes) -> Response:
     )
 
 
-def open_online(ctx: Ctx) -> Response:
-    bearer = ctx.bearer_or_fail()
+@dataclass(frozen=True)
+class OpenRequest:
+    """What opening an online or a batch session has in common: the form code and the encryption."""
+
+    body: JsonObject
+    form: tuple[str, str, str]
+    encryption: EncryptionInfo
+    offline_mode: bool
+
+
+def read_open_request(ctx: Ctx) -> OpenRequest:
+    """``formCode`` (checked against the environment's list) and ``encryption`` of POST /sessions/online and
+    POST /sessions/batch."""
     body = ctx.json()
     form = need_obj(body, "formCode")
     code = (
@@ -53,16 +65,17 @@ def open_online(ctx: Ctx) -> Response:
         need_str(form, "schemaVersion", "formCode."),
         need_str(form, "value", "formCode."),
     )
-    encryption = need_obj(body, "encryption")
-    key = b64decode_field(need_str(encryption, "encryptedSymmetricKey", "encryption."), "encryptedSymmetricKey")
-    iv = b64decode_field(need_str(encryption, "initializationVector", "encryption."), "initializationVector")
-    key_id = encryption.get("publicKeyId")
-    if key_id is not None and key_id not in ctx.state.known_key_ids():
-        raise ApiError(21470, f"Klucz o identyfikatorze {key_id} nie jest wspierany.")
+    encryption = read_encryption(ctx, body)
     allowed = FORM_CODES_TE if ctx.state.config.environment == "TE" else FORM_CODES_PRD
     if code not in allowed:
-        raise ApiError(21405, "Wskazany kod formularza nie jest wspierany.")
-    session = ctx.state.open_session(bearer, code, key, iv, key_id=key_id)
+        raise ApiError(VALIDATION, "Wskazany kod formularza nie jest wspierany.")
+    return OpenRequest(body, code, encryption, bool(opt_bool(body, "offlineMode")))
+
+
+def open_online(ctx: Ctx) -> Response:
+    request = read_open_request(ctx)
+    key = request.encryption.key(ctx.state)
+    session = ctx.state.sessions.open(ctx.bearer_or_fail(), request.form, key, request.encryption.iv)
     return ok({"referenceNumber": session.reference, "validUntil": iso(session.valid_until)}, 201)
 
 
@@ -85,10 +98,10 @@ def send_invoice(ctx: Ctx) -> Response:
     content = b64decode_field(need_str(body, "encryptedInvoiceContent"), "encryptedInvoiceContent")
     for name, value in (("invoiceHash", invoice_hash), ("encryptedInvoiceHash", encrypted_hash)):
         if len(value) != 44:
-            raise ApiError(21405, f"Pole '{name}' musi mieć długość 44 znaków.")
+            raise ApiError(VALIDATION, f"Pole '{name}' musi mieć długość 44 znaków.")
     if invoice_size < 1 or encrypted_size < 1:
-        raise ApiError(21405, "Rozmiar pliku musi być większy od zera.")
-    offline = body.get("offlineMode", False)
+        raise ApiError(VALIDATION, "Rozmiar pliku musi być większy od zera.")
+    offline = bool(opt_bool(body, "offlineMode"))
     if session.status != 100:
         raise ApiError(21180, f"Status sesji {session.status} uniemożliwia wysyłkę faktur.")
     if len(session.invoices) >= ctx.state.config.session_invoice_limit:
@@ -101,7 +114,7 @@ def send_invoice(ctx: Ctx) -> Response:
         raise ApiError(21402, "Długość treści nie zgadza się z rozmiarem pliku.")
     if sha256_b64(content) != encrypted_hash:
         raise ApiError(21403, "Skrót treści nie zgadza się ze skrótem pliku.")
-    inv = ctx.state.add_session_invoice(session, invoice_hash, invoice_size, content, bool(offline))
+    inv = ctx.state.sessions.add_invoice(session, invoice_hash, invoice_size, content, offline)
     return ok({"referenceNumber": inv.reference}, 202)
 
 
@@ -109,7 +122,7 @@ def close_online(ctx: Ctx) -> Response:
     session = find_session(ctx, found="odnaleziona", kind="Online")
     if session.status != 100:
         raise ApiError(21180, f"Status sesji {session.status} uniemożliwia jej zamknięcie.")
-    ctx.state.close_session(session)
+    ctx.state.sessions.close(session)
     return no_content()
 
 
@@ -216,7 +229,7 @@ def _session_invoice(ctx: Ctx, session: Session) -> SessionInvoice:
     for inv in session.invoices:
         if inv.reference == ref:
             return inv
-    raise ApiError(21405, f"Faktura o numerze referencyjnym {ref} nie została znaleziona.")
+    raise ApiError(VALIDATION, f"Faktura o numerze referencyjnym {ref} nie została znaleziona.")
 
 
 def session_invoice(ctx: Ctx) -> Response:
@@ -267,10 +280,10 @@ _STATUS_FILTER = {
 
 def list_sessions(ctx: Ctx) -> Response:
     bearer = ctx.bearer_or_fail()
-    query = ctx.request.query_params
-    kind = query.get("sessionType")
-    if kind not in ("Online", "Batch"):
-        raise ApiError(21405, "Parametr 'sessionType' jest wymagany (Online lub Batch).")
+    query = ctx.query
+    kind = query_enum(ctx, "sessionType", ("Online", "Batch"))
+    if kind is None:
+        raise ApiError(VALIDATION, "Parametr 'sessionType' jest wymagany (Online lub Batch).")
     size = query_int(ctx, "pageSize", 10, 10, 1000)
     offset = decode_continuation(ctx)
     sessions = [s for s in ctx.state.sessions.values() if s.context_nip == bearer.context_value and s.kind == kind]
@@ -278,9 +291,9 @@ def list_sessions(ctx: Ctx) -> Response:
         sessions = [s for s in sessions if s.auth_ref == bearer.arn or s.token_ref == bearer.token_ref]
     if (ref := query.get("referenceNumber")) is not None:
         sessions = [s for s in sessions if s.reference == ref]
-    wanted = query.getlist("statuses")
+    wanted = [query_enum_value(raw, _STATUS_FILTER, "statuses") for raw in query.getlist("statuses")]
     if wanted:
-        codes = set().union(*(_STATUS_FILTER.get(w, set()) for w in wanted))
+        codes = set().union(*(_STATUS_FILTER[w] for w in wanted))
         sessions = [s for s in sessions if s.status in codes]
     sessions.sort(key=lambda s: s.created, reverse=True)
     chunk, token = page(sessions, offset, size)
