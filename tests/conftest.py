@@ -1,106 +1,62 @@
-"""Test-wide settings (time zone, language, fixtures folder) and the simulator fixtures: client tests run
-against the simulator over real HTTP, uvicorn on 127.0.0.1 in a thread."""
+"""Test-wide settings (time zone, language, fixtures folder) and the simulator fixtures, defined here once
+over the one harness in ``tests/harness.py``:
+
+``sim_certs``            session-wide simulator certificates (RSA generation is slow)
+``make_sim(**config)``   a private simulator per call, over real HTTP (uvicorn on 127.0.0.1), stopped after the test
+``make_sim_in_process``  the same without a server: ``sim.transport`` (``httpx.ASGITransport``) for async clients
+``sim``                  ``make_sim()`` with the defaults
+"""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 
-from ksef_tui.domain.profile import Profile
 from ksef_tui.ksef.api import KsefApi
 from ksef_tui.ksef.auth import MemorySessionStore, SessionStore, TokenAuth
 from ksef_tui.ksef.client import KsefHttp
 from ksef_tui.ksef.limits import PROD_LIMITS, RateLimiter
-from ksef_tui.sim.app import create_app, describe
-from ksef_tui.sim.clock import OffsetClock
-from ksef_tui.sim.config import SimConfig
-from ksef_tui.sim.keys import SYMMETRIC_USAGE, TOKEN_USAGE, PublicKeyCert, make_cert
-from ksef_tui.sim.state import SimState
+from ksef_tui.sim.keys import PublicKeyCert
 
-FAST: dict[str, Any] = {
-    "limits": "fast",
-    "seed_purchases": 5,
-    "auth_delay": 0.2,
-    "token_activation_delay": 0.3,
-    "token_revocation_delay": 0.3,
-}
+from . import harness
+from .harness import config, in_process, make_certs, serve
 
-
-@dataclass
-class Sim:
-    base_url: str
-    admin_url: str
-    nip: str
-    tokens: dict[str, str]
-    state: SimState
-
-    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = httpx.request(method, f"{self.admin_url}{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.admin("GET", "/stats")
-        return result
-
-    def profile(self, nip: str | None = None) -> Profile:
-        return Profile("demo", nip or self.nip, self.base_url, date(2026, 2, 1))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(config: SimConfig, certs: list[PublicKeyCert]) -> Iterator[Sim]:
-    app, state = create_app(config, certs=certs)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("simulator did not start")
-        time.sleep(0.01)
-    info = describe(state, f"http://127.0.0.1:{port}")
-    try:
-        yield Sim(info["base_url"], info["admin_url"], info["nip"], dict(info["tokens"]), state)
-    finally:
-        server.should_exit = True
-        thread.join(5)
+#: The suites annotate with it (``from ..conftest import Sim``).
+Sim = harness.Sim
 
 
 @pytest.fixture(scope="session")
 def sim_certs() -> list[PublicKeyCert]:
-    now = datetime.now().astimezone()
-    return [make_cert(TOKEN_USAGE, now), make_cert(SYMMETRIC_USAGE, now)]
+    return make_certs()
 
 
 @pytest.fixture
 def make_sim(sim_certs: list[PublicKeyCert]) -> Iterator[Callable[..., Sim]]:
-    """``make_sim(**config)``: a private simulator (own counters, limits and clock) for one test."""
+    """``make_sim(**config)``: a private simulator (own counters, limits and clock) for one test, over real HTTP.
+
+    ``own_keys=True`` makes it generate its own certificates instead of sharing the session's."""
     with ExitStack() as stack:
 
-        def factory(**overrides: Any) -> Sim:
-            values = {"clock": OffsetClock(), **FAST, **overrides}
-            return stack.enter_context(serve(SimConfig(**values), sim_certs))
+        def factory(*, own_keys: bool = False, **overrides: Any) -> Sim:
+            return stack.enter_context(serve(config(**overrides), None if own_keys else sim_certs))
 
         yield factory
+
+
+@pytest.fixture
+def make_sim_in_process(sim_certs: list[PublicKeyCert]) -> Callable[..., Sim]:
+    """``make_sim_in_process(**config)``: like ``make_sim`` with no server (``sim.transport`` for async clients)."""
+
+    def factory(*, own_keys: bool = False, **overrides: Any) -> Sim:
+        return in_process(config(**overrides), None if own_keys else sim_certs)
+
+    return factory
 
 
 @pytest.fixture

@@ -1,24 +1,23 @@
-"""Test support for the simulator: a real uvicorn server in a thread, an httpx client that checks every
-request and response against the official OpenAPI (openapi-core), and client-side crypto written here
-from PROTOCOL.md (never the project's client code)."""
+"""Test support for the simulator suite: an httpx client that checks every request and response against the
+official OpenAPI (openapi-core) and waits by moving the simulator's clock (never by sleeping), and client-side
+crypto written here from PROTOCOL.md (never the project's client code). The server is the suite-wide harness
+(``tests/harness.py``)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
-import socket
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
@@ -29,10 +28,9 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from ksef_tui.sim.app import create_app
-from ksef_tui.sim.config import SimConfig
-from ksef_tui.sim.keys import PublicKeyCert
 from ksef_tui.sim.state import SimState
+
+from ..harness import Sim
 
 SPEC_PATH = Path(__file__).parent / "openapi" / "ksef-openapi-2.6.1-prod.json"
 SPEC_HOST = "https://api.ksef.mf.gov.pl"
@@ -42,8 +40,13 @@ _spec_lock = threading.Lock()
 _spec: list[OpenAPI] = []
 
 
-def _xml_as_text(data: bytes | str) -> str:
-    return data.decode("utf-8") if isinstance(data, bytes) else data
+def _xml_as_text(data: bytes | str, **parameters: str) -> str:
+    return data.decode(parameters.get("charset", "utf-8")) if isinstance(data, bytes) else data
+
+
+def _json(data: bytes | str, **parameters: str) -> Any:
+    """JSON whatever the media type's parameters (``; charset=utf-8``)."""
+    return json.loads(data)
 
 
 def spec() -> OpenAPI:
@@ -53,7 +56,7 @@ def spec() -> OpenAPI:
             # element tree while the spec describes XML bodies as `type: string`.
             config = Config(
                 extra_media_type_deserializers={
-                    "application/problem+json": json.loads,
+                    "application/problem+json": _json,
                     "application/xml": _xml_as_text,
                 }
             )
@@ -135,58 +138,32 @@ def check_against_spec(request: httpx.Request, response: httpx.Response, *, chec
     spec().validate_response(spec_request, spec_response)
 
 
-# ------------------------------------------------------------------ server
-class SimServer:
-    def __init__(self, config: SimConfig, certs: list[PublicKeyCert] | None = None) -> None:
-        self.app, self.state = create_app(config, certs=certs)
-        self.config = config
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        self.root = f"http://127.0.0.1:{self.port}"
-        self.base_url = f"{self.root}/v2"
-        self.admin_url = f"{self.root}/sim"
-        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-
-    def start(self) -> SimServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:  # pragma: no cover - diagnostics only
-                raise RuntimeError("simulator did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
-
-
-@contextmanager
-def running(config: SimConfig, certs: list[PublicKeyCert] | None = None) -> Iterator[SimServer]:
-    server = SimServer(config, certs).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 # ------------------------------------------------------------------ API client
+T = TypeVar("T")
+
+
 class Api:
     """httpx against a simulator; every /v2 exchange is checked against the OpenAPI unless told not to."""
 
-    def __init__(self, server: SimServer) -> None:
-        self.server = server
-        self.http = httpx.Client(base_url=server.root, timeout=30)
+    def __init__(self, sim: Sim) -> None:
+        self.sim = sim
+        self.http = sim.client()
         self._certs: list[dict[str, Any]] | None = None
 
     @property
     def state(self) -> SimState:
-        return self.server.state
+        return self.sim.state
+
+    def until(self, poll: Callable[[], T], done: Callable[[T], bool], *, within: float = 60.0, step: float = 0.05) -> T:
+        """``poll()`` until ``done`` says so. The simulator settles its work by its clock, so between polls its
+        clock moves by ``step`` (no sleeping); after ``within`` simulated seconds the last answer is returned."""
+        moved = 0.0
+        while True:
+            value = poll()
+            if done(value) or moved >= within:
+                return value
+            self.sim.advance(step)
+            moved += step
 
     def call(
         self,
@@ -195,19 +172,25 @@ class Api:
         *,
         token: str | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         params: Any = None,
         headers: dict[str, str] | None = None,
         problem: bool = False,
         validate: bool = True,
         bad_request: bool = False,
     ) -> httpx.Response:
-        """``bad_request``: the request breaks the spec on purpose (only the response is checked)."""
+        """``bad_request``: the request breaks the spec on purpose (only the response is checked);
+        ``content``: a raw body (sent as ``application/json``) instead of ``json_body``."""
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         if problem:
             all_headers["X-Error-Format"] = "problem-details"
-        response = self.http.request(method, "/v2" + path, json=json_body, params=params, headers=all_headers)
+        if content is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        response = self.http.request(
+            method, "/v2" + path, json=json_body, content=content, params=params, headers=all_headers
+        )
         if validate:
             check_against_spec(response.request, response, check_request=not bad_request)
         return response
@@ -239,25 +222,34 @@ class Api:
         return b64(oaep(key, f"{token}|{timestamp_ms}".encode()))
 
     # -------------------------------------------------------------- flows
-    def start_auth(self, token: str, nip: str | None = None, *, encrypted: str | None = None) -> dict[str, Any]:
+    def start_auth(
+        self,
+        token: str,
+        nip: str | None = None,
+        *,
+        encrypted: str | None = None,
+        context_type: str = "Nip",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """POST /auth/ksef-token with a fresh challenge; ``extra`` goes into the body as it is."""
         challenge = self.call("POST", "/auth/challenge").json()
         body = {
             "challenge": challenge["challenge"],
-            "contextIdentifier": {"type": "Nip", "value": nip or token.split("|")[1].removeprefix("nip-")},
+            "contextIdentifier": {"type": context_type, "value": nip or token.split("|")[1].removeprefix("nip-")},
             "encryptedToken": encrypted or self.encrypt_token(token, challenge["timestampMs"]),
+            **extra,
         }
-        response = self.call("POST", "/auth/ksef-token", json_body=body)
+        spelled_as_the_spec = context_type in ("Nip", "InternalId", "NipVatUe", "PeppolId")
+        response = self.call("POST", "/auth/ksef-token", json_body=body, bad_request=not spelled_as_the_spec)
         assert response.status_code == 202, response.text
         return dict(response.json())
 
-    def wait_auth(self, started: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    def wait_auth(self, started: dict[str, Any]) -> dict[str, Any]:
         auth_token = started["authenticationToken"]["token"]
-        while True:
-            status = self.call("GET", f"/auth/{started['referenceNumber']}", token=auth_token).json()
-            if status["status"]["code"] != 100 or time.monotonic() > deadline:
-                return dict(status)
-            time.sleep(0.05)
+        return self.until(
+            lambda: dict(self.call("GET", f"/auth/{started['referenceNumber']}", token=auth_token).json()),
+            lambda status: status["status"]["code"] != 100,
+        )
 
     def login(self, token: str) -> dict[str, str]:
         """Token auth end to end; returns ``{"access", "refresh", "auth", "reference"}``."""
@@ -295,6 +287,40 @@ def aes_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     padded = padder.update(data) + padder.finalize()
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     return encryptor.update(padded) + encryptor.finalize()
+
+
+def aes_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(data) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
+def start_export(
+    client: Api, access: str, filters: dict[str, Any], *, bad_request: bool = False, **extra: Any
+) -> tuple[str, bytes, bytes]:
+    """POST /invoices/exports with a fresh key; returns (reference, key, IV)."""
+    key, iv = os.urandom(32), os.urandom(16)
+    public, key_id = client.public_key("SymmetricKeyEncryption")
+    body = {
+        "encryption": {
+            "encryptedSymmetricKey": b64(oaep(public, key)),
+            "initializationVector": b64(iv),
+            "publicKeyId": key_id,
+        },
+        "filters": filters,
+        **extra,
+    }
+    response = client.call("POST", "/invoices/exports", token=access, json_body=body, bad_request=bad_request)
+    assert response.status_code == 201, response.text
+    return str(response.json()["referenceNumber"]), key, iv
+
+
+def wait_export(client: Api, access: str, ref: str) -> dict[str, Any]:
+    return client.until(
+        lambda: dict(client.call("GET", f"/invoices/exports/{ref}", token=access).json()),
+        lambda body: body["status"]["code"] != 100,
+    )
 
 
 @dataclass
@@ -339,13 +365,10 @@ class OnlineSession:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def wait_invoice(self, invoice_ref: str, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.invoice_status(invoice_ref)
-            if status["status"]["code"] not in (100, 150) or time.monotonic() > deadline:
-                return status
-            time.sleep(0.05)
+    def wait_invoice(self, invoice_ref: str) -> dict[str, Any]:
+        return self.api.until(
+            lambda: self.invoice_status(invoice_ref), lambda status: status["status"]["code"] not in (100, 150)
+        )
 
     def close(self) -> httpx.Response:
         return self.api.call("POST", f"/sessions/online/{self.reference}/close", token=self.access)
@@ -355,13 +378,8 @@ class OnlineSession:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def wait_closed(self, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.status()
-            if status["status"]["code"] not in (100, 170) or time.monotonic() > deadline:
-                return status
-            time.sleep(0.05)
+    def wait_closed(self) -> dict[str, Any]:
+        return self.api.until(self.status, lambda status: status["status"]["code"] not in (100, 170))
 
 
 FA3_FORM = {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
@@ -415,6 +433,14 @@ def fixture_invoice(name: str, seller_nip: str, number: str | None = None) -> by
         assert p2 is not None
         p2.text = number
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+_numbers = itertools.count(1)
+
+
+def unique_number(prefix: str) -> str:
+    """An invoice number (P_2) no other test uses, so reruns against one simulator are never duplicates."""
+    return f"{prefix}/{uuid.uuid4().hex[:12].upper()}/{next(_numbers)}"
 
 
 def dumps(value: Any) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,10 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ksef_tui.domain.ksef_number import reference_checksum_ok
-from ksef_tui.sim.clock import OffsetClock
 from ksef_tui.sim.seed import DEMO, OTHER
 
-from .sim_support import Api, SimServer, b64, legacy_error, oaep, problem_error
+from ..harness import Sim
+from .sim_support import Api, b64, legacy_error, oaep, problem_error
 
 
 def test_public_key_certificates(api: Api) -> None:
@@ -54,8 +53,8 @@ def test_challenge_shape(api: Api) -> None:
     assert body["clientIp"] == "127.0.0.1"
 
 
-def test_full_login_and_jwt_claims(api: Api, sim: SimServer) -> None:
-    started = api.start_auth(sim.state.named_tokens["full"])
+def test_full_login_and_jwt_claims(api: Api, shared_sim: Sim) -> None:
+    started = api.start_auth(shared_sim.state.named_tokens["full"])
     assert reference_checksum_ok(started["referenceNumber"])
     assert started["referenceNumber"][9:11] == "AU"
     auth_token = started["authenticationToken"]["token"]
@@ -87,8 +86,8 @@ def test_full_login_and_jwt_claims(api: Api, sim: SimServer) -> None:
     assert again["isTokenRedeemed"] is True and again["refreshTokenValidUntil"] is not None
 
 
-def test_bad_token_is_accepted_then_fails_with_450(api: Api, sim: SimServer) -> None:
-    token = sim.state.named_tokens["full"]
+def test_bad_token_is_accepted_then_fails_with_450(api: Api, shared_sim: Sim) -> None:
+    token = shared_sim.state.named_tokens["full"]
     wrong_secret = token[:-4] + ("0000" if not token.endswith("0000") else "1111")
     cases: list[tuple[str, Callable[[int], str], str | None]] = [
         ("Nieprawidłowy token", lambda ms: api.encrypt_token(wrong_secret, ms), None),
@@ -103,11 +102,11 @@ def test_bad_token_is_accepted_then_fails_with_450(api: Api, sim: SimServer) -> 
             lambda ms: b64(oaep(api.public_key("KsefTokenEncryption")[0], b"\xff\xfe" + str(ms).encode())),
             None,
         ),
-        ("Token nieaktywny", lambda ms: api.encrypt_token(sim.state.named_tokens["inactive"], ms), None),
-        ("Token unieważniony", lambda ms: api.encrypt_token(sim.state.named_tokens["revoked"], ms), None),
+        ("Token nieaktywny", lambda ms: api.encrypt_token(shared_sim.state.named_tokens["inactive"], ms), None),
+        ("Token unieważniony", lambda ms: api.encrypt_token(shared_sim.state.named_tokens["revoked"], ms), None),
         (
             f"Token nie może być użyty w kontekście {DEMO.nip}",
-            lambda ms: api.encrypt_token(sim.state.named_tokens["other_nip"], ms),
+            lambda ms: api.encrypt_token(shared_sim.state.named_tokens["other_nip"], ms),
             DEMO.nip,
         ),
     ]
@@ -134,14 +133,14 @@ def test_bad_token_is_accepted_then_fails_with_450(api: Api, sim: SimServer) -> 
         )
 
 
-def test_other_company_token_works_in_its_own_context(api: Api, sim: SimServer) -> None:
-    tokens = api.login(sim.state.named_tokens["other_nip"])
+def test_other_company_token_works_in_its_own_context(api: Api, shared_sim: Sim) -> None:
+    tokens = api.login(shared_sim.state.named_tokens["other_nip"])
     claims = jwt.decode(tokens["access"], options={"verify_signature": False})
     assert claims["civ"] == OTHER.nip
 
 
-def test_challenge_errors(api: Api, sim: SimServer) -> None:
-    token = sim.state.named_tokens["full"]
+def test_challenge_errors(api: Api, shared_sim: Sim) -> None:
+    token = shared_sim.state.named_tokens["full"]
     challenge = api.call("POST", "/auth/challenge").json()
     body = {
         "challenge": "20260101-CR-0000000000-0000000000-00",
@@ -172,9 +171,9 @@ def test_challenge_errors(api: Api, sim: SimServer) -> None:
     )
 
 
-def test_redeem_rules(make_sim: Callable[..., Api]) -> None:
+def test_redeem_rules(make_client: Callable[..., Api]) -> None:
     # a long status-100 phase and a movable clock: no race with the poll
-    api = make_sim(auth_delay=30.0, seed_purchases=0)
+    api = make_client(auth_delay=30.0, seed_purchases=0)
     started = api.start_auth(api.state.named_tokens["full"])
     auth_token = started["authenticationToken"]["token"]
     first = api.call("GET", f"/auth/{started['referenceNumber']}", token=auth_token).json()
@@ -186,9 +185,7 @@ def test_redeem_rules(make_sim: Callable[..., Api]) -> None:
         "Brak autoryzacji.",
         ["Status uwierzytelniania (100) nie pozwala na pobranie tokenów."],
     )
-    clock = api.state.config.clock
-    assert isinstance(clock, OffsetClock)
-    clock.advance(30)
+    api.sim.advance(30)
     assert api.wait_auth(started)["status"]["code"] == 200
     assert api.call("POST", "/auth/token/redeem", token=auth_token).status_code == 200
     second = api.call("POST", "/auth/token/redeem", token=auth_token)
@@ -199,8 +196,8 @@ def test_redeem_rules(make_sim: Callable[..., Api]) -> None:
     )
 
 
-def test_bearer_typing(api: Api, sim: SimServer) -> None:
-    tokens = api.login(sim.state.named_tokens["full"])
+def test_bearer_typing(api: Api, shared_sim: Sim) -> None:
+    tokens = api.login(shared_sim.state.named_tokens["full"])
     # protected endpoints: access token only
     assert api.call("GET", "/tokens", token=tokens["access"]).status_code == 200
     refresh_on_protected = api.call("GET", "/tokens", token=tokens["refresh"])
@@ -212,7 +209,7 @@ def test_bearer_typing(api: Api, sim: SimServer) -> None:
     # auth status / redeem: authentication token only
     status_with_access = api.call("GET", f"/auth/{tokens['reference']}", token=tokens["access"])
     assert status_with_access.status_code == 401
-    assert status_with_access.headers["content-type"] == "application/problem+json"
+    assert status_with_access.headers["content-type"] == "application/problem+json; charset=utf-8"
     # refresh: refresh token only
     assert api.call("POST", "/auth/token/refresh", token=tokens["access"]).status_code == 401
     # missing and garbage bearer
@@ -220,8 +217,8 @@ def test_bearer_typing(api: Api, sim: SimServer) -> None:
     assert api.call("GET", "/tokens", token="not-a-jwt").status_code == 401
 
 
-def test_refresh_is_not_rotated_and_revocation_gives_21301(api: Api, sim: SimServer) -> None:
-    tokens = api.login(sim.state.named_tokens["full"])
+def test_refresh_is_not_rotated_and_revocation_gives_21301(api: Api, shared_sim: Sim) -> None:
+    tokens = api.login(shared_sim.state.named_tokens["full"])
     refreshed = api.call("POST", "/auth/token/refresh", token=tokens["refresh"])
     assert refreshed.status_code == 200
     assert set(refreshed.json()) == {"accessToken"}
@@ -244,42 +241,47 @@ def test_refresh_is_not_rotated_and_revocation_gives_21301(api: Api, sim: SimSer
     assert status["status"]["code"] == 425
 
 
-def test_expired_access_token_is_401_problem(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(access_token_ttl=5.0, seed_purchases=0)
+def test_expired_access_token_is_401_problem(make_client: Callable[..., Api]) -> None:
+    client = make_client(access_token_ttl=5.0, seed_purchases=0)
     tokens = client.login(client.state.named_tokens["full"])
     assert client.call("GET", "/tokens", token=tokens["access"]).status_code == 200
-    clock = client.state.config.clock
-    assert isinstance(clock, OffsetClock)
-    clock.advance(6)
+    client.sim.advance(6)
     expired = client.call("GET", "/tokens", token=tokens["access"])
     assert expired.status_code == 401
     body = expired.json()
-    assert expired.headers["content-type"] == "application/problem+json"
+    assert expired.headers["content-type"] == "application/problem+json; charset=utf-8"
     assert (body["title"], body["status"], body["detail"]) == ("Unauthorized", 401, "Wymagane jest uwierzytelnienie.")
     # the refresh token still works and yields a fresh access token
     refreshed = client.call("POST", "/auth/token/refresh", token=tokens["refresh"]).json()
     assert client.call("GET", "/tokens", token=refreshed["accessToken"]["token"]).status_code == 200
 
 
-def test_auth_status_is_gone_after_retention(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(auth_retention=30.0, auth_token_ttl=3600.0, seed_purchases=0)
+def test_auth_status_is_gone_after_retention(make_client: Callable[..., Api]) -> None:
+    client = make_client(auth_retention=30.0, auth_token_ttl=3600.0, seed_purchases=0)
     started = client.start_auth(client.state.named_tokens["full"])
-    clock = client.state.config.clock
-    assert isinstance(clock, OffsetClock)
-    clock.advance(31)
+    client.sim.advance(31)
     gone = client.call("GET", f"/auth/{started['referenceNumber']}", token=started["authenticationToken"]["token"])
     assert gone.status_code == 410
     assert gone.json()["detail"] == "Operacja wygasła i nie jest już dostępna."
 
 
-def test_auth_polling_takes_configured_time(api: Api, sim: SimServer) -> None:
-    begin = time.monotonic()
-    api.wait_auth(api.start_auth(sim.state.named_tokens["full"]))
-    assert time.monotonic() - begin >= sim.config.auth_delay * 0.9
+def test_auth_polling_takes_configured_time(make_client: Callable[..., Api]) -> None:
+    client = make_client(auth_delay=30.0, seed_purchases=0)
+    started = client.start_auth(client.state.named_tokens["full"])
+    token = started["authenticationToken"]["token"]
+
+    def code() -> int:
+        return int(client.call("GET", f"/auth/{started['referenceNumber']}", token=token).json()["status"]["code"])
+
+    assert code() == 100
+    client.sim.advance(29)
+    assert code() == 100
+    client.sim.advance(1.5)
+    assert code() == 200
 
 
-def test_key_rotation_mode_lists_two_certs_per_usage(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(own_keys=True, key_rotation=True, seed_purchases=0)
+def test_key_rotation_mode_lists_two_certs_per_usage(make_client: Callable[..., Api]) -> None:
+    client = make_client(own_keys=True, key_rotation=True, seed_purchases=0)
     certs = client.certificates()
     by_usage: dict[str, list[dict[str, object]]] = {}
     for item in certs:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-import time
 import zipfile
 from typing import Any
 
 from ksef_tui.fa.validate import Schema, validate_bytes
 from ksef_tui.sim.seed import DEMO
 
-from .sim_support import FA3_FORM, Api, SimServer, aes_encrypt, b64, fixture_invoice, legacy_error, oaep, sha_b64
+from ..harness import Sim
+from .sim_support import FA3_FORM, Api, aes_encrypt, b64, fixture_invoice, legacy_error, oaep, sha_b64, unique_number
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -50,20 +50,17 @@ def _open(api: Api, access: str, archive: bytes, parts: int) -> tuple[str, list[
 
 
 def _wait(api: Api, access: str, ref: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
-        body: dict[str, Any] = api.call("GET", f"/sessions/{ref}", token=access).json()
-        if body["status"]["code"] not in (100, 150) or time.monotonic() > deadline:
-            return body
-        time.sleep(0.05)
+    return api.until(
+        lambda: dict(api.call("GET", f"/sessions/{ref}", token=access).json()),
+        lambda body: body["status"]["code"] not in (100, 150),
+    )
 
 
-def test_batch_session_end_to_end(api: Api, sim: SimServer, full_login: dict[str, str]) -> None:
+def test_batch_session_end_to_end(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
     access = full_login["access"]
-    stamp = time.time_ns()
     files = {
-        "a.xml": fixture_invoice("FA3_example_1.xml", DEMO.nip, f"BATCH/{stamp}/1"),
-        "b.xml": fixture_invoice("FA3_example_1.xml", DEMO.nip, f"BATCH/{stamp}/2"),
+        "a.xml": fixture_invoice("FA3_example_1.xml", DEMO.nip, unique_number("BATCH")),
+        "b.xml": fixture_invoice("FA3_example_1.xml", DEMO.nip, unique_number("BATCH")),
         "broken.xml": b"<Faktura/>",
     }
     archive = _zip(files)

@@ -3,21 +3,21 @@ the invoice is found by a Subject1 metadata query."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from ksef_tui.domain.ksef_number import is_valid_ksef_number
 from ksef_tui.fa.validate import Schema, validate_bytes
 from ksef_tui.sim.seed import DEMO
 
-from .sim_support import Api, SimServer, fixture_invoice, open_session, sha_b64
+from ..harness import Sim
+from .sim_support import Api, fixture_invoice, open_session, sha_b64, unique_number
 
 
-def test_send_and_find_own_invoice(api: Api, sim: SimServer) -> None:
-    tokens = api.login(sim.state.named_tokens["full"])
+def test_send_and_find_own_invoice(api: Api, shared_sim: Sim) -> None:
+    tokens = api.login(shared_sim.state.named_tokens["full"])
     session = open_session(api, tokens["access"])
     # FA3_example_1 with the demo company as seller (P_2 made unique so reruns are not duplicates)
-    xml = fixture_invoice("FA3_example_1.xml", DEMO.nip, f"E2E/{time.time_ns()}")
+    xml = fixture_invoice("FA3_example_1.xml", DEMO.nip, unique_number("E2E"))
     sent = session.send(xml)
     assert sent.status_code == 202, sent.text
     status = session.wait_invoice(sent.json()["referenceNumber"])
@@ -38,19 +38,18 @@ def test_send_and_find_own_invoice(api: Api, sim: SimServer) -> None:
         "subjectType": "Subject1",
         "dateRange": {
             "dateType": "PermanentStorage",
-            "from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            "from": (api.state.now() - timedelta(hours=1)).isoformat(),
             "restrictToPermanentStorageHwmDate": False,
         },
     }
-    found: list[dict[str, object]] = []
-    deadline = time.monotonic() + 10
-    while not found and time.monotonic() < deadline:
+
+    def query() -> list[dict[str, object]]:
         result = api.call(
             "POST", "/invoices/query/metadata", token=tokens["access"], json_body=body, params={"pageSize": 250}
         )
-        found = [item for item in result.json()["invoices"] if item["ksefNumber"] == number]
-        if not found:
-            time.sleep(0.1)
+        return [item for item in result.json()["invoices"] if item["ksefNumber"] == number]
+
+    found = api.until(query, bool)
     assert found, "the sent invoice did not show up as Subject1"
     assert found[0]["seller"] == {"nip": DEMO.nip, "name": "ABC AGD sp. z o. o."}
     assert found[0]["invoiceHash"] == sha_b64(xml)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ksef_tui.sim.clock import ManualClock
 from ksef_tui.sim.limits import FAST_LIMITS, PROD_LIMITS, Limit, RateLimiter
 
-from .sim_support import Api, SimServer, legacy_error, problem_error
+from ..harness import FIXED_NOW, Sim
+from .sim_support import Api, legacy_error, problem_error
 
 
 def test_legacy_and_problem_details_envelopes(api: Api, full_login: dict[str, str]) -> None:
     garbage = {"x-continuation-token": "###"}
     legacy = api.call("GET", "/tokens", token=full_login["access"], headers=garbage)
-    assert legacy.status_code == 400 and legacy.headers["content-type"] == "application/json"
+    assert legacy.status_code == 400 and legacy.headers["content-type"] == "application/json; charset=utf-8"
     exception = legacy.json()["exception"]
     assert exception["serviceCode"] and exception["timestamp"].endswith("+00:00")
     assert legacy_error(legacy)[0] == 21418
@@ -31,8 +32,8 @@ def test_legacy_and_problem_details_envelopes(api: Api, full_login: dict[str, st
     assert len(body["traceId"]) == 32
 
 
-def test_missing_permissions_403(api: Api, sim: SimServer) -> None:
-    tokens = api.login(sim.state.named_tokens["read_only"])
+def test_missing_permissions_403(api: Api, shared_sim: Sim) -> None:
+    tokens = api.login(shared_sim.state.named_tokens["read_only"])
     response = api.call(
         "POST",
         "/sessions/online",
@@ -43,14 +44,14 @@ def test_missing_permissions_403(api: Api, sim: SimServer) -> None:
         },
     )
     assert response.status_code == 403
-    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["content-type"] == "application/problem+json; charset=utf-8"
     body = response.json()
     assert body["reasonCode"] == "missing-permissions"
     assert body["security"] == {
         "requiredAnyOfPermissions": ["InvoiceWrite", "PefInvoiceWrite", "EnforcementOperations"],
         "presentPermissions": ["InvoiceRead"],
     }
-    writer = api.login(sim.state.named_tokens["write_only"])
+    writer = api.login(shared_sim.state.named_tokens["write_only"])
     metadata = api.call(
         "POST",
         "/invoices/query/metadata",
@@ -61,10 +62,10 @@ def test_missing_permissions_403(api: Api, sim: SimServer) -> None:
     assert metadata.json()["security"]["requiredAnyOfPermissions"] == ["InvoiceRead"]
 
 
-def test_rate_limit_429_with_retry_after(make_sim: Callable[..., Api]) -> None:
+def test_rate_limit_429_with_retry_after(make_client: Callable[..., Api]) -> None:
     # frozen time: the burst is inside one second however slow the machine is
-    clock = ManualClock(datetime.now(UTC))
-    client = make_sim(limits="prod", seed_purchases=0, clock=clock, auth_delay=0.0)
+    clock = ManualClock(FIXED_NOW)
+    client = make_client(limits="prod", seed_purchases=0, clock=clock, auth_delay=0.0)
     tokens = client.login(client.state.named_tokens["full"])
     body = {
         "subjectType": "Subject2",
@@ -85,7 +86,7 @@ def test_rate_limit_429_with_retry_after(make_sim: Callable[..., Api]) -> None:
         }
     }
     problem = client.call("POST", "/invoices/query/metadata", token=tokens["access"], json_body=body, problem=True)
-    assert problem.status_code == 429 and problem.headers["content-type"] == "application/problem+json"
+    assert problem.status_code == 429 and problem.headers["content-type"] == "application/problem+json; charset=utf-8"
     assert problem.json()["title"] == "Too Many Requests"
     # other groups keep their own counters
     assert client.call("GET", "/tokens", token=tokens["access"]).status_code == 200
@@ -117,8 +118,8 @@ def test_sliding_windows_unit() -> None:
     assert PROD_LIMITS["invoiceDownload"] == Limit(8, 16, 64)
 
 
-def test_faults_forced_429_and_maintenance(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=0)
+def test_faults_forced_429_and_maintenance(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=0)
     assert client.admin("POST", "/faults", json={"spec": "force429=public"}).status_code == 200
     forced = client.call("POST", "/auth/challenge")
     assert forced.status_code == 429 and forced.headers["retry-after"] == "1"

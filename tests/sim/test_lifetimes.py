@@ -6,23 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ksef_tui.sim.clock import OffsetClock
 from ksef_tui.sim.seed import DEMO
 
 from .sim_support import Api, open_session
 
 
-def _clock(client: Api) -> OffsetClock:
-    clock = client.state.config.clock
-    assert isinstance(clock, OffsetClock)
-    return clock
-
-
-def test_expired_challenge_fails_with_450(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=0)
+def test_expired_challenge_fails_with_450(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=0)
     token = client.state.named_tokens["full"]
     challenge = client.call("POST", "/auth/challenge").json()
-    _clock(client).advance(601)
+    client.sim.advance(601)
     body = {
         "challenge": challenge["challenge"],
         "contextIdentifier": {"type": "Nip", "value": DEMO.nip},
@@ -35,17 +28,17 @@ def test_expired_challenge_fails_with_450(make_sim: Callable[..., Api]) -> None:
     assert status["status"]["details"] == ["Nieprawidłowe wyzwanie autoryzacyjne"]
 
 
-def test_online_session_auto_closes_after_12_hours(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=0, access_token_ttl=24 * 3600.0)
+def test_online_session_auto_closes_after_12_hours(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=0, access_token_ttl=24 * 3600.0)
     tokens = client.login(client.state.named_tokens["full"])
     session = open_session(client, tokens["access"])
-    _clock(client).advance(12 * 3600 + 1)
+    client.sim.advance(12 * 3600 + 1)
     status = session.wait_closed()
     assert status["status"] == {"code": 440, "description": "Sesja anulowana", "details": ["Nie przesłano faktur"]}
 
 
-def test_admin_token_activation_and_auth_session_management(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=0)
+def test_admin_token_activation_and_auth_session_management(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=0)
     created = client.admin(
         "POST",
         "/tokens",
@@ -53,7 +46,7 @@ def test_admin_token_activation_and_auth_session_management(make_sim: Callable[.
     ).json()
     assert created["status"] == "Pending"
     assert client.wait_auth(client.start_auth(created["token"]))["status"]["details"] == ["Token nieaktywny"]
-    _clock(client).advance(101)
+    client.sim.advance(101)
     first = client.login(created["token"])
     second = client.login(client.state.named_tokens["full"])
     listing = client.call("GET", "/auth/sessions", token=second["access"]).json()["items"]
@@ -65,15 +58,17 @@ def test_admin_token_activation_and_auth_session_management(make_sim: Callable[.
     )
 
 
-def test_limit_endpoints(api: Api, full_login: dict[str, str]) -> None:
-    limits = api.call("GET", "/rate-limits", token=full_login["access"]).json()
+def test_limit_endpoints(make_client: Callable[..., Api]) -> None:
+    client = make_client(limits="fast", seed_purchases=0)
+    access = client.login(client.state.named_tokens["full"])["access"]
+    limits = client.call("GET", "/rate-limits", token=access).json()
     assert limits["invoiceMetadata"] == {"perSecond": 80, "perMinute": 160, "perHour": 200}  # the fast profile
-    context = api.call("GET", "/limits/context", token=full_login["access"]).json()
+    context = client.call("GET", "/limits/context", token=access).json()
     assert context["onlineSession"]["maxInvoiceSizeInMB"] == 1
 
 
-def test_latency_and_server_errors(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=0)
+def test_latency_and_server_errors(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=0)
     client.admin("POST", "/faults", json={"spec": "latency=0.3"})
     began = time.monotonic()
     assert client.call("POST", "/auth/challenge").status_code == 200

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ksef_tui.sim.seed import DEMO
 
-from .sim_support import Api, SimServer
+from ..harness import Sim
+from .sim_support import Api
 
 
-def test_personal_grants_list_the_token_permissions(api: Api, sim: SimServer) -> None:
-    login = api.login(sim.state.named_tokens["read_only"])
+def test_personal_grants_list_the_token_permissions(api: Api, shared_sim: Sim) -> None:
+    login = api.login(shared_sim.state.named_tokens["read_only"])
     path = "/permissions/query/personal/grants"
     response = api.call("POST", path, token=login["access"], json_body={}, params={"pageOffset": 0, "pageSize": 10})
     assert response.status_code == 200, response.text
@@ -26,8 +27,8 @@ def test_personal_grants_list_the_token_permissions(api: Api, sim: SimServer) ->
     assert inactive.json()["permissions"] == []
 
 
-def test_personal_grants_paging_and_validation(api: Api, sim: SimServer) -> None:
-    login = api.login(sim.state.named_tokens["full"])
+def test_personal_grants_paging_and_validation(api: Api, shared_sim: Sim) -> None:
+    login = api.login(shared_sim.state.named_tokens["full"])
     path = "/permissions/query/personal/grants"
     first = api.call("POST", path, token=login["access"], json_body={}, params={"pageSize": 10})
     assert first.status_code == 200

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from ksef_tui.sim.seed import DEMO
 
-from .sim_support import Api, fixture_invoice, legacy_error, open_session
+from .sim_support import Api, fixture_invoice, legacy_error, open_session, unique_number
 
 
 def _auth_with_policy(client: Api, policy: dict[str, Any]) -> dict[str, str]:
-    token = client.state.named_tokens["full"]
-    challenge = client.call("POST", "/auth/challenge").json()
-    body = {
-        "challenge": challenge["challenge"],
-        "contextIdentifier": {"type": "Nip", "value": DEMO.nip},
-        "encryptedToken": client.encrypt_token(token, challenge["timestampMs"]),
-        "authorizationPolicy": {"allowedIps": policy},
-    }
-    started = client.call("POST", "/auth/ksef-token", json_body=body).json()
+    started = client.start_auth(client.state.named_tokens["full"], authorizationPolicy={"allowedIps": policy})
     client.wait_auth(started)
     tokens = client.call("POST", "/auth/token/redeem", token=started["authenticationToken"]["token"]).json()
     return {"access": tokens["accessToken"]["token"], "refresh": tokens["refreshToken"]["token"]}
@@ -53,15 +44,15 @@ def test_ip_policy(api: Api) -> None:
     )
 
 
-def test_te_environment_accepts_fa2_and_echoes_warnings(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(environment="TE", seed_purchases=0)
+def test_te_environment_accepts_fa2_and_echoes_warnings(make_client: Callable[..., Api]) -> None:
+    client = make_client(environment="TE", seed_purchases=0)
     echoed = client.call("POST", "/auth/challenge", headers={"X-Test-System-Warning": "[W1]: Proba lacznosci"})
     assert echoed.headers["x-system-warning"] == "[W1]: Proba lacznosci"
     tokens = client.login(client.state.named_tokens["full"])
     session = open_session(
         client, tokens["access"], form={"systemCode": "FA (2)", "schemaVersion": "1-0E", "value": "FA"}
     )
-    fa2 = fixture_invoice("../fa2/FA2_podstawowa__FA_2_Przyklad_4.xml", DEMO.nip, f"FA2/{time.time_ns()}")
+    fa2 = fixture_invoice("../fa2/FA2_podstawowa__FA_2_Przyklad_4.xml", DEMO.nip, unique_number("FA2"))
     status = session.wait_invoice(session.send(fa2).json()["referenceNumber"])
     assert status["status"]["code"] == 200, status
 
@@ -71,7 +62,7 @@ def test_prd_does_not_echo_warnings(api: Api) -> None:
     assert "x-system-warning" not in response.headers
 
 
-def test_unknown_fields_switch(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(extra_fields=True, seed_purchases=0)
+def test_unknown_fields_switch(make_client: Callable[..., Api]) -> None:
+    client = make_client(extra_fields=True, seed_purchases=0)
     body = client.call("POST", "/auth/challenge").json()  # still valid against the spec
     assert body["simulatorExtension"]["version"] == 1

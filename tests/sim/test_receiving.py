@@ -15,11 +15,13 @@ import pytest
 from ksef_tui.sim.routes_invoices import parse_api_datetime, within_three_months
 from ksef_tui.sim.seed import DEMO, OTHER, SUPPLIERS, Company, Line, invoice_xml
 
-from .sim_support import Api, SimServer, legacy_error
+from ..harness import Sim, fixed_clock
+from .sim_support import Api, legacy_error, unique_number
 
 
-def _window(days: int = 85) -> tuple[str, str]:
-    now = datetime.now(UTC)
+def _window(api: Api, days: int = 85) -> tuple[str, str]:
+    """The last ``days`` days on the simulator's (fixed) calendar."""
+    now = api.state.now()
     return (now - timedelta(days=days)).isoformat(), now.isoformat()
 
 
@@ -29,14 +31,14 @@ def _query(api: Api, access: str, body: dict[str, Any], **params: Any) -> dict[s
     return dict(response.json())
 
 
-def test_subject2_finds_seeded_purchases(api: Api, sim: SimServer, full_login: dict[str, str]) -> None:
-    start, end = _window()
+def test_subject2_finds_seeded_purchases(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
+    start, end = _window(api)
     body = {"subjectType": "Subject2", "dateRange": {"dateType": "PermanentStorage", "from": start, "to": end}}
     result = _query(api, full_login["access"], body, pageSize=250)
     lo, hi = datetime.fromisoformat(start), datetime.fromisoformat(end)
     expected = sorted(
         inv.ksef_number
-        for inv in sim.state.invoices.values()
+        for inv in shared_sim.state.invoices.values()
         if inv.facts.buyer_value == DEMO.nip and lo <= inv.permanent_storage <= hi
     )
     assert expected, "the seed should put purchases into the last 85 days"
@@ -47,7 +49,7 @@ def test_subject2_finds_seeded_purchases(api: Api, sim: SimServer, full_login: d
     assert dates == sorted(dates)
     for item in result["invoices"]:
         assert item["buyer"]["identifier"] == {"type": "Nip", "value": DEMO.nip}
-        stored = sim.state.invoices[item["ksefNumber"]]
+        stored = shared_sim.state.invoices[item["ksefNumber"]]
         assert Decimal(str(item["grossAmount"])) == stored.facts.gross
         assert item["formCode"] == {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
     issue = _query(
@@ -56,8 +58,8 @@ def test_subject2_finds_seeded_purchases(api: Api, sim: SimServer, full_login: d
     assert issue["permanentStorageHwmDate"] is None
 
 
-def test_eur_invoice_reports_vat_in_pln(api: Api, sim: SimServer, full_login: dict[str, str]) -> None:
-    eur = next(inv for inv in sim.state.invoices.values() if inv.facts.currency == "EUR")
+def test_eur_invoice_reports_vat_in_pln(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
+    eur = next(inv for inv in shared_sim.state.invoices.values() if inv.facts.currency == "EUR")
     moment = eur.permanent_storage
     body = {
         "subjectType": "Subject2",
@@ -76,31 +78,28 @@ def test_eur_invoice_reports_vat_in_pln(api: Api, sim: SimServer, full_login: di
     assert Decimal(str(items[0]["vatAmount"])) == tax_pln
 
 
-def test_sort_desc_and_paging(api: Api, full_login: dict[str, str]) -> None:
+def test_sort_desc_and_paging(make_client: Callable[..., Api]) -> None:
+    # 30 purchases, all issued between 2026-02-01 and the simulator's "now" of 2026-04-30: one window holds them,
+    # three full pages of ten (the last full page must say there is no more)
+    client = make_client(seed_purchases=30, clock=fixed_clock(datetime(2026, 4, 30, 12, tzinfo=UTC)))
+    access = client.login(client.state.named_tokens["full"])["access"]
     start = datetime(2026, 2, 1, tzinfo=UTC)
     body = {
         "subjectType": "Subject2",
-        "dateRange": {
-            "dateType": "Invoicing",
-            "from": start.isoformat(),
-            "to": (start + timedelta(days=89)).isoformat(),
-        },
+        "dateRange": {"dateType": "Invoicing", "from": start.isoformat(), "to": client.state.now().isoformat()},
     }
-    everything = _query(api, full_login["access"], body, pageSize=250, sortOrder="Desc")["invoices"]
+    everything = _query(client, access, body, pageSize=250, sortOrder="Desc")["invoices"]
+    assert len(everything) == 30
     dates = [item["invoicingDate"] for item in everything]
     assert dates == sorted(dates, reverse=True)
-    if len(everything) > 10:
-        page0 = _query(api, full_login["access"], body, pageSize=10, pageOffset=0, sortOrder="Desc")
-        page1 = _query(api, full_login["access"], body, pageSize=10, pageOffset=1, sortOrder="Desc")
-        assert page0["hasMore"] is True
-        assert [i["ksefNumber"] for i in page0["invoices"] + page1["invoices"]] == [
-            i["ksefNumber"] for i in everything[:20]
-        ]
+    pages = [_query(client, access, body, pageSize=10, pageOffset=n, sortOrder="Desc") for n in range(4)]
+    assert [(len(p["invoices"]), p["hasMore"]) for p in pages] == [(10, True), (10, True), (10, False), (0, False)]
+    assert [i["ksefNumber"] for p in pages for i in p["invoices"]] == [i["ksefNumber"] for i in everything]
 
 
 def test_query_validation(api: Api, full_login: dict[str, str]) -> None:
     access = full_login["access"]
-    start, _ = _window(30)
+    start, _ = _window(api, 30)
     body = {"subjectType": "Subject2", "dateRange": {"dateType": "Issue", "from": start}}
     for size in (9, 251):
         response = api.call(
@@ -136,7 +135,7 @@ def test_query_validation(api: Api, full_login: dict[str, str]) -> None:
         "dateRange": {"dateType": "Issue", "from": "2026-02-01T00:00:00+01:00", "to": "2026-05-01T00:00:01+02:00"},
     }
     assert api.call("POST", "/invoices/query/metadata", token=access, json_body=either).status_code == 200
-    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    future = (api.state.now() + timedelta(hours=1)).isoformat()
     hwm_body = {
         "subjectType": "Subject2",
         "dateRange": {"dateType": "PermanentStorage", "from": future, "restrictToPermanentStorageHwmDate": True},
@@ -156,7 +155,7 @@ def test_query_validation(api: Api, full_login: dict[str, str]) -> None:
 
 
 def test_restrict_to_hwm_clamps_the_range(api: Api, full_login: dict[str, str]) -> None:
-    start, _ = _window(60)
+    start, _ = _window(api, 60)
     body = {
         "subjectType": "Subject2",
         "dateRange": {"dateType": "PermanentStorage", "from": start, "restrictToPermanentStorageHwmDate": True},
@@ -165,7 +164,8 @@ def test_restrict_to_hwm_clamps_the_range(api: Api, full_login: dict[str, str]) 
     hwm = result["permanentStorageHwmDate"]
     assert all(item["permanentStorageDate"] <= hwm for item in result["invoices"])
     # an older window: the HWM reported equals the window's upper bound, never the global HWM beyond it
-    old_from, old_to = (datetime.now(UTC) - timedelta(days=80)), (datetime.now(UTC) - timedelta(days=40))
+    now = api.state.now()
+    old_from, old_to = now - timedelta(days=80), now - timedelta(days=40)
     body["dateRange"] = {
         "dateType": "PermanentStorage",
         "from": old_from.isoformat(),
@@ -185,8 +185,8 @@ def test_warsaw_dates_and_three_month_rule() -> None:
     assert not within_three_months(a, datetime(2026, 5, 2, 0, 0, tzinfo=UTC))
 
 
-def test_truncation_at_the_row_cap(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=120, metadata_row_cap=15)
+def test_truncation_at_the_row_cap(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=120, metadata_row_cap=15)
     tokens = client.login(client.state.named_tokens["full"])
     first_ps = min(inv.permanent_storage for inv in client.state.invoices.values())
     body: dict[str, Any] = {
@@ -213,9 +213,9 @@ def test_truncation_at_the_row_cap(make_sim: Callable[..., Api]) -> None:
     assert again["invoices"][0]["ksefNumber"] == page1["invoices"][-1]["ksefNumber"]
 
 
-def test_download(api: Api, sim: SimServer, full_login: dict[str, str]) -> None:
+def test_download(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
     access = full_login["access"]
-    stored = next(inv for inv in sim.state.invoices.values() if inv.facts.buyer_value == DEMO.nip)
+    stored = next(inv for inv in shared_sim.state.invoices.values() if inv.facts.buyer_value == DEMO.nip)
     response = api.call("GET", f"/invoices/ksef/{stored.ksef_number}", token=access)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/xml"
@@ -234,7 +234,7 @@ def _admin_invoice(api: Api, seller: Company, buyer: Company, number: str, delay
         seller=seller,
         buyer=buyer,
         number=number,
-        issue_date=datetime.now(UTC).date() - timedelta(days=1),
+        issue_date=api.state.now().date() - timedelta(days=1),
         lines=[Line("Usługa", "szt.", Decimal(1), Decimal("100.00"), "23")],
     )
     response = api.admin("POST", "/invoices", json={"xml": xml.decode(), "permanentStorageDelay": delay})
@@ -244,7 +244,7 @@ def _admin_invoice(api: Api, seller: Company, buyer: Company, number: str, delay
 
 def test_not_yet_available_and_foreign_invoice(api: Api, full_login: dict[str, str]) -> None:
     access = full_login["access"]
-    pending = _admin_invoice(api, SUPPLIERS[0], DEMO, f"ADM/{datetime.now(UTC).timestamp()}", 300.0)
+    pending = _admin_invoice(api, SUPPLIERS[0], DEMO, unique_number("ADM"), 300.0)
     assert legacy_error(api.call("GET", f"/invoices/ksef/{pending}", token=access)) == (
         21165,
         "Faktura o podanym numerze KSeF nie jest jeszcze dostępna.",
@@ -253,7 +253,7 @@ def test_not_yet_available_and_foreign_invoice(api: Api, full_login: dict[str, s
             "Spróbuj ponownie później."
         ],
     )
-    foreign = _admin_invoice(api, OTHER, SUPPLIERS[1], f"OBCA/{datetime.now(UTC).timestamp()}", 0.0)
+    foreign = _admin_invoice(api, OTHER, SUPPLIERS[1], unique_number("OBCA"), 0.0)
     refused = api.call("GET", f"/invoices/ksef/{foreign}", token=access)
     assert refused.status_code == 403
     assert refused.json()["reasonCode"] == "insufficient-resource-access"
@@ -261,6 +261,6 @@ def test_not_yet_available_and_foreign_invoice(api: Api, full_login: dict[str, s
 
 @pytest.mark.parametrize("subject", ["Subject3", "SubjectAuthorized"])
 def test_other_subject_types_are_empty_for_the_demo(api: Api, full_login: dict[str, str], subject: str) -> None:
-    start, _ = _window(30)
+    start, _ = _window(api, 30)
     body = {"subjectType": subject, "dateRange": {"dateType": "Issue", "from": start}}
     assert _query(api, full_login["access"], body)["invoices"] == []

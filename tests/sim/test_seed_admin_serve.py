@@ -22,14 +22,15 @@ from ksef_tui.sim.keys import PublicKeyCert
 from ksef_tui.sim.seed import DEMO, OTHER, SUPPLIERS
 from ksef_tui.sim.state import SimState
 
-from .sim_support import Api, SimServer
+from ..harness import Sim
+from .sim_support import Api
 
 
-def test_seed_is_valid_varied_and_deterministic(certs: list[PublicKeyCert]) -> None:
+def test_seed_is_valid_varied_and_deterministic(sim_certs: list[PublicKeyCert]) -> None:
     clock = ManualClock(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
-    one = SimState(SimConfig(clock=clock, seed=7, seed_purchases=25), certs)
-    two = SimState(SimConfig(clock=clock, seed=7, seed_purchases=25), certs)
-    other = SimState(SimConfig(clock=clock, seed=8, seed_purchases=25), certs)
+    one = SimState(SimConfig(clock=clock, seed=7, seed_purchases=25), sim_certs)
+    two = SimState(SimConfig(clock=clock, seed=7, seed_purchases=25), sim_certs)
+    other = SimState(SimConfig(clock=clock, seed=8, seed_purchases=25), sim_certs)
     assert sorted(one.invoices) == sorted(two.invoices)
     assert one.named_tokens == two.named_tokens
     assert sorted(one.invoices) != sorted(other.invoices)
@@ -51,7 +52,7 @@ def test_seed_is_valid_varied_and_deterministic(certs: list[PublicKeyCert]) -> N
         assert is_valid_nip(company.nip)
 
 
-def test_admin_subject_token_and_stats(api: Api, sim: SimServer) -> None:
+def test_admin_subject_token_and_stats(api: Api, shared_sim: Sim) -> None:
     nip = "1134567895"
     assert api.admin("POST", "/subjects", json={"nip": nip, "name": "Nowy klient"}).status_code == 201
     assert api.admin("POST", "/subjects", json={"nip": "1234567890"}).status_code == 400
@@ -64,11 +65,11 @@ def test_admin_subject_token_and_stats(api: Api, sim: SimServer) -> None:
     assert stats["calls"]["public"] > 0
     assert set(stats["invoices"]) == {"accepted", "rejected"}
     info = api.admin("GET", "/info").json()
-    assert info["base_url"] == sim.base_url and info["nip"] == DEMO.nip
+    assert info["base_url"] == shared_sim.base_url and info["nip"] == DEMO.nip
 
 
-def test_admin_clock_and_limits(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(seed_purchases=0)
+def test_admin_clock_and_limits(make_client: Callable[..., Api]) -> None:
+    client = make_client(seed_purchases=0)
     before = client.admin("POST", "/clock/advance", json={"seconds": 0}).json()["now"]
     after = client.admin("POST", "/clock/advance", json={"seconds": 3600}).json()["now"]
     assert after > before

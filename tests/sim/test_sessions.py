@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from collections.abc import Callable
 
 import pytest
@@ -12,31 +11,18 @@ from lxml import etree
 
 from ksef_tui.domain.ksef_number import is_valid_ksef_number, reference_checksum_ok
 from ksef_tui.fa.validate import Schema, validate_bytes
-from ksef_tui.sim.clock import OffsetClock
 from ksef_tui.sim.seed import DEMO
 
-from .sim_support import FIXTURES, Api, SimServer, fixture_invoice, legacy_error, open_session
-
-
-@pytest.fixture(scope="module")
-def writer(sim: SimServer) -> dict[str, str]:
-    client = Api(sim)
-    try:
-        tokens: dict[str, str] = client.login(sim.state.named_tokens["full"])
-        return tokens
-    finally:
-        client.close()
-
-
-_counter = iter(range(1, 10_000))
+from ..harness import Sim
+from .sim_support import FIXTURES, Api, fixture_invoice, legacy_error, open_session, unique_number
 
 
 def unique_invoice(name: str = "FA3_example_1.xml") -> bytes:
-    return fixture_invoice(name, DEMO.nip, f"SIM/{time.time_ns()}/{next(_counter)}")
+    return fixture_invoice(name, DEMO.nip, unique_number("SIM"))
 
 
-def test_open_session_shape_and_form_codes(api: Api, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"])
+def test_open_session_shape_and_form_codes(api: Api, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"])
     assert reference_checksum_ok(session.reference) and session.reference[9:11] == "SO"
     status = session.status()
     assert status["status"] == {"code": 100, "description": "Sesja interaktywna otwarta"}
@@ -50,7 +36,7 @@ def test_open_session_shape_and_form_codes(api: Api, writer: dict[str, str]) -> 
             "publicKeyId": key_id,
         },
     }
-    refused = api.call("POST", "/sessions/online", token=writer["access"], json_body=body)
+    refused = api.call("POST", "/sessions/online", token=full_login["access"], json_body=body)
     assert legacy_error(refused) == (
         21405,
         "Błąd walidacji danych wejściowych.",
@@ -58,8 +44,8 @@ def test_open_session_shape_and_form_codes(api: Api, writer: dict[str, str]) -> 
     )
 
 
-def test_session_with_undecryptable_key_is_415(api: Api, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"], bad_key=True)
+def test_session_with_undecryptable_key_is_415(api: Api, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"], bad_key=True)
     status = session.status()
     assert status["status"] == {"code": 415, "description": "Błąd odszyfrowania dostarczonego klucza"}
     response = session.send(unique_invoice())
@@ -70,8 +56,8 @@ def test_session_with_undecryptable_key_is_415(api: Api, writer: dict[str, str])
     )
 
 
-def test_synchronous_send_checks(api: Api, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"])
+def test_synchronous_send_checks(api: Api, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"])
     assert legacy_error(session.send(unique_invoice(), tamper="size")) == (
         21402,
         "Nieprawidłowy rozmiar pliku.",
@@ -86,7 +72,7 @@ def test_synchronous_send_checks(api: Api, writer: dict[str, str]) -> None:
     missing = api.call(
         "POST",
         f"/sessions/online/{ghost}/invoices",
-        token=writer["access"],
+        token=full_login["access"],
         json_body={
             "invoiceHash": base64.b64encode(bytes(32)).decode(),
             "invoiceSize": 1,
@@ -115,11 +101,11 @@ def test_synchronous_send_checks(api: Api, writer: dict[str, str]) -> None:
     assert final["status"] == {"code": 440, "description": "Sesja anulowana", "details": ["Nie przesłano faktur"]}
 
 
-def test_asynchronous_rejections(api: Api, sim: SimServer, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"])
+def test_asynchronous_rejections(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"])
     not_xml = b"<Faktura>unclosed"
     fa2 = fixture_invoice_fa2()
-    other_seller = fixture_invoice("FA3_example_1.xml", "7771234567", f"OTHER/{time.time_ns()}")
+    other_seller = fixture_invoice("FA3_example_1.xml", "7771234567", unique_number("OTHER"))
     sent = {
         "cipher": session.send(unique_invoice(), tamper="cipher"),
         "plain-size": session.send(unique_invoice(), tamper="plain-size"),
@@ -145,12 +131,15 @@ def test_asynchronous_rejections(api: Api, sim: SimServer, writer: dict[str, str
         "Rozmiar przesłanego pliku faktury nie zgadza się z zadeklarowaną wartością: "
     )
     assert results["plain-hash"]["code"] == 430
-    expected = validate_bytes(not_xml).findings[0].message
+    # the parser's own words, seen by parsing here (not through the validator the simulator uses)
+    with pytest.raises(etree.XMLSyntaxError) as unparsable:
+        etree.fromstring(not_xml)
     assert results["not-xml"] == {
         "code": 450,
         "description": "Błąd weryfikacji semantyki dokumentu faktury",
-        "details": [expected],
+        "details": [unparsable.value.msg],
     }
+    assert "Faktura" in unparsable.value.msg
     assert results["fa2"]["code"] == 450
     assert "nie jest zgodny z kodem formularza sesji (FA (3) 1-0E FA)" in results["fa2"]["details"][0]
     assert results["seller"]["code"] == 410
@@ -158,7 +147,7 @@ def test_asynchronous_rejections(api: Api, sim: SimServer, writer: dict[str, str
     final = session.wait_closed()
     assert final["status"] == {"code": 445, "description": "Błąd weryfikacji, brak poprawnych faktur"}
     assert final["failedInvoiceCount"] == 6 and final["successfulInvoiceCount"] is None
-    failed = api.call("GET", f"/sessions/{session.reference}/invoices/failed", token=writer["access"]).json()
+    failed = api.call("GET", f"/sessions/{session.reference}/invoices/failed", token=full_login["access"]).json()
     assert len(failed["invoices"]) == 6
 
 
@@ -166,21 +155,27 @@ def fixture_invoice_fa2() -> bytes:
     return (FIXTURES / "fa2" / "FA2_podstawowa__FA_2_Przyklad_4.xml").read_bytes()
 
 
-def test_xsd_invalid_invoice_reports_validator_message(api: Api, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"])
+def test_xsd_invalid_invoice_reports_validator_message(api: Api, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"])
     broken = unique_invoice().replace(b"<RodzajFaktury>VAT</RodzajFaktury>", b"<RodzajFaktury>XYZ</RodzajFaktury>")
     status = session.wait_invoice(session.send(broken).json()["referenceNumber"])["status"]
-    messages = [f.message for f in validate_bytes(broken).findings]
-    assert status["code"] == 450 and status["details"] == messages
-    assert any("RodzajFaktury" in m for m in messages)
+    # KSeF passes on its XSD validator's own text; the simulator passes on libxml2's, which reads:
+    assert status == {
+        "code": 450,
+        "description": "Błąd weryfikacji semantyki dokumentu faktury",
+        "details": [
+            "Element '{http://crd.gov.pl/wzor/2025/06/25/13775/}RodzajFaktury': [facet 'enumeration'] The value "
+            "'XYZ' is not an element of the set {'VAT', 'KOR', 'ZAL', 'ROZ', 'UPR', 'KOR_ZAL', 'KOR_ROZ'}."
+        ],
+    }
 
 
-def test_duplicate_is_440_with_extensions(api: Api, sim: SimServer, writer: dict[str, str]) -> None:
+def test_duplicate_is_440_with_extensions(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
     xml = unique_invoice()
-    first = open_session(api, writer["access"])
+    first = open_session(api, full_login["access"])
     ok = first.wait_invoice(first.send(xml).json()["referenceNumber"])
     assert ok["status"]["code"] == 200
-    second = open_session(api, writer["access"])
+    second = open_session(api, full_login["access"])
     dup = second.wait_invoice(second.send(xml).json()["referenceNumber"])
     assert dup["status"] == {
         "code": 440,
@@ -196,8 +191,8 @@ def test_duplicate_is_440_with_extensions(api: Api, sim: SimServer, writer: dict
     assert stats["duplicates"] >= 1
 
 
-def test_success_numbers_dates_upo_and_presigned_urls(api: Api, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"])
+def test_success_numbers_dates_upo_and_presigned_urls(api: Api, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"])
     xml = unique_invoice()
     ref = session.send(xml).json()["referenceNumber"]
     status = session.wait_invoice(ref)
@@ -208,22 +203,20 @@ def test_success_numbers_dates_upo_and_presigned_urls(api: Api, writer: dict[str
     assert status["acquisitionDate"] >= status["invoicingDate"]
     # permanent storage comes a little later; until then the invoice cannot be downloaded
     if status["permanentStorageDate"] is None:
-        early = api.call("GET", f"/invoices/ksef/{number}", token=writer["access"])
+        early = api.call("GET", f"/invoices/ksef/{number}", token=full_login["access"])
         assert legacy_error(early)[0] == 21165
-    deadline = time.monotonic() + 5
-    while session.invoice_status(ref)["permanentStorageDate"] is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert session.invoice_status(ref)["permanentStorageDate"] > status["acquisitionDate"]
+    stored = api.until(lambda: session.invoice_status(ref), lambda body: body["permanentStorageDate"] is not None)
+    assert stored["permanentStorageDate"] > status["acquisitionDate"]
     # per-invoice UPO: Bearer endpoints and pre-signed URL (which refuses Authorization)
-    by_ref = api.call("GET", f"/sessions/{session.reference}/invoices/{ref}/upo", token=writer["access"])
-    by_number = api.call("GET", f"/sessions/{session.reference}/invoices/ksef/{number}/upo", token=writer["access"])
+    by_ref = api.call("GET", f"/sessions/{session.reference}/invoices/{ref}/upo", token=full_login["access"])
+    by_number = api.call("GET", f"/sessions/{session.reference}/invoices/ksef/{number}/upo", token=full_login["access"])
     assert by_ref.content == by_number.content
     assert by_ref.headers["content-type"] == "application/xml"
     assert by_ref.headers["x-ms-meta-hash"] == base64.b64encode(hashlib.sha256(by_ref.content).digest()).decode()
     assert validate_bytes(by_ref.content, expect=Schema.UPO).ok
     url = status["upoDownloadUrl"]
     assert api.http.get(url).content == by_ref.content
-    leaked = api.http.get(url, headers={"Authorization": f"Bearer {writer['access']}"})
+    leaked = api.http.get(url, headers={"Authorization": f"Bearer {full_login['access']}"})
     assert leaked.status_code == 403
     assert api.http.get(url.replace("sig=", "sig=x")).status_code == 403
     # session UPO after close
@@ -236,7 +229,7 @@ def test_success_numbers_dates_upo_and_presigned_urls(api: Api, writer: dict[str
     session_upo = api.http.get(upo_page["downloadUrl"]).content
     assert validate_bytes(session_upo, expect=Schema.UPO).ok
     via_api = api.call(
-        "GET", f"/sessions/{session.reference}/upo/{upo_page['referenceNumber']}", token=writer["access"]
+        "GET", f"/sessions/{session.reference}/upo/{upo_page['referenceNumber']}", token=full_login["access"]
     )
     assert via_api.content == session_upo
     doc = etree.fromstring(session_upo)
@@ -244,30 +237,30 @@ def test_success_numbers_dates_upo_and_presigned_urls(api: Api, writer: dict[str
     assert doc.findtext("u:NazwaPodmiotuPrzyjmujacego", namespaces=ns) == "Ministerstwo Finansów"
     assert doc.findtext("u:Dokument/u:NumerKSeFDokumentu", namespaces=ns) == number
     missing = api.call(
-        "GET", f"/sessions/{session.reference}/upo/20260101-EU-0000000000-0000000000-00", token=writer["access"]
+        "GET", f"/sessions/{session.reference}/upo/20260101-EU-0000000000-0000000000-00", token=full_login["access"]
     )
     assert legacy_error(missing)[0] == 21178
 
 
-def test_session_listing(api: Api, writer: dict[str, str]) -> None:
-    session = open_session(api, writer["access"])
+def test_session_listing(api: Api, full_login: dict[str, str]) -> None:
+    session = open_session(api, full_login["access"])
     listing = api.call(
-        "GET", "/sessions", token=writer["access"], params={"sessionType": "Online", "pageSize": 100}
+        "GET", "/sessions", token=full_login["access"], params={"sessionType": "Online", "pageSize": 100}
     ).json()
     assert session.reference in [item["referenceNumber"] for item in listing["sessions"]]
-    invoices = api.call("GET", f"/sessions/{session.reference}/invoices", token=writer["access"]).json()
+    invoices = api.call("GET", f"/sessions/{session.reference}/invoices", token=full_login["access"]).json()
     assert invoices["invoices"] == []
     garbage = api.call(
         "GET",
         f"/sessions/{session.reference}/invoices",
-        token=writer["access"],
+        token=full_login["access"],
         headers={"x-continuation-token": "e30="},  # base64 of "{}": decodes, but is not ours
     )
     assert legacy_error(garbage)[0] == 21418
 
 
-def test_session_invoice_limit(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(session_invoice_limit=1, seed_purchases=0)
+def test_session_invoice_limit(make_client: Callable[..., Api]) -> None:
+    client = make_client(session_invoice_limit=1, seed_purchases=0)
     tokens = client.login(client.state.named_tokens["full"])
     session = open_session(client, tokens["access"])
     assert session.send(unique_invoice()).status_code == 202
@@ -278,10 +271,8 @@ def test_session_invoice_limit(make_sim: Callable[..., Api]) -> None:
     )
 
 
-def test_invoice_status_progression(make_sim: Callable[..., Api]) -> None:
-    client = make_sim(invoice_queue_delay=30.0, invoice_processing_delay=30.0, seed_purchases=0)
-    clock = client.state.config.clock
-    assert isinstance(clock, OffsetClock)
+def test_invoice_status_progression(make_client: Callable[..., Api]) -> None:
+    client = make_client(invoice_queue_delay=30.0, invoice_processing_delay=30.0, seed_purchases=0)
     tokens = client.login(client.state.named_tokens["full"])
     session = open_session(client, tokens["access"])
     ref = session.send(unique_invoice()).json()["referenceNumber"]
@@ -289,8 +280,8 @@ def test_invoice_status_progression(make_sim: Callable[..., Api]) -> None:
         "code": 100,
         "description": "Faktura przyjęta do dalszego przetwarzania",
     }
-    clock.advance(30)
+    client.sim.advance(30)
     assert session.invoice_status(ref)["status"] == {"code": 150, "description": "Trwa przetwarzanie"}
-    clock.advance(30)
+    client.sim.advance(30)
     final = session.invoice_status(ref)
     assert final["status"]["code"] == 200 and final["ksefNumber"]

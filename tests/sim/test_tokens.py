@@ -3,38 +3,32 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
 from ksef_tui.domain.ksef_number import reference_checksum_ok
-from ksef_tui.sim.clock import OffsetClock
 from ksef_tui.sim.seed import DEMO
 
-from .sim_support import Api, SimServer, legacy_error, problem_error
+from ..harness import Sim
+from .sim_support import Api, legacy_error, problem_error
 
 TOKEN_RE = re.compile(r"^\d{8}-EC-[0-9A-F]{10}-[0-9A-F]{10}-[0-9A-F]{2}\|nip-\d{10}\|[0-9a-f]{64}$")
 
 
-def _wait_status(api: Api, access: str, ref: str, wanted: str, timeout: float = 5.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = api.call("GET", f"/tokens/{ref}", token=access).json()
-        if body["status"] == wanted or time.monotonic() > deadline:
-            return body
-        time.sleep(0.05)
+def _wait_status(api: Api, access: str, ref: str, wanted: str) -> dict[str, Any]:
+    return api.until(
+        lambda: dict(api.call("GET", f"/tokens/{ref}", token=access).json()), lambda body: body["status"] == wanted
+    )
 
 
-def test_seeded_tokens_have_the_documented_format(sim: SimServer) -> None:
-    for token in sim.state.named_tokens.values():
+def test_seeded_tokens_have_the_documented_format(shared_sim: Sim) -> None:
+    for token in shared_sim.state.named_tokens.values():
         assert TOKEN_RE.match(token), token
         assert reference_checksum_ok(token.split("|")[0])
 
 
-def test_create_activate_use_and_revoke(make_sim: Callable[..., Api]) -> None:
-    api = make_sim(token_activation_delay=30.0, token_revocation_delay=30.0, seed_purchases=0)
-    clock = api.state.config.clock
-    assert isinstance(clock, OffsetClock)
+def test_create_activate_use_and_revoke(make_client: Callable[..., Api]) -> None:
+    api = make_client(token_activation_delay=30.0, token_revocation_delay=30.0, seed_purchases=0)
     access = api.login(api.state.named_tokens["full"])["access"]
     created = api.call(
         "POST",
@@ -53,20 +47,20 @@ def test_create_activate_use_and_revoke(make_sim: Callable[..., Api]) -> None:
     # Pending tokens cannot authenticate yet
     status = api.wait_auth(api.start_auth(token))
     assert status["status"]["details"] == ["Token nieaktywny"]
-    clock.advance(30)
+    api.sim.advance(30)
     assert _wait_status(api, access, ref, "Active")["status"] == "Active"
     tokens = api.login(token)
     assert api.call("GET", f"/tokens/{ref}", token=access).json()["lastUseDate"] is not None
     assert api.call("DELETE", f"/tokens/{ref}", token=access).status_code == 204
     assert api.call("GET", f"/tokens/{ref}", token=access).json()["status"] == "Revoking"
-    clock.advance(30)
+    api.sim.advance(30)
     assert _wait_status(api, access, ref, "Revoked")["status"] == "Revoked"
     refused = api.call("POST", "/auth/token/refresh", token=tokens["refresh"])
     assert legacy_error(refused) == (21301, "Brak autoryzacji.", ["Token KSeF został unieważniony."])
 
 
-def test_cannot_grant_more_than_you_have(api: Api, sim: SimServer) -> None:
-    tokens = api.login(sim.state.named_tokens["read_only"])
+def test_cannot_grant_more_than_you_have(api: Api, shared_sim: Sim) -> None:
+    tokens = api.login(shared_sim.state.named_tokens["read_only"])
     response = api.call(
         "POST",
         "/tokens",
@@ -94,7 +88,7 @@ def test_cannot_grant_more_than_you_have(api: Api, sim: SimServer) -> None:
     assert legacy_error(short)[0] == 21405
 
 
-def test_list_tokens_pagination_and_visibility(api: Api, sim: SimServer, full_login: dict[str, str]) -> None:
+def test_list_tokens_pagination_and_visibility(api: Api, shared_sim: Sim, full_login: dict[str, str]) -> None:
     access = full_login["access"]
     for n in range(11):
         api.call(
@@ -126,10 +120,10 @@ def test_list_tokens_pagination_and_visibility(api: Api, sim: SimServer, full_lo
     bad_size = api.call("GET", "/tokens", token=access, params={"pageSize": 5}, bad_request=True)
     assert legacy_error(bad_size)[0] == 21405
     # a token login without Credentials* sees only its own token
-    write_only = sim.state.named_tokens["write_only"]
+    write_only = shared_sim.state.named_tokens["write_only"]
     own = api.login(write_only)
     visible = api.call("GET", "/tokens", token=own["access"]).json()["tokens"]
     assert [t["referenceNumber"] for t in visible] == [write_only.split("|")[0]]
-    other_ref = sim.state.named_tokens["full"].split("|")[0]
+    other_ref = shared_sim.state.named_tokens["full"].split("|")[0]
     hidden = api.call("GET", f"/tokens/{other_ref}", token=own["access"])
     assert legacy_error(hidden)[0] == 21405
