@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ksef_tui.errors import EXIT_CODES, Category
 from ksef_tui.ksef.auth import MemorySessionStore, TokenAuth
 from ksef_tui.ksef.errors import AuthenticationFailed
-from ksef_tui.errors import EXIT_CODES, Category
 from ksef_tui.services.verify import Verification, auth_failure_reason, verify
 
 from ..conftest import Sim, make_api
