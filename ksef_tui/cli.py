@@ -3,9 +3,10 @@
 Heavy modules are imported inside the commands so that ``ksef-tui --version`` stays instant. Every failure
 ends as one line on stderr and a non-zero exit code; a traceback is shown only with ``KSEF_TUI_DEBUG=1``.
 
-Exit codes: 0 success, 1 an invoice is invalid, 2 bad input or usage (doctor: token or authentication),
-3 network, 4 configuration, 5 missing permissions, 6 sync failed (cursor unchanged), 70 internal error,
-130 interrupted.
+A thin face over ``services.workspace.Workspace``: it parses arguments, calls services and prints. Errors are
+``UserError``s; ``errors.report()`` turns any error into the message, hint and exit code (the one table:
+0 success, 1 an invoice is invalid, 2 bad input or usage (doctor: token refused), 3 network, 4 configuration,
+5 missing permissions, 6 KSeF refused the sync (cursor unchanged), 70 a bug of ours, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -133,20 +134,14 @@ def cmd_invoice_qr(args: argparse.Namespace) -> int:
 def _workspace(args: argparse.Namespace) -> Workspace:
     """The composition root, with the command line's secret options on top of the settings."""
     from ksef_tui.services.workspace import Workspace
-    from ksef_tui.settings import SecretSettings
+    from ksef_tui.settings import Settings
 
-    settings = args.settings
-    flags = settings.with_secrets(
+    flags_only = Settings().with_secrets(  # the flags alone: they beat a profile's remembered location
         backend=getattr(args, "secret_backend", None),
         password_file=getattr(args, "master_password_file", None),
         password_fd=getattr(args, "master_password_fd", None),
-    ).secrets
-    override = SecretSettings(
-        backend=flags.backend if getattr(args, "secret_backend", None) else None,
-        password_file=flags.password_file if getattr(args, "master_password_file", None) else None,
-        password_fd=flags.password_fd,
     )
-    return Workspace(settings, secret_override=override, warn=_warn)
+    return Workspace(args.settings, secret_override=flags_only.secrets, warn=_warn)
 
 
 def _warn(message: str) -> None:
@@ -211,7 +206,10 @@ def cmd_profile_remove(args: argparse.Namespace) -> int:
         profile = workspace.profile(args.name)
         where = workspace.company_dir(profile)
         if where.exists():
-            answer = input(t("profile.remove.ask", path=where) + " ")
+            try:
+                answer = input(t("profile.remove.ask", path=where) + " ")
+            except EOFError:  # the terminal closed: keep the data, as "no" would
+                answer = ""
             delete = answer.strip().lower() in {"t", "tak", "y", "yes"}
     removal = workspace.remove_profile(args.name, delete_data=delete)
     print(t("profile.removed", name=args.name))
