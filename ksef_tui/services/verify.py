@@ -10,11 +10,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from ksef_tui.domain.ksef_token import InvalidTokenShape, TokenShapeProblem, parse_token_shape
 from ksef_tui.domain.profile import Profile
 from ksef_tui.errors import EXIT_CODES, Category
-from ksef_tui.i18n import t
+from ksef_tui.i18n import has_key, language, t
 from ksef_tui.ksef.api import KsefApi, TokenStatus
 from ksef_tui.ksef.auth import TokenAuth, permissions_of
 from ksef_tui.ksef.crypto import TOKEN_USAGE, NoUsableCertificate, select_certificate
@@ -28,6 +29,7 @@ from ksef_tui.ksef.errors import (
 )
 
 REQUIRED_PERMISSIONS = ("InvoiceRead", "InvoiceWrite")
+WARSAW = ZoneInfo("Europe/Warsaw")
 MAX_CLOCK_SKEW_SECONDS = 300
 
 
@@ -118,6 +120,11 @@ def network_failure(error: KsefError) -> StepFailed:
     return StepFailed(error.message(), Category.NETWORK, error.hint())
 
 
+def _permission_word(name: str) -> str:
+    """A KSeF permission in the user's words (the API name where the catalogs have none)."""
+    return t(f"perm.{name}") if has_key(f"perm.{name}") else name
+
+
 class Verifier:
     """Runs the steps for one profile and one token (the token itself never leaves this object)."""
 
@@ -199,7 +206,8 @@ class Verifier:
         skew = (self.clock() - server).total_seconds()
         if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
             raise StepFailed(t("setup.clock.skew", seconds=int(skew)), Category.CONFIG, t("setup.hint.clock"))
-        return t("setup.challenge.ok", skew=f"{skew:+.1f}")
+        shown = f"{skew:+.1f}"
+        return t("setup.challenge.ok", skew=shown.replace(".", ",") if language() == "pl" else shown)
 
     async def _authenticate(self) -> str:
         if not self.fresh:
@@ -211,7 +219,8 @@ class Verifier:
                 except ApiError:
                     await self.api.forget_session()
                 else:
-                    return t("setup.session.reused", until=f"{refreshed.refresh_valid_until:%Y-%m-%d %H:%M} UTC")
+                    until = refreshed.refresh_valid_until.astimezone(WARSAW)
+                    return t("setup.session.reused", until=f"{until:%d.%m.%Y %H:%M}")
         try:
             tokens = await self.auth.authenticate()
         except AuthenticationFailed as exc:
@@ -221,7 +230,7 @@ class Verifier:
                 Category.AUTH,
                 t(f"setup.auth.{reason}.hint"),
             ) from None
-        return t("setup.auth.ok", until=f"{tokens.access_valid_until:%H:%M:%S} UTC")
+        return t("setup.auth.ok", until=f"{tokens.access_valid_until.astimezone(WARSAW):%H:%M:%S}")
 
     async def _permissions(self) -> str:
         access = await self.auth.access_token()
@@ -239,7 +248,7 @@ class Verifier:
         if missing:
             names = ", ".join(t(f"perm.{p}") for p in missing)
             raise StepFailed(t("setup.perm.missing", names=names), Category.PERMISSIONS, t("setup.perm.missing.hint"))
-        return t("setup.perm.ok", names=", ".join(sorted(granted)))
+        return t("setup.perm.ok", names=", ".join(_permission_word(p) for p in sorted(granted)))
 
     async def run(self) -> Verification:
         steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
