@@ -298,3 +298,34 @@ def test_net_and_vat_of_the_summary_leave_out_the_pln_tax() -> None:
     assert totals.net == D("160.00")
     assert totals.vat == D("27.00")  # 23 + 4, not the 108 PLN of P_14_xW
     assert totals.gross == D("187.00")
+
+
+def test_a_correct_invoice_has_no_problems() -> None:
+    assert check_invoice(invoice(InvoiceLine("a", D(1), D(1), VatRate.R23))) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problems"),
+    [
+        ({"number": "  "}, [InvoiceProblem.NUMBER_MISSING]),
+        ({"lines": ()}, [InvoiceProblem.NO_LINES]),
+        ({"buyer": Buyer("X", tax_id=None)}, [InvoiceProblem.BUYER_NIP]),
+        ({"buyer": Buyer("X", id_type=BuyerIdType.OTHER)}, [InvoiceProblem.BUYER_ID_MISSING]),
+        ({"buyer": Buyer("X", id_type=BuyerIdType.OTHER, tax_id="A123")}, []),
+        ({"buyer": Buyer("X", id_type=BuyerIdType.EU, tax_id="123", eu_code="DE")}, []),
+        ({"buyer": Buyer("X", id_type=BuyerIdType.NONE)}, []),
+        ({"lines": (InvoiceLine("a", D(0), D(1), VatRate.R23),)}, [InvoiceProblem.NON_POSITIVE_QUANTITY]),
+        ({"lines": (InvoiceLine("a", D("0.5"), D(1), VatRate.R23),)}, []),
+        ({"currency": "EUR", "lines": (InvoiceLine("a", D(1), D(1), VatRate.R23, exchange_rate=D(4)),)}, []),
+        ({"currency": "EUR", "lines": (InvoiceLine("a", D(1), D(1), VatRate.ZERO_EXPORT),)}, []),  # no tax to convert
+    ],
+)
+def test_each_problem_on_its_own(kwargs: dict[str, object], problems: list[InvoiceProblem]) -> None:
+    base = invoice(InvoiceLine("a", D(1), D(1), VatRate.R23))
+    assert check_invoice(replace(base, **kwargs)) == problems  # type: ignore[arg-type]
+
+
+def test_a_correction_may_have_no_lines_and_negative_quantities() -> None:
+    kor = correction((InvoiceLine("a", D(2), D(1), VatRate.R23),), (InvoiceLine("a", D(-1), D(1), VatRate.R23),))
+    assert check_invoice(kor) == []
+    assert check_invoice(correction((), ())) == []

@@ -189,3 +189,20 @@ def test_a_trailing_newline_is_not_part_of_a_number() -> None:
     assert ksef_number_problem(number) is None
     assert ksef_number_problem(number + "\n") is KsefNumberProblem.FORMAT
     assert parse_ksef_number(number + "\n").text == number  # parsing strips what people paste
+
+
+@pytest.mark.parametrize("technical", ["0100001AF62", "0100001AF6290", "0100001AF62G", "0100001-F629"])
+def test_a_technical_part_must_be_twelve_hex_characters(technical: str) -> None:
+    with pytest.raises(ValueError, match=r"^the technical part must be 12 hex characters$"):
+        make_ksef_number("5265877635", date(2025, 8, 26), technical)
+    assert make_ksef_number("5265877635", date(2025, 8, 26), "0100001af629") == OPENAPI_KSEF_NUMBERS[0]
+
+
+@pytest.mark.parametrize("digits", ["2DFC46C0003AC6D5877", "2DFC46C0003AC6D5877F0", "2DFC46C0003AC6D5877G"])
+def test_a_reference_needs_twenty_hex_characters(digits: str) -> None:
+    with pytest.raises(ValueError, match=r"^the random part must be 20 hex characters$"):
+        make_reference_number(date(2025, 5, 14), ReferenceType.AUTHENTICATION, digits)
+    assert (
+        make_reference_number(date(2025, 5, 14), ReferenceType.AUTHENTICATION, "2dfc46c0003ac6d5877f")
+        == OPENAPI_REFERENCES[0]
+    )

@@ -58,3 +58,13 @@ def test_format_amount_cases(value: str, comma: bool, thousands: bool, expected:
 def test_parse_errors_quote_the_input() -> None:
     with pytest.raises(ValueError, match=r"^not a decimal amount: '1e3'$"):
         parse_decimal("1e3")
+
+
+def test_xml_amount_rounds_half_up_at_every_precision() -> None:
+    assert xml_amount(Decimal("0.125")) == "0.13"  # half-even would give 0.12
+    assert xml_amount(Decimal("-0.125")) == "-0.13"
+    assert xml_amount(Decimal("0.1234565"), 6) == "0.123457"
+    assert xml_amount(Decimal("2.500"), 3) == "2.5"  # above two places trailing zeros go
+    assert xml_amount(Decimal("2.000"), 3) == "2"
+    assert xml_amount(Decimal("100"), 6) == "100"  # zeros before the point stay
+    assert xml_amount(Decimal("1E+3")) == "1000.00"  # never an exponent
