@@ -56,8 +56,10 @@ def test_legacy_36_char_form_is_accepted() -> None:
 )
 def test_problems(text: str, problem: KsefNumberProblem) -> None:
     assert ksef_number_problem(text) is problem
-    with pytest.raises(InvalidKsefNumber):
+    with pytest.raises(InvalidKsefNumber) as caught:
         parse_ksef_number(text)
+    assert (caught.value.value, caught.value.problem) == (text, problem)
+    assert str(caught.value) == f"invalid KSeF number {text!r}: {problem.value}"
 
 
 def test_mf_correction_sample_reference_has_a_wrong_checksum() -> None:

@@ -63,7 +63,7 @@ def test_profile_names(name: str) -> None:
 def test_bad_profile_names(name: str) -> None:
     with pytest.raises(InvalidProfile) as caught:
         check_profile_name(name)
-    assert caught.value.problem is ProfileProblem.NAME
+    assert (caught.value.problem, caught.value.value) == (ProfileProblem.NAME, name)
 
 
 def test_named_environments_use_the_mf_servers() -> None:
