@@ -7,7 +7,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ import pytest
 
 from ksef_tui import i18n
 from ksef_tui.domain.booking import Booking, Period
-from ksef_tui.domain.ksef_number import make_ksef_number
 from ksef_tui.errors import Category, UserError, report
 from ksef_tui.services.booking import (
     REGISTER_COLUMNS,
@@ -39,38 +38,7 @@ from ksef_tui.services.purchases import list_purchases
 from ksef_tui.store.db import Store
 from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository
 
-SELLER = "5265877635"
-
-
-def number(day: date, index: int) -> str:
-    return make_ksef_number(SELLER, day, f"{index:012X}")
-
-
-def record(index: int, day: date = date(2026, 3, 5), **changes: Any) -> PurchaseRecord:
-    at = datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC)
-    base = PurchaseRecord(
-        ksef_number=number(day, index),
-        invoice_number=f"FV/{index}/2026",
-        issue_date=day,
-        seller_nip=SELLER,
-        seller_name="Dostawca sp. z o.o.",
-        buyer_id="7740001454",
-        net=Decimal("100.00"),
-        vat=Decimal("23.00"),
-        gross=Decimal("123.00"),
-        currency="PLN",
-        kind="VAT",
-        corrected_ksef_number=None,
-        invoicing_date=at,
-        acquisition_date=at + timedelta(minutes=1),
-        permanent_storage_date=at + timedelta(minutes=2),
-        invoice_hash="3q2+7w==",
-        xml_path=None,
-        xml_sha256=None,
-        booking=None,
-        first_seen=datetime(2026, 4, 1, 8, 0, tzinfo=UTC),
-    )
-    return dataclasses.replace(base, **changes)
+from ..factories import number, record
 
 
 def clock_at(moment: datetime) -> Any:

@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ksef_tui.domain.booking import Booking
-from ksef_tui.domain.ksef_number import make_ksef_number
 from ksef_tui.store.db import PURCHASES, Store
 from ksef_tui.store.purchases import (
     PurchaseNotFound,
@@ -28,39 +27,14 @@ from ksef_tui.store.purchases import (
     XmlStore,
 )
 
+from ..factories import number
+from ..factories import record as any_record
+
 WARSAW = timezone(timedelta(hours=1))
-SELLER = "5265877635"
-
-
-def number(day: date, index: int) -> str:
-    return make_ksef_number(SELLER, day, f"{index:012X}")
 
 
 def record(index: int, day: date = date(2026, 3, 5), **changes: Any) -> PurchaseRecord:
-    at = datetime(day.year, day.month, day.day, 10, 30, tzinfo=WARSAW)
-    base = PurchaseRecord(
-        ksef_number=number(day, index),
-        invoice_number=f"FV/{index}/2026",
-        issue_date=day,
-        seller_nip=SELLER,
-        seller_name="Dostawca sp. z o.o.",
-        buyer_id="7740001454",
-        net=Decimal("100.00"),
-        vat=Decimal("23.00"),
-        gross=Decimal("123.00"),
-        currency="PLN",
-        kind="VAT",
-        corrected_ksef_number=None,
-        invoicing_date=at,
-        acquisition_date=at + timedelta(minutes=1),
-        permanent_storage_date=at + timedelta(minutes=2),
-        invoice_hash="3q2+7w==",
-        xml_path=None,
-        xml_sha256=None,
-        booking=None,
-        first_seen=datetime(2026, 4, 1, 8, 0, tzinfo=UTC),
-    )
-    return dataclasses.replace(base, **changes)
+    return any_record(index, day, offset=WARSAW, **changes)
 
 
 BOOKING = Booking("towary", 100, "2026-03", "", datetime(2026, 4, 2, 9, 0, tzinfo=WARSAW))
