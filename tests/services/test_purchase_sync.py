@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from ksef_tui.domain.nip import is_valid_nip
 from ksef_tui.domain.profile import Profile
 from ksef_tui.ksef.api import KsefApi
 from ksef_tui.ksef.client import parse_time
 from ksef_tui.ksef.receive import InvoiceMetadata
-from ksef_tui.services.purchase_sync import CURSOR_KEY, PurchaseSync, SyncResult
+from ksef_tui.services.purchase_sync import CURSOR_KEY, PurchaseSync, SyncProgress, SyncResult
 from ksef_tui.store.cursors import Cursor, CursorRepository
 from ksef_tui.store.db import Store
 from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository, UpsertResult, XmlStore
@@ -56,12 +57,17 @@ async def test_first_sync_imports_everything_then_nothing(make_sim: Callable[...
     sim = make_sim(export_delay=QUICK, seed_purchases=60)
     seeded = sim.stats()["purchases_seeded"]
     assert seeded >= 60
-    first = await sync(sim, tmp_path)
+    events: list[SyncProgress] = []
+    first = await sync(sim, tmp_path, progress=events.append)
     assert first.new == seeded
     assert first.corrections > 0
     assert first.pending_xml == 0
+    assert first.windows == len([e for e in events if e.phase == "window"]) >= 2
     repo = records(tmp_path)
     assert repo.count() == seeded
+    assert first.corrections == len([r for r in repo.all() if r.kind.startswith("KOR")])
+    assert all(is_valid_nip(r.seller_nip) and r.seller_name for r in repo.all())
+    assert {r.buyer_id for r in repo.all()} == {sim.nip}  # our purchases: we are the buyer
     xml = XmlStore(tmp_path / "xml")
     for record in repo.all():
         assert record.xml_path is not None
@@ -346,7 +352,6 @@ async def test_an_invoice_not_yet_downloadable_keeps_its_header_and_comes_next_t
     the XML of the pending one (checked against the header's hash) before anything else."""
     from ksef_tui.ksef.errors import ApiError, ExceptionDetail
     from ksef_tui.ksef.receive import download_invoice
-    from ksef_tui.services.purchase_sync import SyncProgress
 
     sim = make_sim(export_delay=QUICK, seed_purchases=10, hwm_lag=0.0)
     await sync(sim, tmp_path)
@@ -354,7 +359,7 @@ async def test_an_invoice_not_yet_downloadable_keeps_its_header_and_comes_next_t
     refused: list[str] = []
 
     async def not_yet(api: KsefApi, number: str) -> bytes:
-        if number == slow and not refused:
+        if number == slow and len(refused) < 2:  # on this run and on the first retry of the next
             refused.append(number)
             raise ApiError(400, (ExceptionDetail(21165, "Faktura nie jest jeszcze dostępna."),))
         return await download_invoice(api, number)
@@ -377,6 +382,9 @@ async def test_an_invoice_not_yet_downloadable_keeps_its_header_and_comes_next_t
     assert windows[0][0] < windows[0][1]
     assert all((e.window_from, e.window_to) == windows[0] for e in events)  # every step names its window
 
+    still = await sync(sim, tmp_path, api=api)  # still not available: kept pending, no failure
+    assert refused == [slow, slow]
+    assert (still.new, still.pending_xml) == (0, 1)
     third = await sync(sim, tmp_path, api=api)
     await api.aclose()
     assert (third.new, third.pending_xml) == (0, 0)
