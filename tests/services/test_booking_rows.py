@@ -16,7 +16,7 @@ from ksef_tui.services.purchases import list_purchases, purchase_row, purchase_r
 from ksef_tui.store.db import Store
 from ksef_tui.store.purchases import PurchaseRepository
 
-from .test_booking import record
+from ..factories import record
 
 BOOKED_AT = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
 
