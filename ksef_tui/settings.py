@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ksef_tui import paths
+from ksef_tui.domain.profile import BackendChoice
 from ksef_tui.errors import Category, UserError
-from ksef_tui.vault import BackendChoice
 
 LANGUAGES = ("pl", "en")
 

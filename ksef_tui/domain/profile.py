@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import Enum, StrEnum
 from urllib.parse import urlsplit
 
 ENVIRONMENTS: dict[str, str] = {
@@ -56,6 +56,16 @@ class MailSettings:
     sender: str = ""
     starttls: bool = True
     enabled: bool = False
+
+
+class BackendChoice(StrEnum):
+    """Where secrets may live (the vault implements each; settings and profiles only name them)."""
+
+    SYSTEM = "system"  # the OS keyring
+    ENCRYPTED_FILE = "encrypted-file"  # keyrings.cryptfile, master password from the caller
+    PLAINTEXT_FILE = "plaintext-file"  # keyrings.alt, base64 in a 0600 file: explicit opt-in only
+    ENVIRONMENT = "environment"  # PYTHON_KEYRING_BACKEND / keyringrc.cfg, what keyring loads
+    MEMORY = "memory"  # tests; "ask every session"
 
 
 @dataclass(frozen=True, slots=True)

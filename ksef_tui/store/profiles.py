@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
 
 from ksef_tui.domain.profile import MailSettings, Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
@@ -69,7 +68,7 @@ def _from_json(data: dict[str, Any]) -> Profile:
 class ProfileRepository:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = FileLock(str(path) + ".lock", timeout=10)
+        self._lock_file = str(path) + ".lock"
 
     def _read(self) -> list[Profile]:
         try:
@@ -102,7 +101,9 @@ class ProfileRepository:
         """The lock around a read-modify-write; an unwritable config directory is named, not a traceback."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with self._lock:
+            from filelock import FileLock  # only when profiles are written: never on the start-up path
+
+            with FileLock(self._lock_file, timeout=10):
                 yield
         except OSError as exc:
             raise PathError(exc.filename or self.path, exc, category=Category.CONFIG) from None

@@ -25,7 +25,6 @@ import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from keyring.errors import PasswordDeleteError
 from keyring.util import platform_ as keyring_platform
 
 from ksef_tui import paths
+from ksef_tui.domain.profile import BackendChoice
 from ksef_tui.vault.errors import (
     BackendProbe,
     MasterPasswordRequired,
@@ -114,14 +114,6 @@ class MemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         if self.store.pop((service, username), None) is None:
             raise PasswordDeleteError("not found")
-
-
-class BackendChoice(StrEnum):
-    SYSTEM = "system"  # the OS keyring
-    ENCRYPTED_FILE = "encrypted-file"  # keyrings.cryptfile, master password from the caller
-    PLAINTEXT_FILE = "plaintext-file"  # keyrings.alt, base64 in a 0600 file: explicit opt-in only
-    ENVIRONMENT = "environment"  # PYTHON_KEYRING_BACKEND / keyringrc.cfg, what keyring loads
-    MEMORY = "memory"  # tests; "ask every session"
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,3 +77,22 @@ def test_where_a_secret_lives_flags_then_profile_then_settings(xdg: Path) -> Non
     assert Workspace(Settings()).secret_location(bare) is None  # the automatic policy
     override_file = Workspace(configured, secret_override=SecretSettings(password_file=Path("/flag")))
     assert override_file.secret_location(profile) == SecretLocation("encrypted-file", "/data/vault.cfg", "/flag")
+
+
+def test_the_workspace_starts_without_heavy_modules(xdg: Path) -> None:
+    """What a face needs before its first frame (settings, profiles) imports no HTTP, crypto, keyring, XML,
+    database or UI library: those load when first used (issue 9's start-up budget)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from ksef_tui.services.workspace import Workspace\n"
+        "from ksef_tui.settings import load_settings\n"
+        "Workspace(load_settings()).list_profiles()\n"
+        "heavy = ('httpx', 'jwt', 'cryptography', 'keyring', 'lxml', 'tinydb', 'filelock', 'textual')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
