@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-
 from ksef_tui.domain.profile import MailSettings, Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
