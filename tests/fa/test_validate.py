@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ksef_tui.fa.validate import MAX_INVOICE_BYTES, Problem, Schema, validate_bytes
 
@@ -53,6 +55,36 @@ def test_discouraged_code_points() -> None:
     assert "U+0086" in result.findings[0].message
     assert result.findings[0].line == SAMPLE[: SAMPLE.index(b"Zimnotech")].count(b"\n") + 1
     assert Problem.DISCOURAGED_CHARACTER in problems(SAMPLE.replace(b"Zimnotech", "Zimno\ufdd0".encode()))
+
+
+def _discouraged_reference(code: int) -> bool:
+    """XML 1.0 §2.2's discouraged characters, written from the spec (not from the validator's regexes)."""
+    return 0x7F <= code <= 0x84 or 0x86 <= code <= 0x9F or 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFF) >= 0xFFFE
+
+
+DISCOURAGED_OR_NEAR = [0x7E, 0x7F, 0x84, 0x85, 0x86, 0x9F, 0xA0, 0xFDCF, 0xFDD0, 0xFDEF, 0xFDF0, 0xFFFD, 0xFFFE]
+DISCOURAGED_OR_NEAR += [p * 0x10000 + low for p in range(1, 17) for low in (0xFFFD, 0xFFFE, 0xFFFF)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(DISCOURAGED_OR_NEAR),
+            st.integers(0x20, 0x10FFFF).filter(lambda c: not 0xD800 <= c <= 0xDFFF),
+        ),
+        max_size=12,
+    )
+)
+def test_discouraged_code_points_found_first_wherever_they_are(codes: list[int]) -> None:
+    name = "".join(map(chr, codes)).replace("<", "").replace("&", "").replace("]]>", "")
+    data = SAMPLE.replace(b"Zimnotech", ("Zimno" + name + "tech").encode())
+    expected = next((c for c in map(ord, name) if _discouraged_reference(c)), None)
+    found = [f for f in validate_bytes(data).findings if f.problem is Problem.DISCOURAGED_CHARACTER]
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and f"U+{expected:04X}" in found[0].message
 
 
 def test_doctype_and_entities_are_never_expanded(tmp_path: Path) -> None:
