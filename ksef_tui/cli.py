@@ -37,12 +37,6 @@ EXIT_OK = 0
 EXIT_INVALID = EXIT_CODES[Category.INVALID]
 
 
-def _load_invoice(path: Path) -> tuple[bytes, ParsedInvoice]:
-    from ksef_tui.services.invoices import load_invoice
-
-    return load_invoice(path)
-
-
 # ----------------------------------------------------------------------------------------------- invoice
 
 
@@ -65,7 +59,9 @@ def _summary(invoice: ParsedInvoice) -> list[str]:
 
 
 def cmd_invoice_show(args: argparse.Namespace) -> int:
-    _, invoice = _load_invoice(Path(args.file))
+    from ksef_tui.services.invoices import load_invoice
+
+    _, invoice = load_invoice(Path(args.file))
     if args.json:
         print(json.dumps(invoice.to_json(), ensure_ascii=False))
     else:
@@ -118,8 +114,9 @@ def cmd_invoice_render(args: argparse.Namespace) -> int:
 
 def cmd_invoice_qr(args: argparse.Namespace) -> int:
     from ksef_tui.fa.qr import kod1_url, qr_label, qr_text
+    from ksef_tui.services.invoices import load_invoice
 
-    data, invoice = _load_invoice(Path(args.file))
+    data, invoice = load_invoice(Path(args.file))
     url = kod1_url(args.env, invoice.seller.id or "", invoice.issue_date, data)
     print(url)
     if args.show:
@@ -292,7 +289,7 @@ def t_group(group: str) -> str:
 
 def sync_summary(result: SyncResult) -> list[str]:
     """What was imported and up to when, in words (the JSON keeps the technical fields)."""
-    from ksef_tui.services.workspace import WARSAW
+    from ksef_tui.domain.booking import WARSAW
 
     new_plain = result.new - result.corrections
     lines = [
@@ -383,18 +380,13 @@ def _print_table(rows: Sequence[Sequence[str]], *, right: Sequence[int]) -> None
 
 
 def _pl_date(value: date) -> str:
-    """A date as accountants read it: DD.MM.RRRR (the Warsaw date of a moment)."""
-    from datetime import datetime
+    from ksef_tui.services.invoices import display_date
 
-    from ksef_tui.services.workspace import WARSAW
-
-    if isinstance(value, datetime):
-        value = value.astimezone(WARSAW).date()
-    return f"{value:%d.%m.%Y}"
+    return display_date(value)
 
 
 def _purchase_json(r: PurchaseRecord) -> dict[str, object]:
-    from ksef_tui.services.workspace import WARSAW
+    from ksef_tui.domain.booking import WARSAW
 
     return {
         "ksef_number": r.ksef_number,

@@ -131,17 +131,3 @@ def load_settings(
         ),
         config_path=source,
     )
-
-
-def load_secret_settings(
-    *,
-    backend: str | None = None,
-    password_file: str | None = None,
-    password_fd: int | None = None,
-    path: Path | None = None,
-) -> SecretSettings:
-    """Flags > environment (``KSEF_TUI_SECRET_BACKEND``, ``KSEF_TUI_MASTER_PASSWORD_FILE``) > config.toml."""
-    settings = load_settings(path=path).with_secrets(
-        backend=backend, password_file=password_file, password_fd=password_fd
-    )
-    return settings.secrets

@@ -7,13 +7,13 @@ them in a detail pane. Amounts use the decimal comma in Polish; dates are DD.MM.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ksef_tui.domain.booking import warsaw_date
 from ksef_tui.errors import Category, UserError
-from ksef_tui.i18n import has_key, language, t
+from ksef_tui.i18n import t
 
 if TYPE_CHECKING:
     from ksef_tui.fa.parse import ParsedInvoice
@@ -70,17 +70,10 @@ def load_invoice(path: Path) -> tuple[bytes, ParsedInvoice]:
 
 
 def display_date(value: date) -> str:
+    """A date as accountants read it, DD.MM.RRRR; a moment is shown by its Warsaw day."""
+    if isinstance(value, datetime):
+        value = warsaw_date(value)
     return f"{value:%d.%m.%Y}"
-
-
-def money(value: Decimal) -> str:
-    from ksef_tui.domain.money import format_amount
-
-    return format_amount(value, decimal_comma=language() == "pl")
-
-
-def kind_word(kind: str) -> str:
-    return t(f"kind.{kind}") if has_key(f"kind.{kind}") else kind
 
 
 def _party_id(id_type: str, value: str | None) -> str:
@@ -91,12 +84,14 @@ def _party_id(id_type: str, value: str | None) -> str:
 
 def summarize(invoice: ParsedInvoice) -> InvoiceSummary:
     from ksef_tui.domain.vat import BUCKETS
+    from ksef_tui.services.booking import kind_label  # the words for kinds and amounts, shared with the
+    from ksef_tui.services.purchases import money  # purchase rows (imported here: they load the store)
 
     summary = InvoiceSummary(
         t(
             "show.header",
             schema=invoice.schema,
-            kind=kind_word(invoice.kind),
+            kind=kind_label(invoice.kind),
             number=invoice.number,
             date=display_date(invoice.issue_date),
         )

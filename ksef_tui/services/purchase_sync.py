@@ -18,8 +18,8 @@ import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from ksef_tui.domain.booking import WARSAW
 from ksef_tui.domain.profile import Profile
 from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
 from ksef_tui.ksef.api import KsefApi
@@ -40,7 +40,6 @@ from ksef_tui.store.cursors import Cursor, CursorRepository
 from ksef_tui.store.db import Store
 from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository, XmlStore
 
-WARSAW = ZoneInfo("Europe/Warsaw")
 SUBJECT = "Subject2"
 CURSOR_KEY = "purchases:Subject2"
 #: Gaps longer than this are imported through an export rather than metadata pages and single downloads.

@@ -10,8 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
+from ksef_tui.domain.booking import WARSAW
 from ksef_tui.domain.ksef_token import InvalidTokenShape, TokenShapeProblem, parse_token_shape
 from ksef_tui.domain.profile import Profile
 from ksef_tui.errors import EXIT_CODES, Category
@@ -29,7 +29,6 @@ from ksef_tui.ksef.errors import (
 )
 
 REQUIRED_PERMISSIONS = ("InvoiceRead", "InvoiceWrite")
-WARSAW = ZoneInfo("Europe/Warsaw")
 MAX_CLOCK_SKEW_SECONDS = 300
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from ksef_tui import paths
+from ksef_tui.domain.booking import WARSAW, warsaw_date
 from ksef_tui.domain.profile import Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.i18n import t
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from ksef_tui.store.db import Store
     from ksef_tui.store.purchases import XmlStore
     from ksef_tui.vault import Vault
-
-WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 class StoreUnavailable(UserError):
@@ -69,7 +67,7 @@ class SyncOutcome:
 
 
 def today_in_warsaw() -> date:
-    return datetime.now(WARSAW).date()
+    return warsaw_date(datetime.now(WARSAW))
 
 
 class Workspace:
