@@ -157,10 +157,8 @@ class Workspace:
         and the profile, remembering where the secret went."""
         from ksef_tui.services.profiles import add_profile, check_token_for, make_profile
 
-        profile = make_profile(name, nip, environment, start_date)
+        profile = make_profile(name, nip, environment, start_date, secrets=self.secret_location(None))
         check_token_for(profile, token)
-        location = self.secret_location(None)
-        profile = make_profile(name, nip, environment, start_date, secrets=location)
         add_profile(self.profiles, self.vault(profile), profile, token, replace=replace)
         return profile
 
