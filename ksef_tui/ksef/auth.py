@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import jwt
-
 from ksef_tui.domain.session import SessionTokens
 from ksef_tui.ksef.client import KsefHttp, field, parse_time
 from ksef_tui.ksef.crypto import (
@@ -87,6 +85,8 @@ def parse_certificates(items: object) -> list[PublicKeyCertificate]:
 
 def jwt_claims(token: str) -> dict[str, Any]:
     """The claims of a KSeF JWT, read without verification: for display and diagnostics only."""
+    import jwt  # PyJWT (and the parts of cryptography it loads) only when a token is read
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
     except jwt.PyJWTError:

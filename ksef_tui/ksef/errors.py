@@ -2,19 +2,21 @@
 
 Every error has an i18n key (``ksef.err.*``) for a PL/EN message and a hint. ``str(error)`` is English,
 short, and never contains a secret: only status codes, KSeF exception codes and the server's own details.
+
+The error model loads no HTTP library: httpx appears in annotations, and ``transport_failure`` (called by the
+client, which has loaded it) imports it, so code that only catches these errors stays light.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import ssl
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ksef_tui.errors import Category, UserError
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +215,11 @@ def error_from_response(response: httpx.Response) -> ApiError:
 
 def transport_failure(exc: httpx.TransportError, host: str) -> TransportFailure:
     """Name the network failure: DNS, connection refused, TLS, timeout, or other."""
+    import socket
+    import ssl
+
+    import httpx  # loaded already: only the client calls this, with an httpx error in hand
+
     if isinstance(exc, httpx.TimeoutException):
         return TransportFailure("timeout", host, type(exc).__name__)
     chain: list[BaseException] = []
