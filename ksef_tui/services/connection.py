@@ -1,25 +1,29 @@
 """A ready KSeF API for a profile: the token from the vault, session tokens kept in the vault between runs,
-and the redacted API log appended to the profile's log file."""
+and the redacted API log appended to the profile's log file.
+
+The HTTP client (httpx, PyJWT, cryptography) is imported by ``open_api`` and the vault (keyring) is handed in:
+importing this module, to catch ``TokenMissing`` say, loads none of them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ksef_tui import paths
 from ksef_tui.domain.ksef_token import parse_token_shape
 from ksef_tui.domain.profile import Profile
 from ksef_tui.domain.session import SessionTokens
 from ksef_tui.errors import Category, UserError
-from ksef_tui.ksef.api import KsefApi
-from ksef_tui.ksef.auth import TokenAuth
-from ksef_tui.ksef.client import KsefHttp
-from ksef_tui.ksef.limits import WaitCallback
 from ksef_tui.store.apilog import append_api_log
-from ksef_tui.vault import Vault
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ksef_tui.ksef.api import KsefApi
+    from ksef_tui.ksef.limits import WaitCallback
+    from ksef_tui.vault import Vault
 
 
 class TokenMissing(UserError):
@@ -67,6 +71,10 @@ def open_api(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> KsefApi:
     """The API of ``profile``; ``token`` overrides the vault (the wizard checks a token before saving it)."""
+    from ksef_tui.ksef.api import KsefApi
+    from ksef_tui.ksef.auth import TokenAuth
+    from ksef_tui.ksef.client import KsefHttp
+
     http = KsefHttp(profile.base_url, on_wait=on_wait, transport=transport)
 
     async def ksef_token() -> str:

@@ -2,6 +2,9 @@
 
 Each step has a verdict, the time it took and a message in the user's language; the first failing step
 ends the run (later steps cannot be judged). Categories decide the doctor's exit code.
+
+Importing this module (for ``Step`` and ``Verification``, say) loads no HTTP, JWT or crypto library: the steps
+are handed a ready ``KsefApi`` and import the client's helpers when they run, by which time it has loaded them.
 """
 
 from __future__ import annotations
@@ -10,15 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ksef_tui.domain.booking import WARSAW
 from ksef_tui.domain.ksef_token import InvalidTokenShape, TokenShapeProblem, parse_token_shape
 from ksef_tui.domain.profile import Profile
 from ksef_tui.errors import EXIT_CODES, Category
 from ksef_tui.i18n import has_key, language, t
-from ksef_tui.ksef.api import KsefApi, TokenStatus
-from ksef_tui.ksef.auth import TokenAuth, permissions_of
-from ksef_tui.ksef.crypto import TOKEN_USAGE, NoUsableCertificate, select_certificate
 from ksef_tui.ksef.errors import (
     ApiError,
     AuthenticationFailed,
@@ -27,6 +28,10 @@ from ksef_tui.ksef.errors import (
     ProtocolViolation,
     TransportFailure,
 )
+
+if TYPE_CHECKING:
+    from ksef_tui.ksef.api import KsefApi, TokenStatus
+    from ksef_tui.ksef.auth import TokenAuth
 
 REQUIRED_PERMISSIONS = ("InvoiceRead", "InvoiceWrite")
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -192,6 +197,8 @@ class Verifier:
         return t("setup.shape.ok", reference=info.reference, context=info.context_value)
 
     async def _reachable(self) -> str:
+        from ksef_tui.ksef.crypto import TOKEN_USAGE, NoUsableCertificate, select_certificate
+
         certs = await self.auth.certificates()
         try:
             select_certificate(certs, TOKEN_USAGE, self.clock())
@@ -232,6 +239,8 @@ class Verifier:
         return t("setup.auth.ok", until=f"{tokens.access_valid_until.astimezone(WARSAW):%H:%M:%S}")
 
     async def _permissions(self) -> str:
+        from ksef_tui.ksef.auth import permissions_of
+
         access = await self.auth.access_token()
         from_jwt = permissions_of(access)
         status: TokenStatus | None = None
