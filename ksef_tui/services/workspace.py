@@ -214,6 +214,10 @@ class Workspace:
         try:
             self._migrate_layout(profile)
             store = Store.open(path, read_only=read_only)
+            if store.needs_migration:  # an older layout: one writable open migrates it, then look again
+                store.close()
+                Store.open(path).close()
+                store = Store.open(path, read_only=read_only)
         except StoreLocked as exc:
             raise StoreUnavailable("store.locked", pid=exc.pid, host=exc.host) from None
         except FileNotFoundError:

@@ -1,4 +1,13 @@
-"""The local store: one tinydb file per profile behind an atomic storage, a single-writer lock and schema versions.
+"""The local store: a small tinydb file per company (the manifest) behind an atomic storage, a single-writer lock
+and schema versions; what grows with the history lives beside it in month partitions (``store.partitions``,
+``store.purchases``), attached to the open store (:meth:`Store.attachment`).
+
+Layout of a company's directory (schema 2)::
+
+    store.json              _meta (schema), sync_cursors: small; read whole at open
+    store.json.lock/.owner  the single-writer lock and who holds it
+    store.purchases/        YYYY-MM.json (headers), YYYY-MM.bookings.json, index.bin (columnar cache)
+    xml/YYYY/MM/*.xml       invoice XML as downloaded
 
 Blocking by design: every method here reads or writes files (and fsyncs). Call it from a thread worker
 (``@work(thread=True)`` or ``asyncio.to_thread``), never on the event loop.
@@ -18,8 +27,10 @@ Blocking by design: every method here reads or writes files (and fsyncs). Call i
   returned by tinydb are shallow copies: treat nested values (lists, dicts) as read-only.
 * **Schema versions.** ``_meta`` holds ``{"schema": N}``. A writable open applies ``MIGRATIONS[n]`` for every
   ``n`` above the file's version, in order (each migration must be idempotent: a crash may repeat it). A
-  read-only open of an older file works and says so (:attr:`Store.needs_migration`). A file newer than
-  :data:`SCHEMA_VERSION` raises :class:`StoreTooNew` and is left untouched.
+  read-only open of an older file works and says so (:attr:`Store.needs_migration`); the purchase table refuses
+  it (:class:`StoreNeedsMigration`) until a writable open has migrated it. A file newer than
+  :data:`SCHEMA_VERSION` raises :class:`StoreTooNew` and is left untouched. Schema 2 moved the purchases out of
+  this file into month partitions (``store.purchases.migrate_to_partitions``).
 * **Corruption.** A writable open of a file that is not JSON or has the wrong shape moves it aside to
   ``<name>.corrupt-YYYYmmddTHHMMSS`` (local time; never deleted, never overwritten), opens a fresh empty store
   and sets :attr:`Store.recovered_from`; callers must tell the user loudly. A read-only open raises
@@ -39,7 +50,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypeVar
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
@@ -48,7 +59,7 @@ from tinydb.table import Document, Table
 
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files, fsync_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 META = "_meta"
 SYNC_CURSORS = "sync_cursors"
@@ -57,11 +68,25 @@ PURCHASES = "purchases"
 Data = dict[str, dict[str, Any]]
 
 
-def _migrate_to_1(db: TinyDB) -> None:
+class Attachment(Protocol):
+    def close(self) -> None: ...
+
+
+A = TypeVar("A", bound=Attachment)
+
+
+def _migrate_to_1(store: Store) -> None:
     """Version 0 (files written before ``_meta`` existed) has the same layout; only the version mark is new."""
 
 
-MIGRATIONS: dict[int, Callable[[TinyDB], None]] = {1: _migrate_to_1}
+def _migrate_to_2(store: Store) -> None:
+    """Purchases move out of the single file into month partitions (``store.purchases.migrate_to_partitions``)."""
+    from ksef_tui.store.purchases import migrate_to_partitions
+
+    migrate_to_partitions(store)
+
+
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _migrate_to_1, 2: _migrate_to_2}
 """``MIGRATIONS[n]`` turns a version ``n - 1`` file into version ``n``."""
 
 
@@ -106,6 +131,15 @@ class StoreCorrupt(StoreError):
         super().__init__(f"{path}: the store file is damaged ({reason})")
         self.path = path
         self.reason = reason
+
+
+class StoreNeedsMigration(StoreError):
+    """A read-only view of a file older than this ksef-tui: open it writable once (that migrates it)."""
+
+    def __init__(self, path: Path, found: int) -> None:
+        super().__init__(f"{path}: store schema {found} must be migrated by a writable open first")
+        self.path = path
+        self.found = found
 
 
 class StoreClosed(StoreError):
@@ -278,6 +312,7 @@ class Store:
         self._lock = lock
         self._schema_version = schema_version
         self._closed = False
+        self._attachments: dict[str, Attachment] = {}
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Store:
@@ -359,7 +394,7 @@ class Store:
 
     def _migrate(self) -> None:
         for version in range(self._schema_version + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version](self._db)
+            MIGRATIONS[version](self)
             self._set_schema(version)
 
     @property
@@ -386,11 +421,32 @@ class Store:
             raise StoreClosed(self.path)
         return self._db.table(name, cache_size=0)
 
+    def attachment(self, name: str, factory: Callable[[Store], A]) -> A:
+        """The object ``name`` living as long as this store (built by ``factory`` on first use): the parts of the
+        store kept beside its file, such as the purchase partitions and their index. Closed before the lock is
+        released."""
+        if self._closed:
+            raise StoreClosed(self.path)
+        with self.mutex:
+            found = self._attachments.get(name)
+            if found is None:
+                found = self._attachments[name] = factory(self)
+            return found  # type: ignore[return-value]
+
     def close(self) -> None:
-        """Release the file lock and the owner sidecar. Idempotent."""
+        """Close the attachments, release the file lock and the owner sidecar. Idempotent."""
         if self._closed:
             return
-        self._closed = True
+        try:
+            with self.mutex:
+                for attachment in self._attachments.values():
+                    attachment.close()
+        finally:
+            self._closed = True
+            self._attachments.clear()
+            self._release()
+
+    def _release(self) -> None:
         self._db.close()
         if self._lock is not None:
             with contextlib.suppress(OSError):

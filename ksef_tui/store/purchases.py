@@ -1,8 +1,12 @@
-"""Purchase invoices in the store: the header record, its booking, the repository and the XML file store.
+"""Purchase invoices in the store: the header record, its booking, the month partitions, the index and the XML.
 
 Blocking by design (file I/O and fsync): call from thread workers. Write order for a sync: first
 ``XmlStore.put_many`` (the files are durable when it returns), then ``PurchaseRepository.upsert_many`` with the
 returned paths, so a record never points at a file that is not on disk.
+
+Where things are: each purchase's header in its issue month's partition (``store.purchases/YYYY-MM.json``), its
+booking in that month's ``YYYY-MM.bookings.json``, its row in the columnar index (``index.bin``): a booking
+rewrites one small file, a sync one file per month it touches, and a screen reads the index, never every header.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,8 +25,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from ksef_tui.domain.booking import Booking, Period
-from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files, fsync_dir
-from ksef_tui.store.db import PURCHASES, Store, StoreCorrupt, StoreReadOnly
+from ksef_tui.store import index as index_file
+from ksef_tui.store.atomic import atomic_write, fsync_dir
+from ksef_tui.store.db import META, PURCHASES, Store, StoreCorrupt, StoreNeedsMigration
+from ksef_tui.store.index import Column, ColumnIndex, IndexMismatch, Row, Value
+from ksef_tui.store.partitions import Doc, Month, MonthChange, PartitionSet
 
 
 class PurchaseNotFound(KeyError):
@@ -150,229 +158,317 @@ def _merge(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-_LEDGER_FILE = re.compile(r"^(\d{4}-(0[1-9]|1[0-2]))\.json$")
+PURCHASE_COLUMNS: tuple[Column, ...] = (
+    Column("ksef_number", "text"),
+    Column("invoice_number", "text"),
+    Column("issue_date", "int"),  # date.toordinal()
+    Column("received", "int"),  # acquisition date, seconds since the epoch
+    Column("seller_nip", "coded"),
+    Column("seller_name", "coded"),
+    Column("net", "text"),  # Decimal as text: exact, whatever precision KSeF sent
+    Column("vat", "text"),
+    Column("gross", "text"),
+    Column("currency", "coded"),
+    Column("kind", "coded"),
+    Column("corrected", "text"),  # the KSeF number this one corrects, "" for none
+    Column("xml", "int"),  # 1 when the XML is stored
+    Column("period", "coded"),  # the booking's VAT period, "" when not booked
+    Column("category", "coded"),  # the booking's category, "" when not booked
+    Column("deduction", "int"),  # the booking's VAT deduction in percent, -1 when not booked
+)
+"""What the purchase screens show and filter on, for every purchase (:class:`ksef_tui.store.index.ColumnIndex`)."""
 
-Signature = tuple[int, int, int]
+BOOKINGS = "bookings"
+KEY = "ksef_number"
+UNREADABLE = "purchases-unreadable"
+"""Where the partition migration keeps documents of the old file it cannot place (no KSeF number or issue date)."""
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def _signature(st: os.stat_result) -> Signature:
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+def _index_row(doc: Mapping[str, Any], booking: Mapping[str, Any] | None) -> dict[str, Value]:
+    return {
+        "ksef_number": doc["ksef_number"],
+        "invoice_number": doc["invoice_number"],
+        "issue_date": date.fromisoformat(doc["issue_date"]).toordinal(),
+        "received": int(datetime.fromisoformat(doc["acquisition_date"]).timestamp()),
+        "seller_nip": doc["seller_nip"],
+        "seller_name": doc["seller_name"],
+        "net": doc["net"],
+        "vat": doc["vat"],
+        "gross": doc["gross"],
+        "currency": doc["currency"],
+        "kind": doc["kind"],
+        "corrected": doc.get("corrected_ksef_number") or "",
+        "xml": 1 if doc.get("xml_path") else 0,
+        "period": "" if booking is None else booking["period"],
+        "category": "" if booking is None else booking["category"],
+        "deduction": -1 if booking is None else booking["vat_deduction"],
+    }
 
 
-class BookingLedger:
-    """Bookings kept apart from the purchases: one small JSON file per booking period beside the store.
+def _index_rows(month: Month, keys: Iterable[str] | None = None) -> Iterator[Row]:
+    bookings = month.sides.get(BOOKINGS, {})
+    for key in month.docs if keys is None else keys:
+        try:
+            yield _index_row(month.docs[key], bookings.get(key))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise StoreCorrupt(Path(f"{month.month}.json"), f"{key}: {type(exc).__name__}: {exc}") from None
 
-    Booking one invoice rewrites only its period's file (a few thousand entries at most), not the purchases file,
-    which at 50,000 invoices is 38 MB and takes ~450 ms to rewrite (ARCHITECTURE P5: one update <= 20 ms).
-    Moving a booking to another period writes the new period first; if a crash leaves it in both files, the
-    newer ``booked_at`` wins when the ledger is read. Writes are protected by the store's single-writer lock.
 
-    An explicit object: whoever opens the store opens its ledger (:meth:`beside`) and hands it to the
-    repositories. It keeps what it read in memory and, before each use (:meth:`refresh`), re-reads only the period
-    files whose identity (inode, size, mtime) changed since it last read or wrote them: a read-only ledger sees
-    the writer's bookings, and a second ledger over the same directory never writes from a stale view.
+def _header_doc(record: PurchaseRecord) -> dict[str, Any]:
+    doc = record.to_doc()
+    del doc["booking"]  # bookings live in the month's sidecar
+    return doc
+
+
+class PurchaseTable:
+    """The purchases of one store: month partitions (headers, and a bookings sidecar per month) and their index.
+
+    One per open store (:meth:`of`): every repository over the store shares it. The month of an invoice is its
+    issue month when first stored, and never changes. A writable store saves the index when it closes and after
+    each batch of new purchases; a read-only one re-reads the months the writer changed before each use.
     """
 
-    def __init__(self, root: Path, *, read_only: bool) -> None:
-        self.root = Path(root)
-        self.read_only = read_only
-        self._files: dict[str, tuple[Signature, dict[str, Booking]]] = {}
-        self._bookings: dict[str, Booking] = {}
-        self._periods: dict[str, set[str]] = {}
-        self._encoded: dict[str, tuple[Booking, str]] = {}  # number -> (booking, its JSON member), for rewrites
-        if not read_only and self.root.is_dir():
-            for path in self.root.iterdir():
-                if _LEDGER_FILE.match(path.name):
-                    clean_stale_temp_files(path)
-        self.refresh()
+    def __init__(self, store: Store) -> None:
+        if store.needs_migration:
+            raise StoreNeedsMigration(store.path, store.schema_version)
+        self.store = store
+        self.root = partitions_root(store.path)
+        self.partitions = PartitionSet(self.root, PURCHASES, KEY, sidecars=(BOOKINGS,), read_only=store.read_only)
+        if not store.read_only:
+            self.partitions.clean_stale()
+        self.index_path = self.root / "index.bin"
+        self.index = self._load()
 
     @classmethod
-    def beside(cls, store: Store) -> BookingLedger:
-        """The ledger of ``store`` (``<store file>.bookings/``), read-only when the store is."""
-        return cls(store.path.with_name(store.path.name + ".bookings"), read_only=store.read_only)
+    def of(cls, store: Store) -> PurchaseTable:
+        return store.attachment(PURCHASES, cls)
 
-    def _file(self, period: str) -> Path:
-        return self.root / f"{period}.json"
+    def _load(self) -> ColumnIndex:
+        return index_file.load(self.index_path, self.partitions, PURCHASE_COLUMNS, KEY, _index_rows)
 
-    def _on_disk(self) -> dict[str, Signature]:
-        found: dict[str, Signature] = {}
-        try:
-            entries = list(os.scandir(self.root))
-        except (FileNotFoundError, NotADirectoryError):
-            return found
-        for entry in entries:
-            match = _LEDGER_FILE.match(entry.name)
-            if match is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    found[match[1]] = _signature(entry.stat())
-        return found
+    def refresh(self) -> None:
+        """A read-only view: take in what the writer saved since. The writer's own view is always current."""
+        if self.store.read_only:
+            try:
+                index_file.refresh(self.index, self.partitions, _index_rows)
+            except IndexMismatch:
+                self.index = self._load()
 
-    def _read(self, period: str) -> tuple[Signature, dict[str, Booking]]:
-        path = self._file(period)
-        try:
-            with path.open("rb") as handle:
-                signature = _signature(os.fstat(handle.fileno()))
-                docs = json.loads(handle.read())["bookings"]
-            return signature, {str(number): Booking.from_doc(doc) for number, doc in docs.items()}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise StoreCorrupt(path, f"{type(exc).__name__}: {exc}") from None
+    def save_index(self) -> None:
+        if not self.store.read_only:
+            index_file.save(self.index, self.index_path)
 
-    def refresh(self) -> bool:
-        """Re-read the period files changed on disk since this ledger last saw them; one directory scan when
-        nothing changed. Returns whether anything was re-read."""
-        on_disk = self._on_disk()
-        known = {period: signature for period, (signature, _) in self._files.items()}
-        if on_disk == known:
-            return False
-        files = {period: self._files[period] for period in on_disk if known.get(period) == on_disk[period]}
-        for period in on_disk:
-            if period not in files:
-                with contextlib.suppress(FileNotFoundError):  # replaced or removed since the scan: next time
-                    files[period] = self._read(period)
-        self._files = files
-        self._bookings, self._periods = {}, {}
-        for period in sorted(files):
-            for number, booking in files[period][1].items():
-                self._place(number, booking)
-        return True
+    def close(self) -> None:
+        self.save_index()
+        self.partitions.forget()
 
-    def _place(self, number: str, booking: Booking) -> None:
-        known = self._bookings.get(number)
-        if known is not None and known.booked_at >= booking.booked_at:
-            return
-        if known is not None:
-            self._periods[known.period].discard(number)
-        self._bookings[number] = booking
-        self._periods.setdefault(booking.period, set()).add(number)
+    def month_of(self, ksef_number: str) -> str | None:
+        row = self.index.row_of(ksef_number)
+        return None if row is None else self.index.month_of(row)
 
-    def get(self, ksef_number: str) -> Booking | None:
-        """The booking of one purchase as of the last :meth:`refresh` (or this ledger's own last write)."""
-        return self._bookings.get(ksef_number)
+    def write(self, changes: Mapping[str, MonthChange]) -> None:
+        """Write months (``PartitionSet.write``) and put what changed into the index."""
+        written = self.partitions.write(changes)
+        for month, loaded in written.items():
+            docs, sides = changes[month]
+            keys = set(docs or ()) | {key for entries in sides.values() for key in entries}
+            self.index.put(month, _index_rows(loaded, sorted(keys)), loaded.signature)
 
-    def set_many(self, changes: Mapping[str, Booking | None]) -> None:
-        """Book or un-book (``None``) purchases: one file write per period touched, new homes first."""
-        if self.read_only:
-            raise StoreReadOnly(self.root)
-        self.refresh()
-        gained: set[str] = set()
-        lost: set[str] = set()
-        for number, booking in changes.items():
-            old = self._bookings.pop(number, None)
-            if old is not None:
-                self._periods[old.period].discard(number)
-                lost.add(old.period)
-            if booking is not None:
-                self._bookings[number] = booking
-                self._periods.setdefault(booking.period, set()).add(number)
-                gained.add(booking.period)
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for period in sorted(gained) + sorted(lost - gained):  # new homes first: a crash never loses a booking
-            bookings = {n: self._bookings[n] for n in sorted(self._periods.get(period, ()))}
-            members = ",".join(self._member(n, b) for n, b in bookings.items())
-            payload = f'{{"version":1,"period":{json.dumps(period)},"bookings":{{{members}}}}}'
-            path = self._file(period)
-            atomic_write(path, payload.encode())
-            self._files[period] = (_signature(path.stat()), bookings)
-
-    def _member(self, number: str, booking: Booking) -> str:
-        """``"<number>":{booking}`` as JSON, kept between writes: rewriting a period of 5,000 bookings re-encodes
-        only the one that changed (encoding them all took ~60 ms, three times the P5 budget)."""
-        cached = self._encoded.get(number)
-        if cached is not None and cached[0] is booking:
-            return cached[1]
-        doc = json.dumps(booking.to_doc(), ensure_ascii=False, separators=(",", ":"))
-        member = f"{json.dumps(number, ensure_ascii=False)}:{doc}"
-        self._encoded[number] = (booking, member)
-        return member
-
-
-class PurchaseRepository:
-    """The ``purchases`` table. Every method is one read of the (cached) data and at most the writes it names.
-
-    Bookings come from ``ledger``, the store's :class:`BookingLedger`; pass the one the store's opener holds
-    (without it, the repository opens its own, which costs one read of every period file).
-    """
-
-    def __init__(self, store: Store, ledger: BookingLedger | None = None) -> None:
-        self._store = store
-        self._ledger = BookingLedger.beside(store) if ledger is None else ledger
-        self._known: set[str] | None = None  # every stored KSeF number, filled on first use
-
-    def _record(self, doc: Mapping[str, Any]) -> PurchaseRecord:
-        record = PurchaseRecord.from_doc(doc)
-        return replace(record, booking=self._ledger.get(record.ksef_number))
-
-    def _numbers(self) -> set[str]:
-        """Every stored number. Purchases are never deleted and numbers are unique, so the cache is current
-        exactly when it is as long as the table (another repository over this store may have added some)."""
-        table = self._table
-        if self._known is None or len(self._known) != len(table):
-            self._known = {str(doc["ksef_number"]) for doc in table}
-        return self._known
-
-    @property
-    def _table(self) -> Any:
-        return self._store.table(PURCHASES)
-
-    def _find(self, ksef_number: str) -> Any:
-        """The stored document (a tinydb Document) or None. A plain callable: no Query overhead, one copy."""
-        return self._table.get(cond=lambda doc: doc.get("ksef_number") == ksef_number)
-
-    def upsert_many(self, records: Iterable[PurchaseRecord]) -> UpsertResult:
-        """Insert new invoices (one write) and update known ones (at most one more write).
-
-        An update keeps the stored booking, XML path/hash and ``first_seen`` unless the new record carries its
-        own booking or XML path. Duplicate numbers in ``records``: the last one wins.
-        """
-        records = list(records)
-        incoming = {record.ksef_number: {**record.to_doc(), "booking": None} for record in records}
-        bookings = {record.ksef_number: record.booking for record in records if record.booking is not None}
-        with self._store.mutex:
-            table = self._table
-            known = self._known if self._known is not None and len(self._known) == len(table) else None
-            existing: dict[str, tuple[int, dict[str, Any]]] = {}
-            for doc in table.search(lambda doc: doc.get("ksef_number") in incoming):
-                existing[doc["ksef_number"]] = (int(doc.doc_id), dict(doc))
-            fresh = [doc for number, doc in incoming.items() if number not in existing]
-            changed: dict[int, dict[str, Any]] = {}
-            for number, (doc_id, old) in existing.items():
-                merged = _merge(old, incoming[number])
-                if merged != old:
-                    changed[doc_id] = merged
-            if fresh:
-                table.insert_multiple(fresh)
-            if changed:
-                replacements = {doc["ksef_number"]: doc for doc in changed.values()}
-
-                def overwrite(doc: dict[str, Any]) -> None:
-                    # ``doc`` is the stored document; tinydb passes it without its id, so find it by number.
-                    target = replacements[doc["ksef_number"]]
-                    doc.clear()
-                    doc.update(target)
-
-                table.update(overwrite, doc_ids=list(changed))
-            if known is not None:
-                known.update(incoming)  # still current: the table grew by exactly the fresh numbers
-            if bookings:
-                self._ledger.set_many(bookings)
-            return UpsertResult(new=len(fresh), updated=len(changed), unchanged=len(existing) - len(changed))
-
-    def get(self, ksef_number: str) -> PurchaseRecord | None:
-        with self._store.mutex:
-            self._ledger.refresh()
-            doc = self._find(ksef_number)
-            return None if doc is None else self._record(doc)
-
-    def _select(self, keep: Callable[[Mapping[str, Any]], bool]) -> Records:
-        with self._store.mutex:
-            self._ledger.refresh()
-            found = [self._record(doc) for doc in self._table.search(keep)]
+    def records(self, rows: Iterable[int]) -> Records:
+        """Full records of index rows (each month read once), by issue date then KSeF number."""
+        by_month: dict[str, list[str]] = {}
+        numbers = self.index.text(KEY)
+        for row in rows:
+            by_month.setdefault(self.index.month_of(row), []).append(numbers[row])
+        found: Records = []
+        for month, keys in by_month.items():
+            loaded = self.partitions.get(month)
+            bookings = loaded.sides.get(BOOKINGS, {})
+            for key in keys:
+                found.append(_record(loaded.docs[key], bookings.get(key), loaded.month))
         found.sort(key=lambda r: (r.issue_date, r.ksef_number))
         return found
 
+
+def partitions_root(store_path: Path) -> Path:
+    """Where a store's purchase partitions live: ``store.purchases/`` beside ``store.json``."""
+    return store_path.with_name(store_path.stem + ".purchases")
+
+
+def _record(doc: Mapping[str, Any], booking: Mapping[str, Any] | None, month: str) -> PurchaseRecord:
+    try:
+        record = PurchaseRecord.from_doc(doc)
+        return record if booking is None else replace(record, booking=Booking.from_doc(booking))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise StoreCorrupt(Path(f"{month}.json"), f"{doc.get(KEY)}: {type(exc).__name__}: {exc}") from None
+
+
+def select(
+    index: ColumnIndex,
+    period: Period | None = None,
+    booked: bool | None = None,
+    *,
+    by: Literal["issue", "booking"] = "issue",
+    where: Callable[[int], bool] | None = None,
+) -> list[int]:
+    """Index rows of ``period`` (the issue month, or the booking's VAT period with ``by="booking"``), booked or
+    not, kept by ``where``; in index order."""
+    rows: Iterable[int] = range(len(index))
+    codes, values = index.coded("period")
+    unbooked = values.index("") if "" in values else -1
+    if period is not None and by == "issue":
+        first = date(period.year, period.month, 1).toordinal()
+        last = date(period.year + period.month // 12, period.month % 12 + 1, 1).toordinal()
+        issue = index.ints("issue_date")
+        rows = [i for i in rows if first <= issue[i] < last]
+    elif period is not None:
+        wanted = values.index(str(period)) if str(period) in values else -2
+        rows = [i for i in rows if codes[i] == wanted]
+    if booked is True:
+        rows = [i for i in rows if codes[i] != unbooked]
+    elif booked is False:
+        rows = [i for i in rows if codes[i] == unbooked]
+    if where is not None:
+        rows = [i for i in rows if where(i)]
+    return list(rows)
+
+
+def migrate_to_partitions(store: Store) -> None:
+    """Schema 1 -> 2: the single file's purchases (and the booking ledger beside it) into month partitions.
+
+    Crash-safe and repeatable: the partitions are written whole from the old file first; the old file keeps its
+    purchases until one write of ``store.json`` drops them and marks schema 2 (the commit). Before that write the
+    old file and ledger are kept in ``store.v1-backup/`` (a hard link: no copy), never deleted.
+    """
+    path = store.path
+    data = store.db.storage.read() or {}
+    old = data.get(PURCHASES, {})
+    ledger = _read_old_ledger(path.with_name(path.name + ".bookings"))
+    changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
+    unreadable: dict[str, Doc] = {}
+    for doc_id, raw in old.items():
+        doc = dict(raw)
+        embedded = doc.pop("booking", None)
+        number, month = doc.get(KEY), str(doc.get("issue_date"))[:7]
+        if not isinstance(number, str) or not _MONTH.fullmatch(month):
+            unreadable[doc_id] = raw  # kept as it was, in store.json: nothing is dropped
+            continue
+        docs, sides = changes.setdefault(month, ({}, {BOOKINGS: {}}))
+        docs[number] = doc
+        booking = ledger.get(number, embedded)
+        if booking is not None:
+            sides[BOOKINGS][number] = booking
+    root = partitions_root(path)
+    partitions = PartitionSet(root, PURCHASES, KEY, sidecars=(BOOKINGS,), read_only=False)
+    partitions.clean_stale()
+    for month in changes:  # an interrupted earlier attempt: start these months afresh from the old file
+        for stale in (partitions.path(month), partitions.side_path(month, BOOKINGS)):
+            stale.unlink(missing_ok=True)
+    (root / "index.bin").unlink(missing_ok=True)
+    partitions.write(changes)
+    backup = path.with_name(path.stem + ".v1-backup")
+    backup.mkdir(mode=0o700, exist_ok=True)
+    kept = backup / path.name
+    kept.unlink(missing_ok=True)
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
+    fsync_dir(backup)
+    rest = {name: table for name, table in data.items() if name != PURCHASES}
+    rest[META] = {"1": {"schema": 2}}
+    if unreadable:
+        rest[UNREADABLE] = {**rest.get(UNREADABLE, {}), **unreadable}
+    store.db.storage.write(rest)  # the commit
+    old_ledger = path.with_name(path.name + ".bookings")
+    if old_ledger.is_dir():
+        target = backup / "bookings"
+        if target.exists():
+            shutil.rmtree(target)
+        old_ledger.rename(target)
+        fsync_dir(path.parent)
+
+
+def _read_old_ledger(root: Path) -> dict[str, Doc]:
+    """Schema 1's bookings: ``<store>.bookings/YYYY-MM.json`` by booking period; the newest ``booked_at`` wins."""
+    found: dict[str, Doc] = {}
+    if not root.is_dir():
+        return found
+    for path in sorted(root.glob("*.json")):
+        try:
+            entries = json.loads(path.read_bytes())["bookings"]
+            items = [(str(n), Booking.from_doc(doc), doc) for n, doc in entries.items()]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreCorrupt(path, f"{type(exc).__name__}: {exc}") from None
+        for number, booking, doc in items:
+            known = found.get(number)
+            if known is None or Booking.from_doc(known).booked_at < booking.booked_at:
+                found[number] = dict(doc)
+    return found
+
+
+class PurchaseRepository:
+    """Purchases of a store: reads answered by the index and the months it names, writes of the months touched."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = PurchaseTable.of(store)
+
+    @property
+    def table(self) -> PurchaseTable:
+        return self._table
+
+    @property
+    def index(self) -> ColumnIndex:
+        """The columnar index (current as of the last call; read-only views refresh on each repository call)."""
+        return self._table.index
+
+    def upsert_many(self, records: Iterable[PurchaseRecord]) -> UpsertResult:
+        """Store invoices: new ones into their issue month, known ones back into theirs; one write per month
+        touched (headers, then bookings the records carry). An update keeps the stored booking, XML path/hash and
+        ``first_seen`` unless the new record carries its own booking or XML path. Duplicate numbers in
+        ``records``: the last one wins."""
+        incoming = {record.ksef_number: record for record in records}
+        new = updated = unchanged = 0
+        with self._store.mutex:
+            table = self._table
+            table.refresh()
+            changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
+            stored: dict[str, dict[str, Doc]] = {}
+            for number, record in incoming.items():
+                month = table.month_of(number) or record.issue_date.isoformat()[:7]
+                docs, sides = changes.setdefault(month, ({}, {BOOKINGS: {}}))
+                if month not in stored:
+                    stored[month] = table.partitions.get(month).docs
+                old = stored[month].get(number)
+                doc = _header_doc(record)
+                if old is None:
+                    docs[number] = doc
+                    new += 1
+                elif (merged := _merge(old, doc)) != old:
+                    docs[number] = merged
+                    updated += 1
+                else:
+                    unchanged += 1
+                if record.booking is not None:
+                    sides[BOOKINGS][number] = record.booking.to_doc()
+            table.write({m: c for m, c in changes.items() if c[0] or c[1][BOOKINGS]})
+            if new:
+                table.save_index()
+        return UpsertResult(new=new, updated=updated, unchanged=unchanged)
+
+    def get(self, ksef_number: str) -> PurchaseRecord | None:
+        with self._store.mutex:
+            self._table.refresh()
+            row = self.index.row_of(ksef_number)
+            return None if row is None else self._table.records([row])[0]
+
     def all(self) -> Records:
-        """Every purchase, by issue date then KSeF number."""
-        return self._select(lambda doc: True)
+        """Every purchase, by issue date then KSeF number (reads every month: for exports, not for screens)."""
+        with self._store.mutex:
+            self._table.refresh()
+            return self._table.records(range(len(self.index)))
 
     def list(
         self,
@@ -384,57 +480,77 @@ class PurchaseRepository:
         """Purchases of ``period`` (the issue month, or the booking's VAT period with ``by="booking"``),
         optionally only booked (``True``) or unbooked (``False``) ones. A text period goes through the one parser,
         :meth:`Period.parse` (``InvalidBooking``, a ``ValueError``, when malformed)."""
-        if period is not None:
-            period = str(Period.parse(period) if isinstance(period, str) else period)
-
-        def keep(doc: Mapping[str, Any]) -> bool:
-            booking = self._ledger.get(str(doc.get("ksef_number")))
-            if booked is not None and (booking is not None) != booked:
-                return False
-            if period is None:
-                return True
-            if by == "booking":
-                return booking is not None and booking.period == period
-            return str(doc.get("issue_date", ""))[:7] == period
-
-        return self._select(keep)
+        if isinstance(period, str):
+            period = Period.parse(period)
+        with self._store.mutex:
+            self._table.refresh()
+            return self._table.records(select(self.index, period, booked, by=by))
 
     def count(self) -> int:
         with self._store.mutex:
-            return len(self._table)
+            self._table.refresh()
+            return len(self.index)
 
     def ksef_numbers(self) -> set[str]:
         with self._store.mutex:
-            return set(self._numbers())
+            self._table.refresh()
+            return set(self.index.text(KEY))
+
+    def with_xml(self) -> set[str]:
+        """The numbers whose XML is stored (a sync downloads only the others)."""
+        with self._store.mutex:
+            self._table.refresh()
+            numbers, xml = self.index.text(KEY), self.index.ints("xml")
+            return {numbers[i] for i in range(len(numbers)) if xml[i]}
 
     def set_booking(self, ksef_number: str, booking: Booking | None) -> None:
-        """Book (or un-book, with ``None``) one purchase: one small ledger write. Raises :class:`PurchaseNotFound`."""
+        """Book (or un-book, with ``None``) one purchase: one write of its month's bookings.
+        Raises :class:`PurchaseNotFound`."""
         self.set_bookings({ksef_number: booking})
 
     def set_bookings(self, bookings: Mapping[str, Booking | None]) -> None:
-        """Book (or un-book) several purchases: one write per booking period touched (the ledger), nothing if any
-        number is unknown."""
+        """Book (or un-book) several purchases: one write per month touched, nothing if any number is unknown."""
         if not bookings:
             return
         with self._store.mutex:
-            known = self._numbers()
-            missing = [number for number in bookings if number not in known]
+            table = self._table
+            table.refresh()
+            months = {number: table.month_of(number) for number in bookings}
+            missing = [number for number, month in months.items() if month is None]
             if missing:
                 raise PurchaseNotFound(missing[0] if len(missing) == 1 else missing)
-            self._ledger.set_many(bookings)
+            changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
+            for number, booking in bookings.items():
+                month = months[number]
+                assert month is not None
+                entries = changes.setdefault(month, ({}, {BOOKINGS: {}}))[1][BOOKINGS]
+                entries[number] = None if booking is None else booking.to_doc()
+            table.write(changes)
 
     def corrected_numbers(self) -> set[str]:
-        """The KSeF numbers some stored purchase corrects (one scan; for "corrected" marks in a list)."""
+        """The KSeF numbers some stored purchase corrects (for "corrected" marks in a list)."""
         with self._store.mutex:
-            return {str(n) for doc in self._table if (n := doc.get("corrected_ksef_number")) is not None}
+            self._table.refresh()
+            return set(self.index.text("corrected")) - {""}
 
     def without_xml(self) -> Records:
-        """Headers whose XML is not stored yet (``xml_path`` is None): the next sync retries their download."""
-        return self._select(lambda doc: doc.get("xml_path") is None)
+        """Headers whose XML is not stored yet: the next sync retries their download."""
+        with self._store.mutex:
+            self._table.refresh()
+            xml = self.index.ints("xml")
+            return self._table.records(i for i in range(len(xml)) if not xml[i])
+
+    def count_without_xml(self) -> int:
+        with self._store.mutex:
+            self._table.refresh()
+            return self.index.ints("xml").count(0)
 
     def corrections_of(self, ksef_number: str) -> Records:
         """The purchases that correct ``ksef_number`` (their ``corrected_ksef_number``), oldest first."""
-        return self._select(lambda doc: doc.get("corrected_ksef_number") == ksef_number)
+        with self._store.mutex:
+            self._table.refresh()
+            corrected = self.index.text("corrected")
+            return self._table.records(i for i, n in enumerate(corrected) if n == ksef_number)
 
 
 _SAFE_NUMBER = re.compile(r"^[0-9A-Za-z-]{20,64}$")

@@ -96,3 +96,40 @@ def test_the_workspace_starts_without_heavy_modules(xdg: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_read_only_look_at_an_older_store_migrates_it_first(xdg: Path) -> None:
+    """``purchases list`` on a store written before the partitions: one writable open migrates it, then the
+    read-only view shows everything (and a store another session holds is reported, not half-read)."""
+    from filelock import FileLock
+
+    from ksef_tui.services.profiles import make_profile
+    from ksef_tui.services.workspace import StoreUnavailable
+    from ksef_tui.store.purchases import PurchaseRepository
+
+    from ..store.test_migration import write_v1
+
+    workspace = Workspace(Settings())
+    profile = make_profile("firma", "5265877635", "test", "2026-02-01")
+    path = workspace.store_path(profile)
+    path.parent.mkdir(parents=True)
+    bookings = write_v1(path, 20)
+    with workspace.open_store(profile, read_only=True) as store:
+        found = PurchaseRepository(store).all()
+    assert len(found) == 20
+    assert {r.ksef_number: r.booking for r in found if r.booking} == bookings
+
+    other = make_profile("druga", "7740001454", "test", "2026-02-01")
+    other_path = workspace.store_path(other)
+    other_path.parent.mkdir(parents=True)
+    write_v1(other_path, 5)
+    before = other_path.read_bytes()
+    held = FileLock(str(other_path) + ".lock")  # another session holds the older store
+    held.acquire(timeout=0)
+    try:
+        with pytest.raises(StoreUnavailable) as caught, workspace.open_store(other, read_only=True):
+            pass
+        assert caught.value.key == "store.locked"
+    finally:
+        held.release()
+    assert other_path.read_bytes() == before

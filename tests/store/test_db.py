@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tinydb import TinyDB
 
 from ksef_tui.store import db as dbmod
 from ksef_tui.store.db import (
@@ -30,6 +29,7 @@ from ksef_tui.store.db import (
     StoreReadOnly,
     StoreTooNew,
 )
+from ksef_tui.store.purchases import UNREADABLE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -376,7 +376,9 @@ def test_a_version_0_file_is_migrated(tmp_path: Path) -> None:
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert not store.needs_migration
-        assert sorted(doc["n"] for doc in store.table(PURCHASES)) == [1, 2]
+        assert store.table(PURCHASES).all() == []  # purchases live in month partitions since schema 2
+        # documents that are no purchases (no KSeF number, no issue date) are kept as they were, not dropped
+        assert sorted(doc["n"] for doc in store.table(UNREADABLE)) == [1, 2]
     assert raw(path)[META] == {"1": {"schema": SCHEMA_VERSION}}
 
 
@@ -385,13 +387,13 @@ def test_migrations_run_in_order_once(tmp_path: Path, monkeypatch: pytest.Monkey
     path.write_text(json.dumps({"purchases": {"1": {"n": 1}}}))
     calls: list[int] = []
 
-    def to_2(db: TinyDB) -> None:
+    def to_2(store: Store) -> None:
         calls.append(2)
-        db.table(PURCHASES).update({"v2": True})
+        store.table(PURCHASES).update({"v2": True})
 
-    def to_3(db: TinyDB) -> None:
+    def to_3(store: Store) -> None:
         calls.append(3)
-        assert all(doc["v2"] for doc in db.table(PURCHASES))
+        assert all(doc["v2"] for doc in store.table(PURCHASES))
 
     monkeypatch.setattr(dbmod, "SCHEMA_VERSION", 3)
     monkeypatch.setattr(dbmod, "MIGRATIONS", {1: dbmod.MIGRATIONS[1], 2: to_2, 3: to_3})

@@ -17,7 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ksef_tui.domain.booking import Booking
-from ksef_tui.store.db import PURCHASES, Store
+from ksef_tui.store import db as db_module
+from ksef_tui.store import index as index_module
+from ksef_tui.store import partitions as partitions_module
+from ksef_tui.store.db import Store, StoreCorrupt
 from ksef_tui.store.purchases import (
     PurchaseNotFound,
     PurchaseRecord,
@@ -25,6 +28,7 @@ from ksef_tui.store.purchases import (
     UpsertResult,
     XmlDamaged,
     XmlStore,
+    partitions_root,
 )
 
 from ..factories import number
@@ -52,18 +56,25 @@ def repo(store: Store) -> PurchaseRepository:
 
 
 class WriteCounter:
-    """Counts file writes of the store (wraps our storage's ``write``; tinydb itself is untouched)."""
+    """Counts atomic file writes of the store, by file name (wraps ``atomic_write`` where the store imports it)."""
 
-    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        storage = store.db.storage
-        original = storage.write
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.names: list[str] = []
+        for module in (partitions_module, db_module, index_module):
+            original = module.atomic_write
 
-        def counting(data: Any) -> None:
-            self.count += 1
-            original(data)
+            def counting(path: Path, data: bytes, *, _original: Any = original, **kwargs: Any) -> None:
+                self.names.append(path.name)
+                _original(path, data, **kwargs)
 
-        monkeypatch.setattr(storage, "write", counting)
+            monkeypatch.setattr(module, "atomic_write", counting)
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    def clear(self) -> None:
+        self.names.clear()
 
 
 def test_record_round_trips_through_its_document() -> None:
@@ -105,25 +116,28 @@ def test_naive_datetimes_and_bad_bookings_are_refused() -> None:
         dataclasses.replace(BOOKING, booked_at=datetime(2026, 1, 1))
 
 
-def test_upsert_many_counts_and_batches_its_writes(
-    store: Store, repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    writes = WriteCounter(store, monkeypatch)
+def test_upsert_many_counts_and_batches_its_writes(repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    writes = WriteCounter(monkeypatch)
     assert repo.upsert_many([record(i) for i in range(100)]) == UpsertResult(new=100, updated=0, unchanged=0)
-    assert writes.count == 1
+    assert writes.names == ["2026-03.json", "index.bin"]  # one month written once, and the index saved
 
+    writes.clear()
     batch = [record(i) for i in range(90, 100)]
     batch += [record(i, seller_name="Nowa nazwa") for i in range(80, 90)]
     batch += [record(i) for i in range(100, 130)]
-    assert repo.upsert_many(batch) == UpsertResult(new=30, updated=10, unchanged=10)
-    assert writes.count == 3  # one insert_multiple + one update
+    batch += [record(i, day=date(2026, 4, 2)) for i in range(200, 203)]
+    assert repo.upsert_many(batch) == UpsertResult(new=33, updated=10, unchanged=10)
+    assert writes.names == ["2026-03.json", "2026-04.json", "index.bin"]  # one write per month touched
 
+    writes.clear()
     assert repo.upsert_many([record(5)]) == UpsertResult(new=0, updated=0, unchanged=1)
     assert repo.upsert_many([]) == UpsertResult(new=0, updated=0, unchanged=0)
-    assert writes.count == 3  # nothing changed: no write at all
+    assert writes.names == []  # nothing changed: no write at all
 
-    assert repo.count() == 130
-    assert repo.ksef_numbers() == {record(i).ksef_number for i in range(130)}
+    assert repo.count() == 133
+    assert repo.ksef_numbers() == {record(i).ksef_number for i in range(130)} | {
+        record(i, day=date(2026, 4, 2)).ksef_number for i in range(200, 203)
+    }
     got = repo.get(record(85).ksef_number)
     assert got is not None and got.seller_name == "Nowa nazwa"
     assert repo.get(number(date(2026, 3, 5), 999)) is None
@@ -164,12 +178,12 @@ def test_booking_xml_and_first_seen_survive_a_later_upsert(tmp_path: Path, repo:
 
 def test_set_booking(store: Store, repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch) -> None:
     repo.upsert_many([record(1), record(2)])
-    writes = WriteCounter(store, monkeypatch)
+    writes = WriteCounter(monkeypatch)
     key = record(2).ksef_number
     repo.set_booking(key, BOOKING)
-    assert writes.count == 0  # bookings live in the small per-period ledger, not in the purchases file
-    ledger = store.path.with_name(store.path.name + ".bookings") / f"{BOOKING.period}.json"
-    assert key in ledger.read_text()
+    assert writes.names == ["2026-03.bookings.json"]  # the month's bookings only: not its headers, not the index
+    sidecar = partitions_root(store.path) / "2026-03.bookings.json"
+    assert list(json.loads(sidecar.read_text())["bookings"]) == [key]
     got = repo.get(key)
     assert got is not None and got.booking == BOOKING
     other = repo.get(record(1).ksef_number)
@@ -178,30 +192,34 @@ def test_set_booking(store: Store, repo: PurchaseRepository, monkeypatch: pytest
     repo.set_booking(key, None)
     got = repo.get(key)
     assert got is not None and got.booking is None
+    assert json.loads(sidecar.read_text())["bookings"] == {}
 
+    writes.clear()
     with pytest.raises(PurchaseNotFound):
         repo.set_booking(number(date(2026, 3, 5), 77), BOOKING)
     with pytest.raises(KeyError):
         repo.set_booking("nope", None)
-    assert writes.count == 0
+    assert writes.names == []
 
 
 def test_set_bookings_books_many_in_one_write(
     store: Store, repo: PurchaseRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo.upsert_many([record(i) for i in range(10)])
-    writes = WriteCounter(store, monkeypatch)
+    repo.upsert_many([record(i) for i in range(10)] + [record(20, day=date(2026, 4, 1))])
+    writes = WriteCounter(monkeypatch)
     half = dataclasses.replace(BOOKING, vat_deduction=50)
-    ledger = store.path.with_name(store.path.name + ".bookings")
     repo.set_bookings({record(i).ksef_number: half for i in range(0, 10, 2)})
-    assert writes.count == 0
-    assert [p.name for p in ledger.iterdir()] == [f"{half.period}.json"]  # one period, one file written
-    assert [r.booking for r in repo.all()] == [half, None] * 5
+    assert writes.names == ["2026-03.bookings.json"]  # five bookings, one month, one file written
+    writes.clear()
+    repo.set_bookings({record(1).ksef_number: half, record(20, day=date(2026, 4, 1)).ksef_number: BOOKING})
+    assert writes.names == ["2026-03.bookings.json", "2026-04.bookings.json"]
+    assert [r.booking for r in repo.all()] == [half, half] + [half, None] * 4 + [BOOKING]
+    writes.clear()
     with pytest.raises(PurchaseNotFound):
         repo.set_bookings({record(1).ksef_number: None, number(date(2026, 3, 5), 500): BOOKING})
     repo.set_bookings({})
-    assert writes.count == 0
-    assert [r.booking for r in repo.list(booked=True)] == [half] * 5
+    assert writes.names == []
+    assert [r.booking for r in repo.list("2026-03", booked=True)] == [half] * 6
 
 
 def test_list_by_issue_month_booking_period_and_state(repo: PurchaseRepository) -> None:
@@ -280,45 +298,65 @@ def test_xml_store_refuses_paths_outside_its_root(tmp_path: Path) -> None:
         xml.get("/etc/passwd", "00")
 
 
-def test_repository_reads_the_table_written_by_tinydb(store: Store, repo: PurchaseRepository) -> None:
-    repo.upsert_many([record(1)])
-    [doc] = store.table(PURCHASES).all()
+def test_a_month_partition_is_a_tinydb_file(store: Store, repo: PurchaseRepository) -> None:
+    from tinydb import TinyDB
+
+    from ksef_tui.store.db import PURCHASES
+
+    repo.upsert_many([record(1), record(2, day=date(2026, 4, 1))])
+    repo.set_booking(record(1).ksef_number, BOOKING)
+    root = partitions_root(store.path)
+    assert sorted(p.name for p in root.iterdir()) == [
+        "2026-03.bookings.json",
+        "2026-03.json",
+        "2026-04.json",
+        "index.bin",
+    ]
+    with TinyDB(root / "2026-03.json", access_mode="r") as stock:
+        [doc] = stock.table(PURCHASES).all()
     assert doc["ksef_number"] == record(1).ksef_number
-    assert doc["booking"] is None
+    assert "booking" not in doc  # bookings live in the month's sidecar
+    assert store.table(PURCHASES).all() == []  # store.json holds no purchases any more
 
 
-def test_booking_ledger_moves_between_periods_and_survives_a_crash_in_between(
-    tmp_path: Path, store: Store, repo: PurchaseRepository
-) -> None:
-    import json
-
-    from ksef_tui.store.purchases import BookingLedger
-
-    repo.upsert_many([record(1), record(2)])
+def test_a_stale_or_damaged_index_is_brought_up_to_date_from_the_months(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with Store.open(path) as store:
+        repo = PurchaseRepository(store)
+        repo.upsert_many([record(1), record(2), record(3, day=date(2026, 4, 1))])
+    index = partitions_root(path) / "index.bin"
+    saved = index.read_bytes()
     key = record(1).ksef_number
-    repo.set_booking(key, BOOKING)
     moved = dataclasses.replace(BOOKING, period="2026-04", booked_at=BOOKING.booked_at + timedelta(hours=1))
-    repo.set_booking(key, moved)
-    root = store.path.with_name(store.path.name + ".bookings")
-    assert key not in json.loads((root / f"{BOOKING.period}.json").read_text())["bookings"]
-    assert key in json.loads((root / "2026-04.json").read_text())["bookings"]
-    # a crash after writing the new period but before rewriting the old one leaves the entry twice
-    stale = {"version": 1, "period": BOOKING.period, "bookings": {key: BOOKING.to_doc()}}
-    (root / f"{BOOKING.period}.json").write_text(json.dumps(stale))
-    assert BookingLedger(root, read_only=True).get(key) == moved  # the newer booking wins
+    with Store.open(path) as store:
+        repo = PurchaseRepository(store)
+        repo.set_booking(key, BOOKING)
+        repo.set_booking(key, moved)  # another period: still the same one file, the invoice's month
+    index.write_bytes(saved)  # as if the process died before saving the index: the cache predates the bookings
+    with Store.open(path, read_only=True) as reader:
+        repo = PurchaseRepository(reader)
+        assert [r.ksef_number for r in repo.list("2026-04", by="booking")] == [key]
+        assert repo.index.value("period", repo.index.row_of(key) or 0) == "2026-04"
+    for damage in (b"", b"KSEF-TUI-INDEX\x00\x01\xff\xff", saved[:-7], b"x" * 100):
+        index.write_bytes(damage)
+        with Store.open(path) as store:
+            got = PurchaseRepository(store).get(key)
+            assert got is not None and got.booking == moved
+        assert index.read_bytes() != damage  # rebuilt and saved by the writer
     with Store.open(tmp_path / "other.json") as other:
-        assert PurchaseRepository(other).get(key) is None  # ledgers belong to their own store
+        assert PurchaseRepository(other).get(key) is None  # partitions belong to their own store
 
 
-def test_a_damaged_ledger_file_is_reported(tmp_path: Path) -> None:
-    from ksef_tui.store.db import StoreCorrupt
-    from ksef_tui.store.purchases import BookingLedger
-
-    root = tmp_path / "store.json.bookings"
-    root.mkdir()
-    (root / "2026-03.json").write_text('{"bookings": {"x": {"category": 1')
-    with pytest.raises(StoreCorrupt):
-        BookingLedger(root, read_only=False)
+def test_a_damaged_month_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    with Store.open(path) as store:
+        PurchaseRepository(store).upsert_many([record(1)])
+    sidecar = partitions_root(path) / "2026-03.bookings.json"
+    sidecar.write_text('{"bookings": {"x": {"category": 1')
+    with Store.open(path) as store, pytest.raises(StoreCorrupt) as caught:
+        PurchaseRepository(store)
+    assert caught.value.path == sidecar
+    assert sidecar.read_text() == '{"bookings": {"x": {"category": 1'  # reported, never replaced
 
 
 def test_xml_store_cleans_leftovers_of_interrupted_writes(tmp_path: Path) -> None:
@@ -331,35 +369,30 @@ def test_xml_store_cleans_leftovers_of_interrupted_writes(tmp_path: Path) -> Non
     assert sorted(p.name for p in folder.iterdir()) == [Path(relative).name]
 
 
-def test_the_ledger_is_explicit_and_never_writes_from_a_stale_view(tmp_path: Path, store: Store) -> None:
-    from ksef_tui.store.purchases import BookingLedger
-
-    first, second = PurchaseRepository(store), PurchaseRepository(store)  # each opens its own ledger
+def test_repositories_share_the_store_and_a_reader_follows_the_writer(store: Store) -> None:
+    first, second = PurchaseRepository(store), PurchaseRepository(store)
+    assert first.table is second.table  # one table per open store
     first.upsert_many([record(1), record(2), record(3)])
     one, two, three = (record(i).ksef_number for i in (1, 2, 3))
     first.set_booking(one, BOOKING)
     got = second.get(one)
-    assert got is not None and got.booking == BOOKING  # the second sees the first's write
-    second.set_booking(two, BOOKING)  # same period file: must keep the first's booking
-    path = store.path.with_name(store.path.name + ".bookings") / f"{BOOKING.period}.json"
+    assert got is not None and got.booking == BOOKING
+    second.set_booking(two, BOOKING)  # the same month's file: must keep the first's booking
+    path = partitions_root(store.path) / "2026-03.bookings.json"
     assert set(json.loads(path.read_text())["bookings"]) == {one, two}
     assert [r.booking is not None for r in first.all()] == [True, True, False]
 
-    shared = BookingLedger.beside(store)
-    assert shared.refresh() is False  # nothing changed since it was read: one directory scan, no file read
-    a, b = PurchaseRepository(store, shared), PurchaseRepository(store, shared)
-    a.set_booking(three, dataclasses.replace(BOOKING, period="2026-04"))
-    got = b.get(three)
-    assert got is not None and got.booking is not None and got.booking.period == "2026-04"
-    assert shared.refresh() is False  # its own write is not news to it
-
     with Store.open(store.path, read_only=True) as reader:
         viewer = PurchaseRepository(reader)
-        assert viewer.get(three) == b.get(three)
-        first.set_booking(three, None)  # the writer un-books after the reader opened
+        first.set_booking(three, dataclasses.replace(BOOKING, period="2026-04"))
+        got = viewer.get(three)
+        assert got is not None and got.booking is not None and got.booking.period == "2026-04"
+        first.set_booking(three, None)  # the writer un-books after the reader looked
         got = viewer.get(three)
         assert got is not None and got.booking is None
         assert [r.ksef_number for r in viewer.list(booked=True)] == [one, two]
+        first.upsert_many([record(4, day=date(2026, 5, 1))])  # a new month
+        assert viewer.count() == 4
 
 
 def test_the_known_numbers_follow_inserts_by_another_repository(store: Store) -> None:
@@ -381,19 +414,18 @@ def test_list_takes_a_period_object_and_refuses_a_malformed_text(repo: PurchaseR
             repo.list(wrong)
 
 
-def test_rewritten_period_files_hold_exactly_the_current_bookings(store: Store, repo: PurchaseRepository) -> None:
-    from ksef_tui.store.purchases import BookingLedger
-
+def test_rewritten_month_files_hold_exactly_the_current_bookings(store: Store, repo: PurchaseRepository) -> None:
     repo.upsert_many([record(i) for i in range(6)])
     keys = [record(i).ksef_number for i in range(6)]
     repo.set_bookings(dict.fromkeys(keys, BOOKING))
     changed = dataclasses.replace(BOOKING, note='zmiana "ważna"\\', vat_deduction=50)
-    repo.set_booking(keys[2], changed)  # the same period rewritten: one member re-encoded, the rest reused
+    repo.set_booking(keys[2], changed)  # the month rewritten: one member re-encoded, the rest reused
     repo.set_booking(keys[3], None)
     repo.set_booking(keys[4], dataclasses.replace(BOOKING, period="2026-04"))
-    fresh = BookingLedger.beside(store)
-    expected = {key: r.booking for key, r in ((r.ksef_number, r) for r in repo.all())}
-    assert {key: fresh.get(key) for key in keys} == expected
-    assert expected[keys[2]] == changed and expected[keys[3]] is None
-    moved = expected[keys[4]]
-    assert moved is not None and moved.period == "2026-04"
+    on_disk = json.loads((partitions_root(store.path) / "2026-03.bookings.json").read_text())
+    assert on_disk["month"] == "2026-03"
+    written = {key: Booking.from_doc(doc) for key, doc in on_disk["bookings"].items()}
+    expected = {r.ksef_number: r.booking for r in repo.all() if r.booking is not None}
+    assert written == expected
+    assert expected[keys[2]] == changed and keys[3] not in expected
+    assert expected[keys[4]].period == "2026-04"

@@ -1,0 +1,91 @@
+"""Month partitions under SIGKILL: a writer killed at random points loses nothing it reported as saved."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ksef_tui.store.db import Store
+from ksef_tui.store.partitions import PartitionSet
+from ksef_tui.store.purchases import PurchaseRepository, partitions_root
+
+REPO = Path(__file__).resolve().parents[2]
+
+WRITER = """
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from tests.factories import record
+from ksef_tui.domain.booking import Booking
+from ksef_tui.store.db import Store
+from ksef_tui.store.purchases import PurchaseRepository
+from datetime import datetime, UTC
+store = Store.open(Path(sys.argv[1]))
+repo = PurchaseRepository(store)
+start = int(sys.argv[2])  # the last batch the test saw saved; a partial one after it is written again
+print("ready", flush=True)
+batch = 0
+while True:
+    n = start + batch * 200
+    # each batch spreads over three months; then every tenth purchase so far is booked
+    repo.upsert_many(record(i, date(2026, 1 + i % 3, 1 + i % 28)) for i in range(n, n + 200))
+    print("saved", n + 200, flush=True)
+    booked = {record(i, date(2026, 1 + i % 3, 1 + i % 28)).ksef_number: Booking(
+        "goods", 100, f"2026-0{1 + i % 3}", str(n), datetime(2026, 4, 1, tzinfo=UTC)) for i in range(n, n + 200, 10)}
+    repo.set_bookings(booked)
+    print("booked", n + 200, flush=True)
+    batch += 1
+"""
+
+
+def test_sigkill_during_partition_writes_loses_nothing_saved(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    rng = random.Random(20261129)
+    saved = booked = 0
+    for _ in range(12):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(saved)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        out, _err = proc.communicate(timeout=10)
+        saved = max([saved] + [int(line.split()[1]) for line in out.splitlines() if line.startswith("saved")])
+        booked = max([booked] + [int(line.split()[1]) for line in out.splitlines() if line.startswith("booked")])
+        with Store.open(path) as store:
+            repo = PurchaseRepository(store)
+            records = repo.all()
+            count = len(records)
+            assert count == repo.count()
+            assert saved <= count <= saved + 200  # at most the batch in flight, which lands whole or per month
+            invoices = sorted(int(r.invoice_number.split("/")[1]) for r in records)
+            assert invoices[:saved] == list(range(saved))  # every reported batch, none missing
+            with_booking = {int(r.invoice_number.split("/")[1]) for r in records if r.booking is not None}
+            assert set(range(0, booked, 10)) <= with_booking  # every reported booking
+            assert with_booking <= set(range(0, count + 200, 10))
+            assert not list(partitions_root(path).glob(".*.tmp"))  # the writable open cleaned up
+
+
+def test_a_partition_file_is_rewritten_with_only_the_changed_members_encoded(tmp_path: Path) -> None:
+    months = PartitionSet(tmp_path, "things", "key", sidecars=("notes",), read_only=False)
+    docs = {f"k{i}": {"key": f"k{i}", "n": i} for i in range(5)}
+    months.write({"2026-01": (docs, {"notes": {"k1": {"text": "a"}}})})
+    first = months.get("2026-01").members.cache["1"][1]
+    months.write({"2026-01": ({"k3": {"key": "k3", "n": 33, "ż": "ł\u2028"}}, {"notes": {"k1": None, "k2": {"t": 1}}})})
+    again = PartitionSet(tmp_path, "things", "key", sidecars=("notes",), read_only=True).get("2026-01")
+    assert again.docs == {**docs, "k3": {"key": "k3", "n": 33, "ż": "ł\u2028"}}
+    assert again.sides == {"notes": {"k2": {"t": 1}}}
+    assert again.ids == {f"k{i}": i + 1 for i in range(5)}  # ids kept: the file stays TinyDB's
+    assert months.get("2026-01").members.cache["1"][1] is first  # k0's JSON reused, not encoded again
