@@ -167,7 +167,7 @@ def book(
     categories: Sequence[str] = DEFAULT_CATEGORIES,
     clock: Clock = lambda: datetime.now(UTC),
 ) -> PurchaseRecord:
-    """Book (or re-book) one purchase: one small ledger write. Blocking.
+    """Book (or re-book) one purchase: one write of its month's bookings file. Blocking.
 
     Refused (:class:`BookingError`): an unknown category or deduction, a malformed period, a period before the
     invoice's issue month or after next month (today in Warsaw), an unknown KSeF number.

@@ -291,32 +291,33 @@ class PurchaseSync:
                 replace(record, xml_path=path, xml_sha256=digest, kind=kind, corrected_ksef_number=corrected)
             )
         self.repo.upsert_many(updated)
-        self.result.pending_xml = len(self.repo.without_xml())
+        self.result.pending_xml = self.repo.count_without_xml()
 
     # ---------------------------------------------------------------------------------------------- store
 
     def _known_with_xml(self) -> set[str]:
-        return {r.ksef_number for r in self.repo.all() if r.xml_path}
+        return self.repo.with_xml()
 
     def _save(self, metas: list[InvoiceMetadata], xml: dict[str, bytes]) -> None:
-        """Blocking: XML files first, then all headers in one store write (a crash between leaves files only)."""
-        existing = {r.ksef_number: r for r in self.repo.all()}
+        """Blocking: XML files first, then the headers, one store write per month touched (a crash between
+        leaves files only). What is known already comes from the index, not from reading every purchase."""
+        known = self.repo.ksef_numbers()
+        complete = self.repo.with_xml()  # stored with its XML: nothing to do (dedupe across windows and runs)
+        metas = [m for m in metas if m.ksef_number not in complete]
         declared = {m.ksef_number: m.invoice_hash for m in metas}
-        good_xml = {k: v for k, v in xml.items() if declared.get(k) in (None, sha256_b64(v))}
+        good_xml = {k: v for k, v in xml.items() if k in declared and declared[k] in (None, sha256_b64(v))}
         stored = self.xml_store.put_many(good_xml) if good_xml else {}
         now = self.clock()
         records: list[PurchaseRecord] = []
         for meta in metas:
-            old = existing.get(meta.ksef_number)
-            if old is not None and old.xml_path and old.invoice_hash == meta.invoice_hash:
-                continue  # seen before with its XML: nothing to do (dedupe across windows and runs)
+            old = meta.ksef_number in known
             kind = _TYPES.get(meta.invoice_type, meta.invoice_type.upper())
             corrected = None
             data = good_xml.get(meta.ksef_number)
             if data is not None:
                 kind, corrected = _read_kind(data, kind)
             records.append(record_from(meta, kind, corrected, stored.get(meta.ksef_number), now))
-            if old is None:
+            if not old:
                 self.result.new += 1
                 if kind.startswith("KOR"):
                     self.result.corrections += 1
@@ -324,7 +325,7 @@ class PurchaseSync:
                 self.result.updated += 1
         if records:
             self.repo.upsert_many(records)
-        self.result.pending_xml = len(self.repo.without_xml())
+        self.result.pending_xml = self.repo.count_without_xml()
 
 
 def _read_kind(data: bytes, fallback: str) -> tuple[str, str | None]:
