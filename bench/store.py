@@ -1,33 +1,60 @@
-"""Store cost at 10k and 50k purchases: one booking update, upsert_many of 10k new, open, file size.
+"""The store at 10k, 50k and 100k purchases, side by side with stock tinydb (one JSON file), in the same run.
 
-Run: ``.venv/bin/python bench/store.py [--dir DIR] [--repeat N]``. Works in a fresh temp directory (or under
-``DIR``, which should sit on the filesystem you care about: fsync cost differs a lot). Times are wall clock;
-the booking update is the median of ``--repeat`` runs. ARCHITECTURE.md's P5 target: one update <= 20 ms at 50k.
+Run: ``.venv/bin/python bench/store.py [--sizes 10000,50000,100000] [--repeat 7] [--dir DIR]``.
+
+For each size it builds our store (month partitions + index, written in sync-sized batches of 10,000) and a
+stock ``TinyDB(path)`` holding the same documents (bookings embedded, as a naive design would), then prints:
+
+* open: ``Store.open`` (the manifest: ``store.json`` and the lock) | stock: ``TinyDB(path)`` + the first read
+* open + index: the purchase table ready for a screen (index loaded from ``index.bin``, brought up to date)
+* index load: the index alone, from its file (the columns of every row, what a 100k-row table paints from)
+* filter: one keystroke over the index (text in seller, number or KSeF number, within one issue month)
+* list one period: full records of one issue month | stock: a query over the table
+* one booking, one status update (a header changed: the XML stored): median of ``--repeat`` | stock: one update
+* RSS: peak memory (VmHWM) of a fresh process holding the index | stock: holding every document
+
+Goals (issue 9): at 50,000 open <= 50 ms, booking/status update <= 20 ms; at 100,000 index load <= 0.15 s,
+filter <= 50 ms, RSS <= 150 MB. Times are wall clock on whatever disk ``--dir`` is on (fsync cost differs).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import dataclasses
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from ksef_tui.domain.booking import Booking
+from ksef_tui.domain.booking import Booking, Period
 from ksef_tui.domain.ksef_number import make_ksef_number
+from ksef_tui.store import index as index_file
 from ksef_tui.store.db import Store
-from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository
+from ksef_tui.store.purchases import (
+    KEY,
+    PURCHASE_COLUMNS,
+    PurchaseRecord,
+    PurchaseRepository,
+    _index_rows,
+    partitions_root,
+    select,
+)
 
 WARSAW = timezone(timedelta(hours=1))
 SELLERS = ["5265877635", "7740001454", "5261040828", "1111111111", "9999999999"]
+BATCH = 10_000
+PERIOD = "2025-03"
 
 
 def generate(start: int, count: int, rng: random.Random) -> list[PurchaseRecord]:
+    """Purchases over 700 days (about 2,150 a month at 50,000), 97 sellers, one in ten a correction."""
     records = []
     for index in range(start, start + count):
         day = date(2025, 1, 1) + timedelta(days=index % 700)
@@ -54,8 +81,8 @@ def generate(start: int, count: int, rng: random.Random) -> list[PurchaseRecord]
                 acquisition_date=at + timedelta(minutes=3),
                 permanent_storage_date=at + timedelta(minutes=5),
                 invoice_hash="Kb0rXcF2mSC8fW3u1mXy1O7JQb0y9zq8a4V0fJk2R1A=",
-                xml_path=f"{day:%Y}/{day:%m}/{number}.xml",
-                xml_sha256=f"{index:064x}",
+                xml_path=None,
+                xml_sha256=None,
                 booking=None,
                 first_seen=datetime.now(UTC),
             )
@@ -63,71 +90,188 @@ def generate(start: int, count: int, rng: random.Random) -> list[PurchaseRecord]
     return records
 
 
-def timed(action: Callable[[], object]) -> float:
+def ms(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
-    return time.perf_counter() - started
+    return (time.perf_counter() - started) * 1000
 
 
-def booking_update_ms(repo: PurchaseRepository, numbers: list[str], repeat: int, rng: random.Random) -> float:
-    """One booking into a period that already holds 5,000 bookings (a busy month), median of ``repeat``."""
-    busy = Booking("towary", 100, "2025-03", "bench", datetime.now(UTC))
-    repo.set_bookings(dict.fromkeys(numbers[:5000], busy))
-    samples = []
-    for n in range(repeat):
-        booking = Booking("towary", 100, "2025-03", f"bench {n}", datetime.now(UTC))
-        key = rng.choice(numbers)
-        samples.append(timed(functools.partial(repo.set_booking, key, booking)))
-    return statistics.median(samples) * 1000
+def median_ms(action: Callable[[int], object], repeat: int) -> float:
+    return statistics.median(ms(lambda n=n: action(n)) for n in range(repeat))  # type: ignore[misc]
 
 
-def open_ms(path: Path, *, read_only: bool) -> float:
-    started = time.perf_counter()
-    store = Store.open(path, read_only=read_only)
-    elapsed = time.perf_counter() - started
-    store.close()
-    return elapsed * 1000
+def booking(n: int) -> Booking:
+    return Booking("goods", 100, PERIOD, f"bench {n}", datetime.now(UTC))
+
+
+PEAK = """
+def peak_mb():  # VmHWM: this process's peak (ru_maxrss would carry the parent's across fork + exec on Linux)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+"""
+
+RSS_OURS = (
+    PEAK
+    + """
+import sys
+from pathlib import Path
+from ksef_tui.store.db import Store
+from ksef_tui.store.purchases import PurchaseRepository
+store = Store.open(Path(sys.argv[1]), read_only=True)
+repo = PurchaseRepository(store)
+print(len(repo.index), peak_mb())
+"""
+)
+
+RSS_STOCK = (
+    PEAK
+    + """
+import sys
+from tinydb import TinyDB
+docs = TinyDB(sys.argv[1]).table("purchases").all()
+print(len(docs), peak_mb())
+"""
+)
+
+
+def rss_mb(script: str, path: Path) -> int:
+    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[1])
+
+
+def ours(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Random) -> dict[str, float]:
+    path = root / "store.json"
+    with Store.open(path) as store:
+        repo = PurchaseRepository(store)
+        for start in range(0, len(records), BATCH):
+            repo.upsert_many(records[start : start + BATCH])
+        in_period = [r.ksef_number for r in records if str(r.issue_date)[:7] == PERIOD]
+        repo.set_bookings({n: booking(-1) for n in in_period})  # a busy month: every invoice booked
+    result: dict[str, float] = {}
+    result["open"] = statistics.median(ms(lambda: Store.open(path).close()) for _ in range(repeat))
+    with Store.open(path) as store:
+        result["open + index"] = ms(lambda: PurchaseRepository(store))
+        repo = PurchaseRepository(store)
+        table = repo.table
+        result["index load"] = statistics.median(
+            ms(lambda: index_file.load(table.index_path, table.partitions, PURCHASE_COLUMNS, KEY, _index_rows))
+            for _ in range(3)
+        )
+        index = repo.index
+        names, numbers, sellers = index.text("invoice_number"), index.text(KEY), index.coded("seller_name")
+
+        def keystroke() -> list[int]:
+            text = "dostawca 4"
+            hit = {code for code, value in enumerate(sellers[1]) if text in value.lower()}
+            codes = sellers[0]
+            return select(
+                index,
+                Period.parse(PERIOD),
+                where=lambda i: codes[i] in hit or text in names[i].lower() or text in numbers[i].lower(),
+            )
+
+        def keystroke_all() -> list[int]:
+            text = "fv/12"
+            return [i for i in range(len(index)) if text in names[i].lower()]
+
+        result["filter (month)"] = statistics.median(ms(keystroke) for _ in range(repeat))
+        result["filter (all rows)"] = statistics.median(ms(keystroke_all) for _ in range(repeat))
+        result["list one period"] = ms(lambda: repo.list(PERIOD))
+        picks = [rng.choice(in_period) for _ in range(repeat)]
+        result["one booking"] = median_ms(lambda n: repo.set_booking(picks[n], booking(n)), repeat)
+        by_number = {r.ksef_number: r for r in records}
+
+        def status(n: int) -> None:
+            changed = dataclasses.replace(by_number[picks[n]], xml_path=f"x/{n}.xml", xml_sha256=f"{n:064x}")
+            repo.upsert_many([changed])
+
+        result["one status update"] = median_ms(status, repeat)
+    result["RSS MB"] = rss_mb(RSS_OURS, path)
+    result["size MB"] = sum(p.stat().st_size for p in partitions_root(path).iterdir()) / 1e6
+    return result
+
+
+def stock(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Random) -> dict[str, float]:
+    from tinydb import Query, TinyDB
+
+    path = root / "stock.json"
+    with TinyDB(path) as db:
+        db.table("purchases").insert_multiple(r.to_doc() for r in records)
+    in_period = [r.ksef_number for r in records if str(r.issue_date)[:7] == PERIOD]
+    result: dict[str, float] = {}
+
+    def open_stock() -> None:
+        with TinyDB(path) as db:
+            len(db.table("purchases"))
+
+    result["open"] = statistics.median(ms(open_stock) for _ in range(3))
+    with TinyDB(path) as db:
+        table = db.table("purchases")
+        result["open + index"] = ms(table.all)  # what a screen needs: every row
+        result["index load"] = result["open + index"]
+        docs = table.all()
+
+        def keystroke() -> list[dict[str, Any]]:
+            text = "dostawca 4"
+            return [
+                d
+                for d in docs
+                if d["issue_date"][:7] == PERIOD
+                and (text in d["seller_name"].lower() or text in d["invoice_number"].lower())
+            ]
+
+        result["filter (month)"] = statistics.median(ms(keystroke) for _ in range(repeat))
+        result["filter (all rows)"] = statistics.median(
+            ms(lambda: [d for d in docs if "fv/12" in d["invoice_number"].lower()]) for _ in range(repeat)
+        )
+        result["list one period"] = ms(lambda: table.search(Query().issue_date.test(lambda v: v[:7] == PERIOD)))
+        picks = [rng.choice(in_period) for _ in range(repeat)]
+        result["one booking"] = median_ms(
+            lambda n: table.update({"booking": booking(n).to_doc()}, Query().ksef_number == picks[n]), repeat
+        )
+        result["one status update"] = median_ms(
+            lambda n: table.update({"xml_path": f"x/{n}.xml"}, Query().ksef_number == picks[n]), repeat
+        )
+    result["RSS MB"] = rss_mb(RSS_STOCK, path)
+    result["size MB"] = path.stat().st_size / 1e6
+    return result
+
+
+ROWS = (
+    "open",
+    "open + index",
+    "index load",
+    "filter (month)",
+    "filter (all rows)",
+    "list one period",
+    "one booking",
+    "one status update",
+    "RSS MB",
+    "size MB",
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dir", type=Path, default=None)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
-    rng = random.Random(5)
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        path = Path(tmp) / "store.json"
-        records = generate(0, 50_000, rng)
-        numbers = [r.ksef_number for r in records]
-        with Store.open(path) as store:
-            repo = PurchaseRepository(store)
-            first = timed(lambda: repo.upsert_many(records[:10_000]))
-            print(f"upsert_many 10,000 new into an empty store: {first * 1000:8.0f} ms")
-            at_10k = booking_update_ms(repo, numbers[:10_000], args.repeat, rng)
-            again = timed(lambda: repo.upsert_many(records[:10_000]))
-            print(f"upsert_many 10,000 known, unchanged:        {again * 1000:8.0f} ms")
-        size_10k = path.stat().st_size
-        open_10k = open_ms(path, read_only=False)
-        with Store.open(path) as store:
-            repo = PurchaseRepository(store)
-            repo.upsert_many(records[10_000:40_000])
-            last = timed(lambda: repo.upsert_many(records[40_000:]))
-            print(f"upsert_many 10,000 new into 40,000:         {last * 1000:8.0f} ms")
-            at_50k = booking_update_ms(repo, numbers, args.repeat, rng)
-            listing = timed(lambda: repo.list("2025-03"))
-            getting = timed(lambda: repo.get(numbers[-1]))
-        size_50k = path.stat().st_size
-        open_50k = open_ms(path, read_only=False)
-        open_50k_ro = open_ms(path, read_only=True)
-        print(f"set_booking (median of {args.repeat}) at 10,000:      {at_10k:8.1f} ms")
-        print(f"set_booking (median of {args.repeat}) at 50,000:      {at_50k:8.1f} ms   (P5 target: 20 ms)")
-        print(f"list(period) at 50,000:                     {listing * 1000:8.1f} ms")
-        print(f"get(ksef_number) at 50,000:                 {getting * 1000:8.1f} ms")
-        print(f"file size at 10,000:                        {size_10k / 1e6:8.1f} MB")
-        print(f"file size at 50,000:                        {size_50k / 1e6:8.1f} MB")
-        print(f"open (writable) at 10,000:                  {open_10k:8.0f} ms")
-        print(f"open (writable) at 50,000:                  {open_50k:8.0f} ms")
-        print(f"open (read-only) at 50,000:                 {open_50k_ro:8.0f} ms")
+    for size in (int(s) for s in args.sizes.split(",")):
+        rng = random.Random(size)
+        records = generate(0, size, rng)
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            mine = ours(Path(tmp), records, args.repeat, rng)
+            theirs = stock(Path(tmp), records, args.repeat, rng)
+        print(f"\n{size:,} purchases ({'ms' if True else ''} unless marked)")
+        print(f"  {'':22}{'ksef-tui':>12}{'stock tinydb':>14}{'stock/ours':>12}")
+        for row in ROWS:
+            a, b = mine[row], theirs[row]
+            ratio = f"{b / a:10.1f}x" if a else "-"
+            print(f"  {row:22}{a:12.1f}{b:14.1f}{ratio:>12}")
 
 
 if __name__ == "__main__":

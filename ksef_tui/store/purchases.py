@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from ksef_tui.domain.booking import Booking, Period
 from ksef_tui.store import index as index_file
-from ksef_tui.store.atomic import atomic_write, fsync_dir
+from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
 from ksef_tui.store.db import META, PURCHASES, Store, StoreCorrupt, StoreNeedsMigration
 from ksef_tui.store.index import Column, ColumnIndex, IndexMismatch, Row, Value
 from ksef_tui.store.partitions import Doc, Month, MonthChange, PartitionSet
@@ -580,13 +580,15 @@ class XmlStore:
         return f"{day:%Y}/{day:%m}/{ksef_number}.xml"
 
     def put_many(self, items: Mapping[str, bytes]) -> dict[str, tuple[str, str]]:
-        """Write each XML atomically (temp file + fsync + rename; each directory fsynced once at the end).
+        """Write each XML atomically (temp file + rename), then flush the batch at once (``sync_files``: one
+        ``syncfs`` on Linux) and each directory once. A power cut before that leaves files no record points at
+        (records are written after this returns), which the next sync writes again.
 
-        Returns ``{ksef_number: (relative_path, sha256_hex)}``. A file already holding the same bytes is not
-        rewritten.
+        Returns ``{ksef_number: (relative_path, sha256_hex)}``, once every file is durable. A file already holding
+        the same bytes is not rewritten.
         """
         result: dict[str, tuple[str, str]] = {}
-        touched: set[Path] = set()
+        written: list[Path] = []
         for number, content in items.items():
             relative = self.relative_path(number)
             digest = hashlib.sha256(content).hexdigest()
@@ -595,10 +597,10 @@ class XmlStore:
             with contextlib.suppress(OSError):
                 if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                     continue
-            atomic_write(target, content, sync_dir=False)
-            touched.add(target.parent)
-        for directory in touched:
-            fsync_dir(directory)
+            atomic_write(target, content, sync_dir=False, sync_file=False)
+            written.append(target)
+        sync_files(written)  # the whole batch flushed at once, before any record points at these files
+        touched = {path.parent for path in written}
         for directory in {d.parent for d in touched} | {d.parent.parent for d in touched}:
             fsync_dir(directory)  # new YYYY/ and MM/ entries
         return result
