@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from ksef_tui.domain.booking import warsaw_date
+from ksef_tui.domain.booking import Period, warsaw_date
 from ksef_tui.domain.money import ZERO, format_amount, q2
 from ksef_tui.i18n import language, t
 from ksef_tui.services.booking import category_label, kind_label, parse_period, plain_text
-from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository
+from ksef_tui.store.index import ColumnIndex
+from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository, select
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,32 +75,59 @@ def list_purchases(
 
 def purchase_row(record: PurchaseRecord, *, corrected: bool = False) -> PurchaseRow:
     booking = record.booking
+    return _row(
+        ksef_number=record.ksef_number,
+        invoice_number=record.invoice_number,
+        issue_date=record.issue_date,
+        received=warsaw_date(record.acquisition_date),
+        seller_nip=record.seller_nip,
+        seller_name=record.seller_name,
+        kind=record.kind,
+        corrects=record.corrected_ksef_number or "",
+        amounts=(record.net, record.vat, record.gross),
+        currency=record.currency,
+        booking=None if booking is None else (booking.category, booking.vat_deduction, booking.period),
+        corrected=corrected,
+    )
+
+
+def _row(
+    *,
+    ksef_number: str,
+    invoice_number: str,
+    issue_date: date,
+    received: date,
+    seller_nip: str,
+    seller_name: str,
+    kind: str,
+    corrects: str,
+    amounts: tuple[Decimal, Decimal, Decimal],
+    currency: str,
+    booking: tuple[str, int, str] | None,
+    corrected: bool,
+) -> PurchaseRow:
     parts = [t("purchase.state.corrected")] if corrected else []
     if booking is None:
         parts.append(t("purchase.state.unbooked"))
     else:
+        category, deduction, period = booking
         parts.append(
-            t(
-                "purchase.booked_as",
-                category=plain_text(category_label(booking.category)),
-                deduction=booking.vat_deduction,
-                period=booking.period,
-            )
+            t("purchase.booked_as", category=plain_text(category_label(category)), deduction=deduction, period=period)
         )
-    net, vat, gross = q2(record.net), q2(record.vat), q2(record.gross)
+    net, vat, gross = (q2(amount) for amount in amounts)
     return PurchaseRow(
-        ksef_number=record.ksef_number,
-        invoice_number=plain_text(record.invoice_number),
-        issue_date=record.issue_date.isoformat(),
-        received=warsaw_date(record.acquisition_date).isoformat(),
-        seller_nip=plain_text(record.seller_nip),
-        seller_name=plain_text(record.seller_name),
-        kind=kind_label(record.kind),
-        corrects=record.corrected_ksef_number or "",
+        ksef_number=ksef_number,
+        invoice_number=plain_text(invoice_number),
+        issue_date=issue_date.isoformat(),
+        received=received.isoformat(),
+        seller_nip=plain_text(seller_nip),
+        seller_name=plain_text(seller_name),
+        kind=kind_label(kind),
+        corrects=corrects,
         net=money(net),
         vat=money(vat),
         gross=money(gross),
-        currency=plain_text(record.currency),
+        currency=plain_text(currency),
         booked="; ".join(parts),
         amounts=(net, vat, gross),
         is_booked=booking is not None,
@@ -114,16 +143,131 @@ def purchase_rows(records: Iterable[PurchaseRecord], *, corrected: Collection[st
 
 def totals(rows: Iterable[PurchaseRow]) -> list[CurrencyTotal]:
     """Sums per currency (PLN first, then alphabetical); amounts are never added across currencies."""
+    return _totals((row.currency, row.amounts) for row in rows)
+
+
+def _totals(amounts: Iterable[tuple[str, tuple[Decimal, Decimal, Decimal]]]) -> list[CurrencyTotal]:
     sums: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
     counts: dict[str, int] = {}
-    for row in rows:
-        net, vat, gross = sums.get(row.currency, (ZERO, ZERO, ZERO))
-        sums[row.currency] = (net + row.amounts[0], vat + row.amounts[1], gross + row.amounts[2])
-        counts[row.currency] = counts.get(row.currency, 0) + 1
+    for currency, (net, vat, gross) in amounts:
+        old_net, old_vat, old_gross = sums.get(currency, (ZERO, ZERO, ZERO))
+        sums[currency] = (old_net + net, old_vat + vat, old_gross + gross)
+        counts[currency] = counts.get(currency, 0) + 1
     result = []
     for currency in sorted(sums, key=lambda c: (c != "PLN", c)):
-        amounts = sums[currency]
+        total = sums[currency]
         result.append(
-            CurrencyTotal(currency, counts[currency], money(amounts[0]), money(amounts[1]), money(amounts[2]), amounts)
+            CurrencyTotal(currency, counts[currency], money(total[0]), money(total[1]), money(total[2]), total)
         )
     return result
+
+
+class PurchaseBrowser:
+    """Every purchase of a store as the purchase screen lists it: read from the store's index (no record is
+    built), found per keystroke, made display-ready only for the rows painted.
+
+    Rows are index positions, listed by issue date then KSeF number. Everything here works in memory on the
+    index the repository holds (build it in a thread worker: opening the repository reads the index); call
+    :meth:`refresh` after a sync or a booking made elsewhere. At 100,000 purchases a search takes a few tens of
+    milliseconds (``bench/store.py``).
+    """
+
+    def __init__(self, repo: PurchaseRepository) -> None:
+        self._repo = repo
+        self._order: tuple[tuple[int, int], list[int]] | None = None
+        self._lowered: dict[str, tuple[int, list[str]]] = {}
+        self._corrected: tuple[int, frozenset[str]] | None = None
+
+    @property
+    def _index(self) -> ColumnIndex:
+        return self._repo.index
+
+    def refresh(self) -> None:
+        """Take in what another session wrote (a read-only view); the writer's own index is always current."""
+        self._repo.table.refresh()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def order(self) -> list[int]:
+        """Every row by issue date then KSeF number (sorted again only when those columns changed)."""
+        index = self._index
+        key = (index.column_versions["issue_date"], index.column_versions["ksef_number"])
+        if self._order is None or self._order[0] != key:
+            numbers, issued = index.text("ksef_number"), index.ints("issue_date")
+            rows = sorted(range(len(index)), key=numbers.__getitem__)
+            rows.sort(key=issued.__getitem__)  # stable: by date, then number
+            self._order = (key, rows)
+        return self._order[1]
+
+    def _lower(self, column: str) -> list[str]:
+        version = self._index.column_versions[column]
+        cached = self._lowered.get(column)
+        if cached is None or cached[0] != version:
+            cached = (version, [text.casefold() for text in self._index.text(column)])
+            self._lowered[column] = cached
+        return cached[1]
+
+    def search(self, text: str = "", *, period: Period | None = None, booked: bool | None = None) -> list[int]:
+        """Rows whose KSeF number, invoice number, seller NIP or seller name contains ``text`` (any case), of
+        ``period`` (the issue month) and booked or not, in :meth:`order`."""
+        index = self._index
+        needle = text.strip().casefold()
+        where = None
+        if needle:
+            seller_codes, seller_values = index.coded("seller_name")
+            nip_codes, nip_values = index.coded("seller_nip")
+            sellers = {code for code, value in enumerate(seller_values) if needle in value.casefold()}
+            nips = {code for code, value in enumerate(nip_values) if needle in value}
+            numbers, invoices = self._lower("ksef_number"), self._lower("invoice_number")
+
+            def where(i: int) -> bool:
+                return (
+                    seller_codes[i] in sellers or needle in invoices[i] or needle in numbers[i] or nip_codes[i] in nips
+                )
+
+        return select(index, period, booked, where=where, rows=self.order())
+
+    def _corrected_numbers(self) -> frozenset[str]:
+        version = self._index.column_versions["corrected"]
+        if self._corrected is None or self._corrected[0] != version:
+            self._corrected = (version, frozenset(self._index.text("corrected")) - {""})
+        return self._corrected[1]
+
+    def row(self, row: int) -> PurchaseRow:
+        """One row, display-ready (what a table paints for the rows on screen)."""
+        index = self._index
+        number = index.text("ksef_number")[row]
+        period = index.coded("period")
+        booking = None
+        if period[1][period[0][row]]:
+            booking = (str(index.value("category", row)), index.ints("deduction")[row], period[1][period[0][row]])
+        received = datetime.fromtimestamp(index.ints("received")[row], UTC)
+        return _row(
+            ksef_number=number,
+            invoice_number=index.text("invoice_number")[row],
+            issue_date=date.fromordinal(index.ints("issue_date")[row]),
+            received=warsaw_date(received),
+            seller_nip=str(index.value("seller_nip", row)),
+            seller_name=str(index.value("seller_name", row)),
+            kind=str(index.value("kind", row)),
+            corrects=index.text("corrected")[row],
+            amounts=self._amounts(row),
+            currency=str(index.value("currency", row)),
+            booking=booking,
+            corrected=number in self._corrected_numbers(),
+        )
+
+    def _amounts(self, row: int) -> tuple[Decimal, Decimal, Decimal]:
+        index = self._index
+        return (Decimal(index.text("net")[row]), Decimal(index.text("vat")[row]), Decimal(index.text("gross")[row]))
+
+    def totals(self, rows: Iterable[int]) -> list[CurrencyTotal]:
+        """Sums per currency of ``rows`` (e.g. what a search found), as :func:`totals` computes them."""
+        codes, currencies = self._index.coded("currency")
+
+        def rounded(row: int) -> tuple[str, tuple[Decimal, Decimal, Decimal]]:
+            net, vat, gross = self._amounts(row)
+            return currencies[codes[row]], (q2(net), q2(vat), q2(gross))
+
+        return _totals(rounded(row) for row in rows)

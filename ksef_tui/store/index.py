@@ -93,6 +93,9 @@ class ColumnIndex:
         self.dirty = False
         self.version = 0
         """Grows with every change: callers caching something derived (an order, a filter) compare it."""
+        self.column_versions: dict[str, int] = {c.name: 0 for c in self.columns}
+        """Per column: grows when a value of that column changes or rows are added (a booking changes the
+        booking columns only, so an order by date or a lower-cased copy of the numbers stays valid)."""
 
     # ------------------------------------------------------------------------------------------- reads
 
@@ -141,6 +144,7 @@ class ColumnIndex:
         the identity of the month's files these rows were read from (``None``: not on disk yet)."""
         month_code = self._month.code(month)
         count = self.counts.get(month, 0)
+        changed: set[str] = set()
         for values in rows:
             key = _clean(values[self.key])
             row = self.row_of(key)
@@ -160,11 +164,24 @@ class ColumnIndex:
             if self._month.codes[row] != month_code:
                 raise IndexMismatch(f"{key} is in {self._month[row]} and in {month}")
             for name, column in self._text.items():
-                column[row] = _clean(values[name])
+                text = _clean(values[name])
+                if column[row] != text:
+                    column[row] = text
+                    changed.add(name)
             for name, coded in self._coded.items():
-                coded.codes[row] = coded.code(_clean(values[name]))
+                code = coded.code(_clean(values[name]))
+                if coded.codes[row] != code:
+                    coded.codes[row] = code
+                    changed.add(name)
             for name, ints in self._int.items():
-                ints[row] = int(values[name])
+                number = int(values[name])
+                if ints[row] != number:
+                    ints[row] = number
+                    changed.add(name)
+        if count != self.counts.get(month, 0):
+            changed.update(self.column_versions)
+        for name in changed:
+            self.column_versions[name] += 1
         self.counts[month] = count
         if signature is not None:
             self.signatures[month] = signature

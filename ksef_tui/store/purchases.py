@@ -311,10 +311,11 @@ def select(
     *,
     by: Literal["issue", "booking"] = "issue",
     where: Callable[[int], bool] | None = None,
+    rows: Iterable[int] | None = None,
 ) -> list[int]:
     """Index rows of ``period`` (the issue month, or the booking's VAT period with ``by="booking"``), booked or
-    not, kept by ``where``; in index order."""
-    rows: Iterable[int] = range(len(index))
+    not, kept by ``where``; out of ``rows`` (all, by default) in their order."""
+    rows = range(len(index)) if rows is None else rows
     codes, values = index.coded("period")
     unbooked = values.index("") if "" in values else -1
     if period is not None and by == "issue":
