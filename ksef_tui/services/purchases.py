@@ -167,8 +167,9 @@ class PurchaseBrowser:
     built), found per keystroke, made display-ready only for the rows painted.
 
     Rows are index positions, listed by issue date then KSeF number. Everything here works in memory on the
-    index the repository holds (build it in a thread worker: opening the repository reads the index); call
-    :meth:`refresh` after a sync or a booking made elsewhere. At 100,000 purchases a search takes a few tens of
+    index the repository holds (build it in a thread worker: opening the repository reads the index), under the
+    store's lock, so a booking saved by a worker thread never shows half-written; call :meth:`refresh` after a
+    sync or a booking made by another session. At 100,000 purchases a search takes a few tens of
     milliseconds (``bench/store.py``).
     """
 
@@ -177,6 +178,7 @@ class PurchaseBrowser:
         self._order: tuple[tuple[int, int], list[int]] | None = None
         self._lowered: dict[str, tuple[int, list[str]]] = {}
         self._corrected: tuple[int, frozenset[str]] | None = None
+        self._last: tuple[tuple[Period | None, bool | None, int], str, list[int]] | None = None
 
     @property
     def _index(self) -> ColumnIndex:
@@ -184,21 +186,24 @@ class PurchaseBrowser:
 
     def refresh(self) -> None:
         """Take in what another session wrote (a read-only view); the writer's own index is always current."""
-        self._repo.table.refresh()
+        with self._repo.lock:
+            self._repo.table.refresh()
 
     def __len__(self) -> int:
-        return len(self._index)
+        with self._repo.lock:
+            return len(self._index)
 
     def order(self) -> list[int]:
-        """Every row by issue date then KSeF number (sorted again only when those columns changed)."""
-        index = self._index
-        key = (index.column_versions["issue_date"], index.column_versions["ksef_number"])
-        if self._order is None or self._order[0] != key:
-            numbers, issued = index.text("ksef_number"), index.ints("issue_date")
-            rows = sorted(range(len(index)), key=numbers.__getitem__)
-            rows.sort(key=issued.__getitem__)  # stable: by date, then number
-            self._order = (key, rows)
-        return self._order[1]
+        """Every row by issue date then KSeF number (sorted again only when those columns changed; read-only)."""
+        with self._repo.lock:
+            index = self._index
+            key = (index.column_versions["issue_date"], index.column_versions["ksef_number"])
+            if self._order is None or self._order[0] != key:
+                numbers, issued = index.text("ksef_number"), index.ints("issue_date")
+                rows = sorted(range(len(index)), key=numbers.__getitem__)
+                rows.sort(key=issued.__getitem__)  # stable: by date, then number
+                self._order = (key, rows)
+            return self._order[1]
 
     def _lower(self, column: str) -> list[str]:
         version = self._index.column_versions[column]
@@ -210,23 +215,41 @@ class PurchaseBrowser:
 
     def search(self, text: str = "", *, period: Period | None = None, booked: bool | None = None) -> list[int]:
         """Rows whose KSeF number, invoice number, seller NIP or seller name contains ``text`` (any case), of
-        ``period`` (the issue month) and booked or not, in :meth:`order`."""
+        ``period`` (the issue month) and booked or not, in :meth:`order`. Typing on (the text grows, nothing else
+        changed) searches only the previous answer."""
+        with self._repo.lock:
+            index = self._index
+            needle = text.strip().casefold()
+            key = (period, booked, index.version)
+            last = self._last
+            if last is not None and last[0] == key and needle.startswith(last[1]):
+                candidates = last[2]
+            else:
+                candidates = select(index, period, booked, rows=self.order())
+            found = self._matching(needle, candidates) if needle else candidates
+            self._last = (key, needle, found)
+            return found
+
+    def _matching(self, needle: str, rows: list[int]) -> list[int]:
         index = self._index
-        needle = text.strip().casefold()
-        where = None
-        if needle:
-            seller_codes, seller_values = index.coded("seller_name")
-            nip_codes, nip_values = index.coded("seller_nip")
-            sellers = {code for code, value in enumerate(seller_values) if needle in value.casefold()}
-            nips = {code for code, value in enumerate(nip_values) if needle in value}
-            numbers, invoices = self._lower("ksef_number"), self._lower("invoice_number")
-
-            def where(i: int) -> bool:
-                return (
-                    seller_codes[i] in sellers or needle in invoices[i] or needle in numbers[i] or nip_codes[i] in nips
-                )
-
-        return select(index, period, booked, where=where, rows=self.order())
+        seller_codes, seller_values = index.coded("seller_name")
+        nip_codes, nip_values = index.coded("seller_nip")
+        sellers = {code for code, value in enumerate(seller_values) if needle in value.casefold()}
+        nips = {code for code, value in enumerate(nip_values) if needle in value}
+        numbers, invoices = self._lower("ksef_number"), self._lower("invoice_number")
+        if len(rows) < len(index) // 4:  # a narrowed answer: test its rows one by one
+            return [
+                i
+                for i in rows
+                if seller_codes[i] in sellers or nip_codes[i] in nips or needle in invoices[i] or needle in numbers[i]
+            ]
+        hits = {i for i, value in enumerate(invoices) if needle in value}  # column by column: no call per row
+        hits.update(i for i, value in enumerate(numbers) if needle in value)
+        if sellers:
+            hits.update(i for i, code in enumerate(seller_codes) if code in sellers)
+        if nips:
+            hits.update(i for i, code in enumerate(nip_codes) if code in nips)
+        return [i for i in rows if i in hits]
 
     def _corrected_numbers(self) -> frozenset[str]:
         version = self._index.column_versions["corrected"]
@@ -236,27 +259,28 @@ class PurchaseBrowser:
 
     def row(self, row: int) -> PurchaseRow:
         """One row, display-ready (what a table paints for the rows on screen)."""
-        index = self._index
-        number = index.text("ksef_number")[row]
-        period = index.coded("period")
-        booking = None
-        if period[1][period[0][row]]:
-            booking = (str(index.value("category", row)), index.ints("deduction")[row], period[1][period[0][row]])
-        received = datetime.fromtimestamp(index.ints("received")[row], UTC)
-        return _row(
-            ksef_number=number,
-            invoice_number=index.text("invoice_number")[row],
-            issue_date=date.fromordinal(index.ints("issue_date")[row]),
-            received=warsaw_date(received),
-            seller_nip=str(index.value("seller_nip", row)),
-            seller_name=str(index.value("seller_name", row)),
-            kind=str(index.value("kind", row)),
-            corrects=index.text("corrected")[row],
-            amounts=self._amounts(row),
-            currency=str(index.value("currency", row)),
-            booking=booking,
-            corrected=number in self._corrected_numbers(),
-        )
+        with self._repo.lock:
+            index = self._index
+            number = index.text("ksef_number")[row]
+            period = index.coded("period")
+            booking = None
+            if period[1][period[0][row]]:
+                booking = (str(index.value("category", row)), index.ints("deduction")[row], period[1][period[0][row]])
+            received = datetime.fromtimestamp(index.ints("received")[row], UTC)
+            return _row(
+                ksef_number=number,
+                invoice_number=index.text("invoice_number")[row],
+                issue_date=date.fromordinal(index.ints("issue_date")[row]),
+                received=warsaw_date(received),
+                seller_nip=str(index.value("seller_nip", row)),
+                seller_name=str(index.value("seller_name", row)),
+                kind=str(index.value("kind", row)),
+                corrects=index.text("corrected")[row],
+                amounts=self._amounts(row),
+                currency=str(index.value("currency", row)),
+                booking=booking,
+                corrected=number in self._corrected_numbers(),
+            )
 
     def _amounts(self, row: int) -> tuple[Decimal, Decimal, Decimal]:
         index = self._index
@@ -264,10 +288,11 @@ class PurchaseBrowser:
 
     def totals(self, rows: Iterable[int]) -> list[CurrencyTotal]:
         """Sums per currency of ``rows`` (e.g. what a search found), as :func:`totals` computes them."""
-        codes, currencies = self._index.coded("currency")
+        with self._repo.lock:
+            codes, currencies = self._index.coded("currency")
 
-        def rounded(row: int) -> tuple[str, tuple[Decimal, Decimal, Decimal]]:
-            net, vat, gross = self._amounts(row)
-            return currencies[codes[row]], (q2(net), q2(vat), q2(gross))
+            def rounded(row: int) -> tuple[str, tuple[Decimal, Decimal, Decimal]]:
+                net, vat, gross = self._amounts(row)
+                return currencies[codes[row]], (q2(net), q2(vat), q2(gross))
 
-        return _totals(rounded(row) for row in rows)
+            return _totals(rounded(row) for row in rows)

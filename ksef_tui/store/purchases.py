@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -419,6 +420,11 @@ class PurchaseRepository:
     @property
     def table(self) -> PurchaseTable:
         return self._table
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's lock: hold it to read :attr:`index` from one thread while another may write."""
+        return self._store.mutex
 
     @property
     def index(self) -> ColumnIndex:

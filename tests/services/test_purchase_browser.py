@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from ksef_tui.domain.booking import Booking, Period
 from ksef_tui.i18n import set_language
@@ -108,3 +110,48 @@ def test_a_read_only_browser_follows_the_writer_after_refresh(tmp_path: Path, re
         browser.refresh()
         assert len(browser) == 15
         assert [browser.row(i).invoice_number for i in browser.search(booked=True)] == ["FV/0/2026"]
+
+
+NAMES = ["Żółta Spółka", "ZIELONA sp. z o.o.", "Biuro Ab", "ab-Trans", "Łódź Serwis"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    typed=st.lists(st.sampled_from(["a", "b", "ż", "Ó", "ł", "-", "1", "/", " ", "\b"]), max_size=8),
+    booked=st.sampled_from([None, True, False]),
+    month=st.sampled_from([None, 3, 4]),
+)
+@example(typed=["a", "b", "/", "1"], booked=True, month=None)  # the booking lands after "a": must be found
+def test_typing_finds_what_a_full_search_finds(
+    tmp_path_factory: pytest.TempPathFactory, typed: list[str], booked: bool | None, month: int | None
+) -> None:
+    """Narrowing the previous answer while the text grows gives exactly what searching every row gives, also
+    when a key deletes ("\\b") or the data changes between keystrokes."""
+    with Store.open(tmp_path_factory.mktemp("typing") / "store.json") as store:
+        repo = PurchaseRepository(store)
+        repo.upsert_many(
+            record(i, date(2026, 3 + i % 2, 1 + i % 28), seller_name=NAMES[i % 5], invoice_number=f"AB/{i}/Ż")
+            for i in range(40)
+        )
+        browser = PurchaseBrowser(repo)
+        period = None if month is None else Period(2026, month)
+        text = ""
+        for step, key in enumerate(typed):
+            text = text[:-1] if key == "\b" else text + key
+            if step == 1:  # a booking lands while typing
+                repo.set_booking(record(1, date(2026, 4, 2)).ksef_number, BOOKING)
+            found = browser.search(text, period=period, booked=booked)
+            needle = text.strip().casefold()
+            everything = browser.order()
+            rows = [browser.row(i) for i in everything]
+            expected = [
+                i
+                for i, row in zip(everything, rows, strict=True)
+                if (period is None or row.issue_date.startswith(str(period)))
+                and (booked is None or row.is_booked == booked)
+                and any(
+                    needle in field.casefold()
+                    for field in (row.ksef_number, row.invoice_number, row.seller_name, row.seller_nip)
+                )
+            ]
+            assert found == expected, (text, period, booked)
