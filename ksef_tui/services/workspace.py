@@ -208,7 +208,7 @@ class Workspace:
 
     def store(self, profile: Profile, *, read_only: bool = False, warn: Callable[[str], None] | None = None) -> Store:
         """Open the company's store (the caller closes it). Blocking: run it in a thread from async code."""
-        from ksef_tui.store.db import Store, StoreError, StoreLocked
+        from ksef_tui.store.db import Store
 
         path = self.store_path(profile)
         try:
@@ -218,12 +218,8 @@ class Workspace:
                 store.close()
                 Store.open(path).close()
                 store = Store.open(path, read_only=read_only)
-        except StoreLocked as exc:
-            raise StoreUnavailable("store.locked", pid=exc.pid, host=exc.host) from None
         except FileNotFoundError:
             raise StoreUnavailable("store.empty", profile=profile.name) from None
-        except StoreError as exc:
-            raise StoreUnavailable("store.error", detail=exc) from None
         except OSError as exc:
             raise PathError(exc.filename or path.parent, exc, category=Category.CONFIG) from None
         if store.recovered_from is not None:

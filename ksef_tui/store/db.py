@@ -57,6 +57,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
+from ksef_tui.errors import Category, UserError
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files, fsync_dir
 
 SCHEMA_VERSION = 2
@@ -90,17 +91,20 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _migrate_to_1, 2: _migrate_
 """``MIGRATIONS[n]`` turns a version ``n - 1`` file into version ``n``."""
 
 
-class StoreError(Exception):
-    """Base of the store's errors."""
+class StoreError(UserError):
+    """Base of the store's errors: each a :class:`UserError` (configuration, exit 4) that names the file."""
+
+    key = "store.error"
+    category = Category.CONFIG
 
 
 class StoreLocked(StoreError):
     """Another session holds the store's lock. Open ``read_only=True`` or ask the user to close the other one."""
 
+    key = "store.locked"
+
     def __init__(self, pid: int | None, host: str | None, since: str | None) -> None:
-        super().__init__(
-            f"the store is open in another session (pid {pid if pid is not None else '?'}, host {host or '?'})"
-        )
+        super().__init__(pid=pid if pid is not None else "?", host=host or "?")
         self.pid = pid
         self.host = host
         self.since = since
@@ -109,26 +113,33 @@ class StoreLocked(StoreError):
 class StoreReadOnly(StoreError):
     """A write on a store opened ``read_only=True``."""
 
+    key = "store.read_only"
+
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path}: the store is open read-only")
+        super().__init__(path=path)
         self.path = path
 
 
 class StoreTooNew(StoreError):
     """The file was written by a newer ksef-tui (schema above :data:`SCHEMA_VERSION`); it is left untouched."""
 
+    key = "store.too_new"
+
     def __init__(self, path: Path, found: int, supported: int) -> None:
-        super().__init__(f"{path}: store schema {found} is newer than this ksef-tui supports ({supported}); upgrade")
+        super().__init__(path=path, found=found, supported=supported)
         self.path = path
         self.found = found
         self.supported = supported
 
 
 class StoreCorrupt(StoreError):
-    """The file cannot be read (raised by read-only opens and by reads of a file damaged while open)."""
+    """A file of the store cannot be read (read-only opens, a month file, a file damaged while open); nothing
+    is changed: the user restores it or moves it aside."""
+
+    key = "store.corrupt"
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: the store file is damaged ({reason})")
+        super().__init__(path=path, reason=reason)
         self.path = path
         self.reason = reason
 
@@ -136,15 +147,19 @@ class StoreCorrupt(StoreError):
 class StoreNeedsMigration(StoreError):
     """A read-only view of a file older than this ksef-tui: open it writable once (that migrates it)."""
 
+    key = "store.needs_migration"
+
     def __init__(self, path: Path, found: int) -> None:
-        super().__init__(f"{path}: store schema {found} must be migrated by a writable open first")
+        super().__init__(path=path, found=found)
         self.path = path
         self.found = found
 
 
 class StoreClosed(StoreError):
+    key = "store.closed"
+
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path}: the store is closed")
+        super().__init__(path=path)
         self.path = path
 
 

@@ -86,6 +86,7 @@ class Month:
     """One month as read: its documents by key, each sidecar by key, and the identity of the files read."""
 
     month: str
+    path: Path  # the documents file (a bad document is reported with it)
     docs: dict[str, Doc]
     ids: dict[str, int]
     sides: dict[str, dict[str, Doc]]
@@ -195,7 +196,7 @@ class PartitionSet:
             if not all(isinstance(v, dict) for v in entries.values()):
                 raise StoreCorrupt(path, f"bad {side} entry")
             sides[side] = entries
-        return Month(month, docs, ids, sides, tuple(sigs))
+        return Month(month, self.path(month), docs, ids, sides, tuple(sigs))
 
     @staticmethod
     def _read_file(path: Path) -> tuple[Signature | None, dict[str, Any] | None]:

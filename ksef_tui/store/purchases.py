@@ -213,7 +213,7 @@ def _index_rows(month: Month, keys: Iterable[str] | None = None) -> Iterator[Row
         try:
             yield _index_row(month.docs[key], bookings.get(key))
         except (KeyError, ValueError, TypeError) as exc:
-            raise StoreCorrupt(Path(f"{month.month}.json"), f"{key}: {type(exc).__name__}: {exc}") from None
+            raise StoreCorrupt(month.path, f"{key}: {type(exc).__name__}: {exc}") from None
 
 
 def _header_doc(record: PurchaseRecord) -> dict[str, Any]:
@@ -287,7 +287,7 @@ class PurchaseTable:
             loaded = self.partitions.get(month)
             bookings = loaded.sides.get(BOOKINGS, {})
             for key in keys:
-                found.append(_record(loaded.docs[key], bookings.get(key), loaded.month))
+                found.append(_record(loaded.docs[key], bookings.get(key), loaded.path))
         found.sort(key=lambda r: (r.issue_date, r.ksef_number))
         return found
 
@@ -297,12 +297,12 @@ def partitions_root(store_path: Path) -> Path:
     return store_path.with_name(store_path.stem + ".purchases")
 
 
-def _record(doc: Mapping[str, Any], booking: Mapping[str, Any] | None, month: str) -> PurchaseRecord:
+def _record(doc: Mapping[str, Any], booking: Mapping[str, Any] | None, path: Path) -> PurchaseRecord:
     try:
         record = PurchaseRecord.from_doc(doc)
         return record if booking is None else replace(record, booking=Booking.from_doc(booking))
     except (KeyError, ValueError, TypeError) as exc:
-        raise StoreCorrupt(Path(f"{month}.json"), f"{doc.get(KEY)}: {type(exc).__name__}: {exc}") from None
+        raise StoreCorrupt(path, f"{doc.get(KEY)}: {type(exc).__name__}: {exc}") from None
 
 
 def select(

@@ -346,6 +346,37 @@ def test_bad_input_with_a_store(case: Case, synced: tuple[Env, Sim], capsys: pyt
         assert _snapshot(Path(env.values[name])) == before, name
 
 
+DAMAGE = {
+    "month": ("{month}.json", b'{"purchases": {"1": {"ksef_number": '),
+    "document": ("{month}.json", b'{"purchases": {"1": {"ksef_number": "X", "issue_date": "wczoraj"}}}'),
+    "bookings": ("{month}.bookings.json", b'{"bookings": []}'),
+    "index": ("index.bin", b"KSEF-TUI-INDEX\x00\x01\xff"),
+}
+
+
+@pytest.mark.parametrize("damaged", sorted(DAMAGE))
+def test_a_damaged_month_file_is_named_and_kept(
+    damaged: str, synced: tuple[Env, Sim], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A damaged file of the store: exit 4 naming it, never a traceback or exit 70, and the file is left as it
+    was for a backup to replace. The index is a cache: a damaged one is rebuilt without a word."""
+    env, _ = synced
+    root = Path(env.values["store"]).with_name("store.purchases")
+    name, content = DAMAGE[damaged]
+    target = root / name.format(month=env.values["issue_period"])
+    target.write_bytes(content)
+    for argv in (["purchases", "list"], ["purchases", "book", env.values["ksef"], "--unbook"]):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        if damaged == "index":
+            assert code == 0, err
+            continue
+        assert code == 4, (out, err)
+        assert str(target) in err
+        assert target.read_bytes() == content
+
+
 def test_a_damaged_session_blob_means_signing_in_again(
     synced: tuple[Env, Sim], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -103,8 +103,8 @@ def test_a_read_only_look_at_an_older_store_migrates_it_first(xdg: Path) -> None
     read-only view shows everything (and a store another session holds is reported, not half-read)."""
     from filelock import FileLock
 
+    from ksef_tui.errors import UserError
     from ksef_tui.services.profiles import make_profile
-    from ksef_tui.services.workspace import StoreUnavailable
     from ksef_tui.store.purchases import PurchaseRepository
 
     from ..store.test_migration import write_v1
@@ -127,7 +127,7 @@ def test_a_read_only_look_at_an_older_store_migrates_it_first(xdg: Path) -> None
     held = FileLock(str(other_path) + ".lock")  # another session holds the older store
     held.acquire(timeout=0)
     try:
-        with pytest.raises(StoreUnavailable) as caught, workspace.open_store(other, read_only=True):
+        with pytest.raises(UserError) as caught, workspace.open_store(other, read_only=True):
             pass
         assert caught.value.key == "store.locked"
     finally:

@@ -214,6 +214,8 @@ OPEN_IN_CHILD = """
 import json, sys
 from pathlib import Path
 from ksef_tui.store.db import Store, StoreLocked, StoreReadOnly, PURCHASES
+from ksef_tui.i18n import set_language
+set_language("en")
 path, mode = Path(sys.argv[1]), sys.argv[2]
 result = {}
 try:
@@ -225,9 +227,9 @@ try:
             table.insert_multiple([{"n": 99}])
             result["wrote"] = True
         except StoreReadOnly as exc:
-            result["read_only_error"] = str(exc)
+            result["read_only_error"] = exc.message()
 except StoreLocked as exc:
-    result["locked"] = {"message": str(exc), "pid": exc.pid, "host": exc.host, "since": exc.since}
+    result["locked"] = {"message": exc.message(), "pid": exc.pid, "host": exc.host, "since": exc.since}
 print(json.dumps(result))
 """
 
@@ -245,7 +247,7 @@ def test_a_second_process_is_locked_out_but_can_read(tmp_path: Path) -> None:
 
     reader = json.loads(run_py(OPEN_IN_CHILD, str(path), "ro").stdout)
     assert reader["docs"] == [1, 2]
-    assert reader["read_only_error"].endswith("the store is open read-only")
+    assert reader["read_only_error"] == f"the company's data is open read-only: {path}"
     assert "wrote" not in reader
     assert sorted(doc["n"] for doc in raw(path)[PURCHASES].values()) == [1, 2]
 
@@ -258,8 +260,10 @@ def test_a_second_process_is_locked_out_but_can_read(tmp_path: Path) -> None:
 
 def test_a_second_open_in_the_same_process_is_locked_too(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
-    with Store.open(path), pytest.raises(StoreLocked, match=f"pid {os.getpid()}"):
+    with Store.open(path), pytest.raises(StoreLocked) as caught:
         Store.open(path)
+    assert caught.value.pid == os.getpid()
+    assert f"pid {os.getpid()}" in caught.value.message()
 
 
 def test_a_stale_owner_file_is_overwritten(tmp_path: Path) -> None:
