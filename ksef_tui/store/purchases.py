@@ -19,7 +19,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -109,8 +109,9 @@ class PurchaseRecord:
         }
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> PurchaseRecord:
-        booking = doc.get("booking")
+    def from_doc(cls, doc: Mapping[str, Any], booking: Mapping[str, Any] | None = None) -> PurchaseRecord:
+        """The record of a stored document; ``booking`` (a booking's document) when it is kept elsewhere."""
+        booking = doc.get("booking") if booking is None else booking
         corrected = doc.get("corrected_ksef_number")
         xml_path = doc.get("xml_path")
         xml_sha256 = doc.get("xml_sha256")
@@ -257,8 +258,11 @@ class PurchaseTable:
                 self.index = self._load()
 
     def save_index(self) -> None:
+        """Write the index if it changed. A cache: if it cannot be written (a full disk), the months it misses
+        are read again at the next open, so the failure is not the caller's."""
         if not self.store.read_only:
-            index_file.save(self.index, self.index_path)
+            with contextlib.suppress(OSError):
+                index_file.save(self.index, self.index_path)
 
     def close(self) -> None:
         self.save_index()
@@ -299,8 +303,7 @@ def partitions_root(store_path: Path) -> Path:
 
 def _record(doc: Mapping[str, Any], booking: Mapping[str, Any] | None, path: Path) -> PurchaseRecord:
     try:
-        record = PurchaseRecord.from_doc(doc)
-        return record if booking is None else replace(record, booking=Booking.from_doc(booking))
+        return PurchaseRecord.from_doc(doc, booking)
     except (KeyError, ValueError, TypeError) as exc:
         raise StoreCorrupt(path, f"{doc.get(KEY)}: {type(exc).__name__}: {exc}") from None
 

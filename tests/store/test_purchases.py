@@ -429,3 +429,24 @@ def test_rewritten_month_files_hold_exactly_the_current_bookings(store: Store, r
     assert written == expected
     assert expected[keys[2]] == changed and keys[3] not in expected
     assert expected[keys[4]].period == "2026-04"
+
+
+def test_an_index_that_cannot_be_saved_costs_nothing_but_a_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(path: Path, data: bytes, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    path = tmp_path / "store.json"
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "atomic_write", full)
+        with Store.open(path) as store:
+            repo = PurchaseRepository(store)
+            assert repo.upsert_many([record(1), record(2)]).new == 2  # the purchases are saved all the same
+            repo.set_booking(record(1).ksef_number, BOOKING)
+    assert not (partitions_root(path) / "index.bin").exists()
+    with Store.open(path, read_only=True) as reader:
+        got = PurchaseRepository(reader).get(record(1).ksef_number)
+        assert got is not None and got.booking == BOOKING
