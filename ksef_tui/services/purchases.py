@@ -236,6 +236,8 @@ class PurchaseBrowser:
         nip_codes, nip_values = index.coded("seller_nip")
         sellers = {code for code, value in enumerate(seller_values) if needle in value.casefold()}
         nips = {code for code, value in enumerate(nip_values) if needle in value}
+        if len(sellers) == len(seller_values) or len(nips) == len(nip_values):
+            return list(rows)  # every seller matches (a first letter often does): nothing to test row by row
         numbers, invoices = self._lower("ksef_number"), self._lower("invoice_number")
         if len(rows) < len(index) // 4:  # a narrowed answer: test its rows one by one
             return [

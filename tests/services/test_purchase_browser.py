@@ -71,6 +71,8 @@ def test_search_by_text_period_and_state(repo: PurchaseRepository) -> None:
         return [browser.row(i).invoice_number for i in rows]
 
     assert len(browser) == 14
+    assert browser.search("A") == browser.order()  # every seller's name has an "a"
+    assert browser.search("a", booked=True) == []
     assert numbers(browser.search("żółta spółka")) == ["FV/20/2026"]  # any case, Polish letters too
     assert numbers(browser.search("  kor/  ")) == ["KOR/7"]
     assert numbers(browser.search("7740001454")) == ["FV/20/2026"]  # seller NIP
