@@ -417,8 +417,11 @@ class PurchaseRepository:
     """Purchases of a store: reads answered by the index and the months it names, writes of the months touched."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._table = PurchaseTable.of(store)
+        self._store = store  # the table (and its index) is loaded on first use: building a repository reads nothing
+
+    @property
+    def _table(self) -> PurchaseTable:
+        return PurchaseTable.of(self._store)
 
     @property
     def table(self) -> PurchaseTable:

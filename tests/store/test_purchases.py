@@ -354,7 +354,7 @@ def test_a_damaged_month_file_is_reported(tmp_path: Path) -> None:
     sidecar = partitions_root(path) / "2026-03.bookings.json"
     sidecar.write_text('{"bookings": {"x": {"category": 1')
     with Store.open(path) as store, pytest.raises(StoreCorrupt) as caught:
-        PurchaseRepository(store)
+        PurchaseRepository(store).count()  # the first use reads the months (building a repository reads nothing)
     assert caught.value.path == sidecar
     assert sidecar.read_text() == '{"bookings": {"x": {"category": 1'  # reported, never replaced
 
