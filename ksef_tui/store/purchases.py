@@ -26,11 +26,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from ksef_tui.domain.booking import Booking, Period
-from ksef_tui.store import index as index_file
 from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
-from ksef_tui.store.db import META, PURCHASES, Store, StoreCorrupt, StoreNeedsMigration
-from ksef_tui.store.index import Column, ColumnIndex, IndexMismatch, Row, Value
-from ksef_tui.store.partitions import Doc, Month, MonthChange, PartitionSet
+from ksef_tui.store.db import META, PURCHASES, Store, StoreCorrupt
+from ksef_tui.store.index import Column, ColumnIndex, Row, Value
+from ksef_tui.store.partitions import Doc, Month, PartitionSet
+from ksef_tui.store.table import PartitionedTable, TableSpec, table_root
 
 
 class PurchaseNotFound(KeyError):
@@ -223,72 +223,24 @@ def _header_doc(record: PurchaseRecord) -> dict[str, Any]:
     return doc
 
 
-class PurchaseTable:
+class PurchaseTable(PartitionedTable):
     """The purchases of one store: month partitions (headers, and a bookings sidecar per month) and their index.
 
     One per open store (:meth:`of`): every repository over the store shares it. The month of an invoice is its
-    issue month when first stored, and never changes. A writable store saves the index when it closes and after
-    each batch of new purchases; a read-only one re-reads the months the writer changed before each use.
+    issue month when first stored, and never changes.
     """
 
     def __init__(self, store: Store) -> None:
-        if store.needs_migration:
-            raise StoreNeedsMigration(store.path, store.schema_version)
-        self.store = store
-        self.root = partitions_root(store.path)
-        self.partitions = PartitionSet(self.root, PURCHASES, KEY, sidecars=(BOOKINGS,), read_only=store.read_only)
-        if not store.read_only:
-            self.partitions.clean_stale()
-        self.index_path = self.root / "index.bin"
-        self.index = self._load()
+        super().__init__(store, PURCHASE_TABLE)
 
     @classmethod
     def of(cls, store: Store) -> PurchaseTable:
         return store.attachment(PURCHASES, cls)
 
-    def _load(self) -> ColumnIndex:
-        return index_file.load(self.index_path, self.partitions, PURCHASE_COLUMNS, KEY, _index_rows)
-
-    def refresh(self) -> None:
-        """A read-only view: take in what the writer saved since. The writer's own view is always current."""
-        if self.store.read_only:
-            try:
-                index_file.refresh(self.index, self.partitions, _index_rows)
-            except IndexMismatch:
-                self.index = self._load()
-
-    def save_index(self) -> None:
-        """Write the index if it changed. A cache: if it cannot be written (a full disk), the months it misses
-        are read again at the next open, so the failure is not the caller's."""
-        if not self.store.read_only:
-            with contextlib.suppress(OSError):
-                index_file.save(self.index, self.index_path)
-
-    def close(self) -> None:
-        self.save_index()
-        self.partitions.forget()
-
-    def month_of(self, ksef_number: str) -> str | None:
-        row = self.index.row_of(ksef_number)
-        return None if row is None else self.index.month_of(row)
-
-    def write(self, changes: Mapping[str, MonthChange]) -> None:
-        """Write months (``PartitionSet.write``) and put what changed into the index."""
-        written = self.partitions.write(changes)
-        for month, loaded in written.items():
-            docs, sides = changes[month]
-            keys = set(docs or ()) | {key for entries in sides.values() for key in entries}
-            self.index.put(month, _index_rows(loaded, sorted(keys)), loaded.signature)
-
     def records(self, rows: Iterable[int]) -> Records:
         """Full records of index rows (each month read once), by issue date then KSeF number."""
-        by_month: dict[str, list[str]] = {}
-        numbers = self.index.text(KEY)
-        for row in rows:
-            by_month.setdefault(self.index.month_of(row), []).append(numbers[row])
         found: Records = []
-        for month, keys in by_month.items():
-            loaded = self.partitions.get(month)
+        for loaded, keys in self.by_month(rows):
             bookings = loaded.sides.get(BOOKINGS, {})
             for key in keys:
                 found.append(_record(loaded.docs[key], bookings.get(key), loaded.path))
@@ -296,9 +248,12 @@ class PurchaseTable:
         return found
 
 
+PURCHASE_TABLE = TableSpec(PURCHASES, KEY, (BOOKINGS,), PURCHASE_COLUMNS, _index_rows)
+
+
 def partitions_root(store_path: Path) -> Path:
     """Where a store's purchase partitions live: ``store.purchases/`` beside ``store.json``."""
-    return store_path.with_name(store_path.stem + ".purchases")
+    return table_root(store_path, PURCHASES)
 
 
 def _record(doc: Mapping[str, Any], booking: Mapping[str, Any] | None, path: Path) -> PurchaseRecord:
