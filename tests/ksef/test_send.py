@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import uuid
 import zipfile
@@ -243,3 +244,17 @@ async def test_a_technical_correction_is_sent_offline(quick_sim: Sim) -> None:
         session = await open_online_session(api)
         with pytest.raises(ValueError):
             await send_invoice(api, session, invoice_xml(quick_sim.nip), hash_of_corrected="x" * 44)
+
+
+async def test_a_withdrawn_key_id_is_retried_once_with_fresh_certificates(quick_sim: Sim) -> None:
+    async with api_for(quick_sim) as api:
+        await api.auth.tokens()
+        certs = await api.auth.certificates()
+        api.auth._certs = [dataclasses.replace(c, public_key_id="d2l0aGRyYXdu") for c in certs]
+        session = await open_online_session(api)
+        assert api.auth._certs == certs  # refreshed after 21470
+        reference = await send_invoice(api, session, invoice_xml(quick_sim.nip))
+        await close_session(api, session.reference)
+        assert (await wait_for_session(api, session.reference, first_wait=POLL)).code == 200
+        assert (await invoice_status(api, session.reference, reference)).accepted
+        assert any("codes=21470" in line for line in api.log_lines())
