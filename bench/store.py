@@ -15,6 +15,7 @@ stock ``TinyDB(path)`` holding the same documents (bookings embedded, as a naive
 * 60 rows for a screen: display-ready rows of what a table paints
 * list one period: full records of one issue month | stock: a query over the table
 * one booking, one status update (a header changed: the XML stored): median of ``--repeat`` | stock: one update
+* sales: one send status change in a register as large (the month's state file) | stock: one update
 * RSS: peak memory (VmHWM) of a fresh process holding the index | stock: holding every document
 
 Goals (issue 9): at 50,000 open <= 50 ms, booking/status update <= 20 ms; at 100,000 index load <= 0.15 s,
@@ -51,6 +52,7 @@ from ksef_tui.store.purchases import (
     _index_rows,
     partitions_root,
 )
+from ksef_tui.store.sales import SaleRecord, SalesRepository, SendState, SendStatus
 
 WARSAW = timezone(timedelta(hours=1))
 SELLERS = ["5265877635", "7740001454", "5261040828", "1111111111", "9999999999"]
@@ -124,6 +126,7 @@ RSS_OURS = (
 import sys
 from pathlib import Path
 from ksef_tui.store.db import Store
+from ksef_tui.store.sales import SaleRecord, SalesRepository, SendState, SendStatus
 from ksef_tui.store.purchases import PurchaseRepository
 store = Store.open(Path(sys.argv[1]), read_only=True)
 repo = PurchaseRepository(store)
@@ -194,9 +197,52 @@ def ours(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Ran
             repo.upsert_many([changed])
 
         result["one status update"] = median_ms(status, repeat)
+    result["sales: one status update"] = sales_status_ms(root / "sales", len(records), repeat, rng)
     result["RSS MB"] = rss_mb(RSS_OURS, path)
     result["size MB"] = sum(p.stat().st_size for p in partitions_root(path).iterdir()) / 1e6
     return result
+
+
+def sales_status_ms(root: Path, size: int, repeat: int, rng: random.Random) -> float:
+    """A register of ``size`` sales invoices (as many as purchases), then one send status change (the send
+    pipeline writes one before and after each network step): median of ``repeat``."""
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    with Store.open(root / "store.json") as store:
+        sales = SalesRepository(store)
+        for start in range(0, size, BATCH):
+            sales.add_many(
+                (
+                    SaleRecord(
+                        number=f"FV/{n}/{date(2025, 1, 1) + timedelta(days=n % 700):%m/%Y}",
+                        issue_date=date(2025, 1, 1) + timedelta(days=n % 700),
+                        customer_id=SELLERS[n % len(SELLERS)],
+                        customer_id_type="nip",
+                        customer_name=f"Klient {n % 97} spółka z ograniczoną odpowiedzialnością",
+                        net=Decimal("100.00"),
+                        vat=Decimal("23.00"),
+                        gross=Decimal("123.00"),
+                        currency="PLN",
+                        kind="VAT",
+                        corrected_number=None,
+                        xml_path=f"sales/{n}.xml",
+                        xml_sha256=f"{n:064x}",
+                        invoice_hash="Kb0rXcF2mSC8fW3u1mXy1O7JQb0y9zq8a4V0fJk2R1A=",
+                        source="built",
+                        created_at=created,
+                    ),
+                    SendStatus(SendState.QUEUED, created),
+                )
+                for n in range(start, min(start + BATCH, size))
+            )
+        numbers = sales.table.index.text("number")
+        picks = [rng.choice(numbers) for _ in range(repeat)]
+
+        def accept(n: int) -> None:
+            sales.set_status(
+                picks[n], SendStatus(SendState.ACCEPTED, datetime.now(UTC), ksef_number=f"x-{n}", attempts=1)
+            )
+
+        return median_ms(accept, repeat)
 
 
 def stock(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Random) -> dict[str, float]:
@@ -248,6 +294,7 @@ def stock(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Ra
         result["one status update"] = median_ms(
             lambda n: table.update({"xml_path": f"x/{n}.xml"}, Query().ksef_number == picks[n]), repeat
         )
+    result["sales: one status update"] = result["one status update"]  # the same one-document update
     result["RSS MB"] = rss_mb(RSS_STOCK, path)
     result["size MB"] = path.stat().st_size / 1e6
     return result
@@ -265,6 +312,7 @@ ROWS = (
     "list one period",
     "one booking",
     "one status update",
+    "sales: one status update",
     "RSS MB",
     "size MB",
 )

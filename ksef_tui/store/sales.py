@@ -1,0 +1,369 @@
+"""Sales invoices in the store: the register's header of each invoice and its send status.
+
+Blocking by design (file I/O and fsync): call from thread workers.
+
+Where things are: each invoice's header in its issue month's file (``store.sales/YYYY-MM.json``, keyed by the
+invoice number), its send status in that month's ``YYYY-MM.state.json`` and its row in the index. A status change
+(the send pipeline writes one before and after every network step) rewrites only the month's state file: at
+50,000 invoices about as fast as a booking (``bench/store.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ksef_tui.domain.booking import Period
+from ksef_tui.store.db import Store, StoreCorrupt
+from ksef_tui.store.index import Column, Value
+from ksef_tui.store.partitions import Doc, Month
+from ksef_tui.store.table import PartitionedTable, TableSpec
+
+SALES = "sales"
+STATE = "state"
+KEY = "number"
+
+
+class SendState(Enum):
+    """Where a sales invoice stands on its way to KSeF."""
+
+    DRAFT = "draft"  # in the register, not to be sent yet
+    QUEUED = "queued"  # to be sent
+    SENDING = "sending"  # a network step is under way (the journal says which): reconcile before sending again
+    ACCEPTED = "accepted"  # KSeF gave it a number
+    REJECTED = "rejected"  # KSeF refused it (the code and details say why)
+    NEEDS_ATTENTION = "needs-attention"  # neither: a person must look (e.g. reconciliation found no answer)
+
+
+class MailState(Enum):
+    NONE = "none"
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+
+
+def _moment(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRecord:
+    """A sales invoice or correction as the register keeps it (the FA(3) XML it is sent as lives in a file)."""
+
+    number: str
+    issue_date: date
+    customer_id: str  # NIP, EU VAT number or another id; "" when the customer has none
+    customer_id_type: str  # "nip" | "eu" | "other" | "none"
+    customer_name: str
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    currency: str
+    kind: str  # VAT, KOR, ZAL, ...
+    corrected_number: str | None  # the invoice number a correction corrects
+    xml_path: str
+    xml_sha256: str  # hex, of the file
+    invoice_hash: str  # base64 SHA-256, as KSeF states it (duplicates and reconciliation are by this)
+    source: str  # "built" (entered in the app) | "imported" (FA(3) XML made elsewhere)
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        _aware("created_at", self.created_at)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "issue_date": self.issue_date.isoformat(),
+            "customer_id": self.customer_id,
+            "customer_id_type": self.customer_id_type,
+            "customer_name": self.customer_name,
+            "net": str(self.net),
+            "vat": str(self.vat),
+            "gross": str(self.gross),
+            "currency": self.currency,
+            "kind": self.kind,
+            "corrected_number": self.corrected_number,
+            "xml_path": self.xml_path,
+            "xml_sha256": self.xml_sha256,
+            "invoice_hash": self.invoice_hash,
+            "source": self.source,
+            "created_at": self.created_at.isoformat(),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SaleRecord:
+        corrected = doc.get("corrected_number")
+        return cls(
+            number=str(doc["number"]),
+            issue_date=date.fromisoformat(str(doc["issue_date"])),
+            customer_id=str(doc["customer_id"]),
+            customer_id_type=str(doc["customer_id_type"]),
+            customer_name=str(doc["customer_name"]),
+            net=Decimal(str(doc["net"])),
+            vat=Decimal(str(doc["vat"])),
+            gross=Decimal(str(doc["gross"])),
+            currency=str(doc["currency"]),
+            kind=str(doc["kind"]),
+            corrected_number=None if corrected is None else str(corrected),
+            xml_path=str(doc["xml_path"]),
+            xml_sha256=str(doc["xml_sha256"]),
+            invoice_hash=str(doc["invoice_hash"]),
+            source=str(doc["source"]),
+            created_at=datetime.fromisoformat(str(doc["created_at"])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SendStatus:
+    """The send status of one invoice: its state and what KSeF said. The send pipeline writes it before and
+    after each network step (intent, session and invoice references), so a crash can be reconciled with KSeF."""
+
+    state: SendState
+    updated_at: datetime
+    intent: str | None = None  # "online" | "batch": how it is being sent
+    session_ref: str | None = None
+    invoice_ref: str | None = None
+    ksef_number: str | None = None
+    acquisition_date: datetime | None = None
+    error_code: int | None = None
+    error_description: str | None = None
+    error_details: tuple[str, ...] = ()
+    duplicate: bool = False  # KSeF already had it (440): ksef_number is the original's
+    upo_path: str | None = None
+    attempts: int = 0
+    mail: MailState = MailState.NONE
+    extra: Mapping[str, Any] = field(default_factory=dict)  # room for the pipeline's own notes
+
+    def __post_init__(self) -> None:
+        _aware("updated_at", self.updated_at)
+        _aware("acquisition_date", self.acquisition_date)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "updated_at": self.updated_at.isoformat(),
+            "intent": self.intent,
+            "session_ref": self.session_ref,
+            "invoice_ref": self.invoice_ref,
+            "ksef_number": self.ksef_number,
+            "acquisition_date": None if self.acquisition_date is None else self.acquisition_date.isoformat(),
+            "error_code": self.error_code,
+            "error_description": self.error_description,
+            "error_details": list(self.error_details),
+            "duplicate": self.duplicate,
+            "upo_path": self.upo_path,
+            "attempts": self.attempts,
+            "mail": self.mail.value,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SendStatus:
+        code = doc.get("error_code")
+        updated = _moment(doc["updated_at"])
+        if updated is None:
+            raise ValueError("a status without updated_at")
+        return cls(
+            state=SendState(doc["state"]),
+            updated_at=updated,
+            intent=doc.get("intent"),
+            session_ref=doc.get("session_ref"),
+            invoice_ref=doc.get("invoice_ref"),
+            ksef_number=doc.get("ksef_number"),
+            acquisition_date=_moment(doc.get("acquisition_date")),
+            error_code=None if code is None else int(code),
+            error_description=doc.get("error_description"),
+            error_details=tuple(str(d) for d in doc.get("error_details", ())),
+            duplicate=bool(doc.get("duplicate", False)),
+            upo_path=doc.get("upo_path"),
+            attempts=int(doc.get("attempts", 0)),
+            mail=MailState(doc.get("mail", "none")),
+            extra=dict(doc.get("extra", {})),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    record: SaleRecord
+    status: SendStatus
+
+
+class SaleExists(KeyError):
+    """An invoice number already in the register."""
+
+
+class SaleNotFound(KeyError):
+    """No invoice with this number in the register."""
+
+
+SALE_COLUMNS: tuple[Column, ...] = (
+    Column("number", "text"),
+    Column("issue_date", "int"),  # date.toordinal()
+    Column("customer_id", "coded"),
+    Column("customer_name", "coded"),
+    Column("gross", "text"),
+    Column("currency", "coded"),
+    Column("kind", "coded"),
+    Column("corrected_number", "text"),  # "" for none
+    Column("state", "coded"),
+    Column("ksef_number", "text"),  # "" until accepted
+    Column("mail", "coded"),
+)
+"""What the customer transactions screen and ``sales list`` show and filter on, for every invoice."""
+
+
+def _index_rows(month: Month, keys: Iterable[str] | None = None) -> Iterator[dict[str, Value]]:
+    states = month.sides.get(STATE, {})
+    state_file = month.path.with_name(f"{month.month}.{STATE}.json")
+    for key in month.docs if keys is None else keys:
+        doc, status = month.docs[key], states.get(key)
+        try:
+            state = SendState.DRAFT if status is None else SendState(status["state"])
+            mail = MailState.NONE if status is None else MailState(status.get("mail", MailState.NONE.value))
+            ksef_number = "" if status is None else str(status.get("ksef_number") or "")
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise StoreCorrupt(state_file, f"{key}: {type(exc).__name__}: {exc}") from None
+        try:
+            yield {
+                "number": doc["number"],
+                "issue_date": date.fromisoformat(doc["issue_date"]).toordinal(),
+                "customer_id": doc["customer_id"],
+                "customer_name": doc["customer_name"],
+                "gross": doc["gross"],
+                "currency": doc["currency"],
+                "kind": doc["kind"],
+                "corrected_number": doc.get("corrected_number") or "",
+                "state": state.value,
+                "ksef_number": ksef_number,
+                "mail": mail.value,
+            }
+        except (KeyError, ValueError, TypeError) as exc:
+            raise StoreCorrupt(month.path, f"{key}: {type(exc).__name__}: {exc}") from None
+
+
+SALE_TABLE = TableSpec(SALES, KEY, (STATE,), SALE_COLUMNS, _index_rows)
+
+
+class SaleTable(PartitionedTable):
+    """The sales register of one store (one per open store, :meth:`of`); an invoice's month is its issue month."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, SALE_TABLE)
+
+    @classmethod
+    def of(cls, store: Store) -> SaleTable:
+        return store.attachment(SALES, cls)
+
+    def sales(self, rows: Iterable[int]) -> list[Sale]:
+        found: list[Sale] = []
+        for loaded, keys in self.by_month(rows):
+            states = loaded.sides.get(STATE, {})
+            for key in keys:
+                found.append(_sale(loaded.docs[key], states.get(key), loaded.path))
+        found.sort(key=lambda s: (s.record.issue_date, s.record.number))
+        return found
+
+
+def _sale(doc: Doc, status: Doc | None, path: Path) -> Sale:
+    try:
+        record = SaleRecord.from_doc(doc)
+        if status is None:
+            return Sale(record, SendStatus(SendState.DRAFT, record.created_at))
+        return Sale(record, SendStatus.from_doc(status))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise StoreCorrupt(path, f"{doc.get(KEY)}: {type(exc).__name__}: {exc}") from None
+
+
+class SalesRepository:
+    """The sales register: reads answered by the index and the months it names; a status change rewrites one
+    month's state file."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store  # the table loads on first use
+
+    @property
+    def table(self) -> SaleTable:
+        return SaleTable.of(self._store)
+
+    def add_many(self, records: Iterable[tuple[SaleRecord, SendStatus]]) -> None:
+        """Put new invoices in the register with their first status: one write per month (headers, then
+        states). Nothing is written when a number is already there (:class:`SaleExists`) or repeated."""
+        incoming: dict[str, tuple[SaleRecord, SendStatus]] = {}
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            for record, status in records:
+                if record.number in incoming or table.index.row_of(record.number) is not None:
+                    raise SaleExists(record.number)
+                incoming[record.number] = (record, status)
+            changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
+            for number, (record, status) in incoming.items():
+                docs, sides = changes.setdefault(record.issue_date.isoformat()[:7], ({}, {STATE: {}}))
+                docs[number] = record.to_doc()
+                sides[STATE][number] = status.to_doc()
+            table.write(changes)
+            if changes:
+                table.save_index()
+
+    def get(self, number: str) -> Sale | None:
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            row = table.index.row_of(number)
+            return None if row is None else table.sales([row])[0]
+
+    def list(self, period: Period | None = None, state: SendState | None = None) -> list[Sale]:
+        """Invoices issued in ``period`` and in ``state``, by issue date then number."""
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            index = table.index
+            rows: Iterable[int] = range(len(index))
+            if period is not None:
+                first = date(period.year, period.month, 1).toordinal()
+                last = date(period.year + period.month // 12, period.month % 12 + 1, 1).toordinal()
+                issued = index.ints("issue_date")
+                rows = [i for i in rows if first <= issued[i] < last]
+            if state is not None:
+                codes, values = index.coded("state")
+                wanted = values.index(state.value) if state.value in values else -1
+                rows = [i for i in rows if codes[i] == wanted]
+            return table.sales(rows)
+
+    def count(self) -> int:
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            return len(table.index)
+
+    def set_status(self, number: str, status: SendStatus) -> None:
+        """One invoice's new status: one write of its month's state file. Raises :class:`SaleNotFound`."""
+        self.set_statuses({number: status})
+
+    def set_statuses(self, statuses: Mapping[str, SendStatus]) -> None:
+        """New statuses: one write per month touched; nothing when a number is unknown."""
+        if not statuses:
+            return
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            months = {number: table.month_of(number) for number in statuses}
+            missing = [number for number, month in months.items() if month is None]
+            if missing:
+                raise SaleNotFound(missing[0] if len(missing) == 1 else missing)
+            changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
+            for number, status in statuses.items():
+                month = months[number]
+                assert month is not None
+                changes.setdefault(month, ({}, {STATE: {}}))[1][STATE][number] = status.to_doc()
+            table.write(changes)
