@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from ksef_tui.domain.booking import Period
-from ksef_tui.store import partitions as partitions_module
 from ksef_tui.store.db import Store, StoreCorrupt
 from ksef_tui.store.sales import (
     MailState,
@@ -26,6 +25,8 @@ from ksef_tui.store.sales import (
     SendStatus,
 )
 from ksef_tui.store.table import table_root
+
+from .test_purchases import WriteCounter
 
 WARSAW = timezone(timedelta(hours=1))
 CREATED = datetime(2026, 3, 1, 9, 0, tzinfo=WARSAW)
@@ -94,17 +95,19 @@ def test_records_and_statuses_round_trip() -> None:
 def test_adding_writes_one_file_per_month_and_refuses_a_number_twice(
     repo: SalesRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names: list[str] = []
-    original = partitions_module.atomic_write
-
-    def counting(path: Path, data: bytes, **kwargs: Any) -> None:
-        names.append(path.name)
-        original(path, data, **kwargs)
-
-    monkeypatch.setattr(partitions_module, "atomic_write", counting)
+    writes = WriteCounter(monkeypatch)
+    names = writes.names
     repo.add_many((sale(i), QUEUED) for i in range(1, 4))
     repo.add_many([(sale(9, date(2026, 4, 1)), QUEUED)])
-    assert names == ["2026-03.json", "2026-03.state.json", "2026-04.json", "2026-04.state.json"]
+    # one file per month and kind, and the index saved after each batch
+    assert names == [
+        "2026-03.json",
+        "2026-03.state.json",
+        "index.bin",
+        "2026-04.json",
+        "2026-04.state.json",
+        "index.bin",
+    ]
     names.clear()
     with pytest.raises(SaleExists):
         repo.add_many([(sale(5), QUEUED), (sale(2), QUEUED)])  # FV/2 is there already
@@ -117,14 +120,8 @@ def test_a_status_change_rewrites_only_its_months_state_file(
     tmp_path: Path, repo: SalesRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.add_many([(sale(1), QUEUED), (sale(2), QUEUED), (sale(3, date(2026, 4, 2)), QUEUED)])
-    names: list[str] = []
-    original = partitions_module.atomic_write
-
-    def counting(path: Path, data: bytes, **kwargs: Any) -> None:
-        names.append(path.name)
-        original(path, data, **kwargs)
-
-    monkeypatch.setattr(partitions_module, "atomic_write", counting)
+    writes = WriteCounter(monkeypatch)
+    names = writes.names
     number = sale(2).number
     sending = SendStatus(SendState.SENDING, CREATED, intent="online", session_ref="S-1", attempts=1)
     repo.set_status(number, sending)
