@@ -460,6 +460,71 @@ def cmd_purchases_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sales_import(args: argparse.Namespace) -> int:
+    from ksef_tui.services.sales import import_invoices, sales_xml_root
+    from ksef_tui.store.sales import SalesRepository
+
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    with workspace.open_store(profile) as store:
+        result = import_invoices(
+            SalesRepository(store), sales_xml_root(store.path), profile, [Path(f) for f in args.files]
+        )
+    for path, error in result.refused:
+        print(t("sales.import.refused", path=path, message=error.message()), file=sys.stderr)
+    print(t("sales.import.done", count=len(result.imported)))
+    if not result.refused:
+        return EXIT_OK
+    return max(EXIT_CODES[error.category] for _, error in result.refused)
+
+
+def cmd_sales_list(args: argparse.Namespace) -> int:
+    from ksef_tui.services.booking import parse_period
+    from ksef_tui.services.sales import list_sales, parse_state, sale_json, sale_row
+    from ksef_tui.store.sales import SalesRepository
+
+    period = None if args.period is None else parse_period(args.period)
+    state = None if args.state is None else parse_state(args.state)
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    with workspace.open_store(profile, read_only=True) as store:
+        sales = list_sales(SalesRepository(store), period, state)
+    if args.json:
+        print(json.dumps([sale_json(s) for s in sales], ensure_ascii=False))
+        return EXIT_OK
+    if not sales:
+        print(t("sales.none", period=args.period or "-"))
+        return EXIT_OK
+    rows = [sale_row(s) for s in sales]
+    table = [
+        (
+            t("col.invoice_number"),
+            t("col.customer"),
+            t("col.issue_date"),
+            t("col.gross"),
+            t("col.currency"),
+            t("col.state"),
+            t("col.ksef_number"),
+            t("col.mail"),
+        )
+    ]
+    table += [
+        (
+            _clip(r.number, 24),
+            _clip(r.customer, 28),
+            r.issue_date,
+            r.gross,
+            r.currency,
+            r.state,
+            r.ksef_number,
+            r.mail,
+        )
+        for r in rows
+    ]
+    _print_table(table, right=(3,))
+    return EXIT_OK
+
+
 def _unicode_ok(args: argparse.Namespace) -> bool:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
     return "utf" in encoding and not args.settings.ascii
@@ -560,6 +625,19 @@ def build_parser() -> argparse.ArgumentParser:
     pexport.add_argument("--decimal-point", action="store_true", help=t("cli.purchases.decimal_point"))
     pexport.add_argument("--header", choices=("pl", "en"), default="pl", help=t("cli.purchases.header"))
     pexport.set_defaults(handler=cmd_purchases_export)
+
+    sales = commands.add_parser("sales", help=t("cli.sales"))
+    sale_commands = sales.add_subparsers(dest="sales_command", metavar="ACTION", required=True)
+    simport = sale_commands.add_parser("import", help=t("cli.sales.import"))
+    simport.add_argument("files", nargs="+", metavar="FILE")
+    simport.add_argument("--profile")
+    simport.set_defaults(handler=cmd_sales_import)
+    slist = sale_commands.add_parser("list", help=t("cli.sales.list"))
+    slist.add_argument("--profile")
+    slist.add_argument("--period", metavar="YYYY-MM")
+    slist.add_argument("--state", metavar="STATE")
+    slist.add_argument("--json", action="store_true")
+    slist.set_defaults(handler=cmd_sales_list)
 
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)

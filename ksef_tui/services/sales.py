@@ -1,0 +1,195 @@
+"""The sales register (issue 10, first part): FA(3) invoices made elsewhere imported into it, and its rows as
+both faces show them.
+
+Blocking by design (files, lxml, the store): call from thread workers. Import order, as for purchases: the XML
+files are written and flushed first, then the register's records in one write per month, so a record never
+points at a file that is not on disk; a crash between leaves a file no record names, written again next time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from ksef_tui.domain.booking import Period
+from ksef_tui.domain.money import q2
+from ksef_tui.domain.profile import Profile
+from ksef_tui.errors import Category, UserError
+from ksef_tui.i18n import t
+from ksef_tui.services.booking import kind_label, plain_text
+from ksef_tui.services.purchases import money
+from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
+from ksef_tui.store.sales import Sale, SaleRecord, SalesRepository, SendState, SendStatus
+
+Clock = Callable[[], datetime]
+
+_ID_TYPES = {"Nip": "nip", "UE": "eu", "Other": "other", "None": "none"}
+
+
+class SaleRefused(UserError):
+    """One file of an import refused, with the reason in the user's words."""
+
+    category = Category.INPUT
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    imported: list[str]  # invoice numbers, in the order of the files
+    refused: list[tuple[Path, UserError]]
+
+
+def sales_xml_root(store_path: Path) -> Path:
+    """Where the register keeps the XML of its invoices: ``sales-xml/YYYY/MM/<sha256>.xml`` beside the store."""
+    return store_path.with_name("sales-xml")
+
+
+def import_invoices(
+    repo: SalesRepository,
+    xml_root: Path,
+    profile: Profile,
+    paths: Sequence[Path],
+    *,
+    clock: Clock = lambda: datetime.now(UTC),
+) -> ImportResult:
+    """Put FA(3) files into the register, queued to be sent. Each file is checked on its own: it must be a
+    valid FA(3) (the validator's findings otherwise), sold by the profile's NIP and numbered as no invoice of
+    the register (nor another file of this import) is. The others are imported all the same."""
+    from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
+    from ksef_tui.fa.validate import Schema, validate_bytes
+    from ksef_tui.ksef.crypto import sha256_b64
+    from ksef_tui.services.files import read_input
+
+    known = {sale.record.number for sale in repo.list()}
+    accepted: list[tuple[SaleRecord, bytes]] = []
+    refused: list[tuple[Path, UserError]] = []
+    now = clock()
+    for path in paths:
+        try:
+            data = read_input(path)
+            error = validate_bytes(data, expect=Schema.FA3).error()
+            if error is not None:
+                raise error
+            try:
+                parsed = parse_invoice(data)
+            except InvoiceParseError as exc:
+                raise SaleRefused("sales.import.unreadable", path=path, detail=exc.message()) from None
+            if parsed.seller.id != profile.nip:
+                raise SaleRefused(
+                    "sales.import.seller", number=parsed.number, found=parsed.seller.id or "-", expected=profile.nip
+                )
+            if parsed.number in known:
+                raise SaleRefused("sales.import.exists", number=parsed.number)
+        except UserError as exc:
+            refused.append((path, exc))
+            continue
+        known.add(parsed.number)
+        digest = hashlib.sha256(data).hexdigest()
+        buyer = parsed.buyer
+        record = SaleRecord(
+            number=parsed.number,
+            issue_date=parsed.issue_date,
+            customer_id=buyer.id or "",
+            customer_id_type=_ID_TYPES.get(buyer.id_type, "other"),
+            customer_name=buyer.name or "",
+            net=parsed.net_total,
+            vat=parsed.vat_total,
+            gross=parsed.gross,
+            currency=parsed.currency,
+            kind=parsed.kind,
+            corrected_number=next((c.number for c in parsed.corrected), None),
+            xml_path=f"{parsed.issue_date:%Y}/{parsed.issue_date:%m}/{digest}.xml",
+            xml_sha256=digest,
+            invoice_hash=sha256_b64(data),
+            source="imported",
+            created_at=now,
+        )
+        accepted.append((record, data))
+    _write_xml(xml_root, accepted)
+    repo.add_many((record, SendStatus(SendState.QUEUED, now)) for record, _ in accepted)
+    return ImportResult([record.number for record, _ in accepted], refused)
+
+
+def _write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None:
+    written: list[Path] = []
+    for record, data in invoices:
+        target = root / record.xml_path
+        with contextlib.suppress(OSError):
+            if hashlib.sha256(target.read_bytes()).hexdigest() == record.xml_sha256:
+                continue  # content-addressed: the same bytes are there already
+        atomic_write(target, data, sync_dir=False, sync_file=False)
+        written.append(target)
+    sync_files(written)
+    for directory in {path.parent.parent for path in written} | {root}:
+        fsync_dir(directory)
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRow:
+    """One sales invoice, display-ready (words for states, the current language's amounts)."""
+
+    number: str
+    customer: str
+    customer_id: str
+    issue_date: str
+    gross: str
+    currency: str
+    kind: str
+    state: str
+    ksef_number: str
+    mail: str
+
+
+def sale_row(sale: Sale) -> SaleRow:
+    record, status = sale.record, sale.status
+    return SaleRow(
+        number=plain_text(record.number),
+        customer=plain_text(record.customer_name),
+        customer_id=plain_text(record.customer_id),
+        issue_date=record.issue_date.isoformat(),
+        gross=money(q2(record.gross)),
+        currency=plain_text(record.currency),
+        kind=kind_label(record.kind),
+        state=t(f"sale.state.{status.state.value}"),
+        ksef_number=status.ksef_number or "",
+        mail=t(f"sale.mail.{status.mail.value}"),
+    )
+
+
+def list_sales(repo: SalesRepository, period: Period | None = None, state: SendState | None = None) -> list[Sale]:
+    return repo.list(period, state)
+
+
+def sale_json(sale: Sale) -> dict[str, object]:
+    record, status = sale.record, sale.status
+    return {
+        "number": record.number,
+        "customer_nip": record.customer_id if record.customer_id_type == "nip" else None,
+        "customer_id": record.customer_id or None,
+        "customer": record.customer_name,
+        "issue_date": record.issue_date.isoformat(),
+        "net": format(record.net, "f"),
+        "vat": format(record.vat, "f"),
+        "gross": format(record.gross, "f"),
+        "currency": record.currency,
+        "kind": record.kind,
+        "state": status.state.value,
+        "ksef_number": status.ksef_number,
+        "mail_state": status.mail.value,
+    }
+
+
+def parse_state(text: str) -> SendState:
+    try:
+        return SendState(text)
+    except ValueError:
+        raise UserError(
+            "sales.bad_state", value=text, options=", ".join(s.value for s in SendState), category=Category.INPUT
+        ) from None
+
+
+def issue_month(day: date) -> Period:
+    return Period.of(day)
