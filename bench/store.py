@@ -16,6 +16,8 @@ stock ``TinyDB(path)`` holding the same documents (bookings embedded, as a naive
 * list one period: full records of one issue month | stock: a query over the table
 * one booking, one status update (a header changed: the XML stored): median of ``--repeat`` | stock: one update
 * sales: one send status change in a register as large (the month's state file) | stock: one update
+* "cold month": the first write into a month this process has not read yet (its sidecar is read first; the
+  index is loaded already)
 * RSS: peak memory (VmHWM) of a fresh process holding the index | stock: holding every document
 
 Goals (issue 9): at 50,000 open <= 50 ms, booking/status update <= 20 ms; at 100,000 index load <= 0.15 s,
@@ -197,15 +199,27 @@ def ours(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Ran
             repo.upsert_many([changed])
 
         result["one status update"] = median_ms(status, repeat)
-    result["sales: one status update"] = sales_status_ms(root / "sales", len(records), repeat, rng)
+        every = [r.ksef_number for r in records]
+
+        def cold_booking(n: int) -> None:
+            repo.table.partitions.forget()  # its month not read yet in this process (the index is)
+            repo.set_booking(rng.choice(every), booking(n))
+
+        result["one booking, cold month"] = statistics.median(
+            ms(functools.partial(cold_booking, n)) for n in range(repeat)
+        )
+    warm, cold = sales_status_ms(root / "sales", len(records), repeat, rng)
+    result["sales: one status update"] = warm
+    result["sales: status, cold month"] = cold
     result["RSS MB"] = rss_mb(RSS_OURS, path)
     result["size MB"] = sum(p.stat().st_size for p in partitions_root(path).iterdir()) / 1e6
     return result
 
 
-def sales_status_ms(root: Path, size: int, repeat: int, rng: random.Random) -> float:
+def sales_status_ms(root: Path, size: int, repeat: int, rng: random.Random) -> tuple[float, float]:
     """A register of ``size`` sales invoices (as many as purchases), then one send status change (the send
-    pipeline writes one before and after each network step): median of ``repeat``."""
+    pipeline writes one before and after each network step): medians of ``repeat`` in a month in use and in a
+    month not read yet."""
     created = datetime(2025, 1, 1, tzinfo=UTC)
     with Store.open(root / "store.json") as store:
         sales = SalesRepository(store)
@@ -235,14 +249,21 @@ def sales_status_ms(root: Path, size: int, repeat: int, rng: random.Random) -> f
                 for n in range(start, min(start + BATCH, size))
             )
         numbers = sales.table.index.text("number")
-        picks = [rng.choice(numbers) for _ in range(repeat)]
+        month = sales.table.index.month_of(0)
+        in_use = [n for i, n in enumerate(numbers) if sales.table.index.month_of(i) == month]
 
-        def accept(n: int) -> None:
+        def accept(number: str, n: int) -> None:
             sales.set_status(
-                picks[n], SendStatus(SendState.ACCEPTED, datetime.now(UTC), ksef_number=f"x-{n}", attempts=1)
+                number, SendStatus(SendState.ACCEPTED, datetime.now(UTC), ksef_number=f"x-{n}", attempts=1)
             )
 
-        return median_ms(accept, repeat)
+        def cold(n: int) -> None:
+            sales.table.partitions.forget()
+            accept(rng.choice(numbers), n)
+
+        accept(in_use[0], -1)
+        warm = median_ms(lambda n: accept(rng.choice(in_use), n), repeat)
+        return warm, median_ms(cold, repeat)
 
 
 def stock(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Random) -> dict[str, float]:
@@ -295,6 +316,8 @@ def stock(root: Path, records: list[PurchaseRecord], repeat: int, rng: random.Ra
             lambda n: table.update({"xml_path": f"x/{n}.xml"}, Query().ksef_number == picks[n]), repeat
         )
     result["sales: one status update"] = result["one status update"]  # the same one-document update
+    result["sales: status, cold month"] = result["one status update"]
+    result["one booking, cold month"] = result["one booking"]
     result["RSS MB"] = rss_mb(RSS_STOCK, path)
     result["size MB"] = path.stat().st_size / 1e6
     return result
@@ -311,8 +334,10 @@ ROWS = (
     "60 rows for a screen",
     "list one period",
     "one booking",
+    "one booking, cold month",
     "one status update",
     "sales: one status update",
+    "sales: status, cold month",
     "RSS MB",
     "size MB",
 )

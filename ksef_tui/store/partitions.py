@@ -28,7 +28,7 @@ import json
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,9 +58,22 @@ def _dumps(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9/_.:+ -]*")
+
+
+def _key_bytes(key: str) -> bytes:
+    """``"key":`` as JSON (quick for the keys we write: numbers, ids, invoice numbers)."""
+    if _SIMPLE_KEY.fullmatch(key):
+        return b'"' + key.encode("ascii") + b'":'
+    return _dumps(key) + b":"
+
+
 @dataclass(slots=True)
 class _Members:
-    """Encoded ``"key":value`` members, kept per key with the value object they encode."""
+    """Encoded ``"key":value`` members, kept per key with the value object they encode.
+
+    Written one member a line (still one JSON document), so that reading a file gives the members' JSON back
+    for free (:meth:`seed`): the first rewrite of a month just read encodes only what changed, too."""
 
     cache: dict[str, tuple[object, bytes]] = field(default_factory=dict)
 
@@ -70,10 +83,29 @@ class _Members:
         for key, value in items:
             known = cache.get(key)
             if known is None or known[0] is not value:
-                known = (value, _dumps(key) + b":" + _dumps(value))
+                known = (value, _key_bytes(key) + _dumps(value))
                 cache[key] = known
             parts.append(known[1])
-        return b"{" + b",".join(parts) + b"}"
+        return b"{\n" + b",\n".join(parts) + b"\n}" if parts else b"{}"
+
+    def seed(self, raw: bytes, items: Mapping[str, object]) -> None:
+        """Take each member's JSON from ``raw``, a file this class wrote whose object ``items`` was parsed
+        from it (in file order). A file laid out otherwise (edited by hand) is simply not used."""
+        lines = raw.split(b"\n")
+        if len(lines) != len(items) + 2:
+            return
+        last = len(items) - 1
+        seeded: dict[str, tuple[object, bytes]] = {}
+        for position, (key, value) in enumerate(items.items()):
+            line = lines[position + 1]
+            if position < last:
+                if not line.endswith(b","):
+                    return
+                line = line[:-1]
+            if not line.startswith(_key_bytes(key)):
+                return
+            seeded[key] = (value, line)
+        self.cache.update(seeded)
 
     def prune(self, keys: Iterable[str]) -> None:
         keep = set(keys)
@@ -81,18 +113,41 @@ class _Members:
             del self.cache[key]
 
 
-@dataclass(slots=True)
 class Month:
-    """One month as read: its documents by key, each sidecar by key, and the identity of the files read."""
+    """One month as read: its documents by key (read when first used), each sidecar by key, and the identity
+    of the files read."""
 
-    month: str
-    path: Path  # the documents file (a bad document is reported with it)
-    docs: dict[str, Doc]
-    ids: dict[str, int]
-    sides: dict[str, dict[str, Doc]]
-    signature: MonthSignature
-    members: _Members = field(default_factory=_Members)
-    side_members: dict[str, _Members] = field(default_factory=dict)
+    __slots__ = ("_docs", "_loader", "ids", "members", "month", "path", "side_members", "sides", "signature")
+
+    def __init__(
+        self,
+        month: str,
+        path: Path,
+        sides: dict[str, dict[str, Doc]],
+        signature: MonthSignature,
+        loader: Callable[[Month], None] | None = None,
+    ) -> None:
+        self.month = month
+        self.path = path  # the documents file (a bad document is reported with it)
+        self.sides = sides
+        self.signature = signature
+        self.ids: dict[str, int] = {}
+        self.members = _Members()
+        self.side_members: dict[str, _Members] = {}
+        self._docs: dict[str, Doc] | None = None if loader is not None else {}
+        self._loader = loader
+
+    @property
+    def docs(self) -> dict[str, Doc]:
+        if self._docs is None:
+            assert self._loader is not None
+            self._loader(self)
+        assert self._docs is not None
+        return self._docs
+
+    @property
+    def docs_loaded(self) -> bool:
+        return self._docs is not None
 
 
 class PartitionSet:
@@ -176,39 +231,60 @@ class PartitionSet:
         self._loaded.clear()
 
     def _read(self, month: str) -> Month:
-        docs: dict[str, Doc] = {}
-        ids: dict[str, int] = {}
-        main_sig, raw = self._read_file(self.path(month))
-        if raw is not None:
-            table = _object(raw.get(self.table, {}), self.path(month))
-            for doc_id, doc in table.items():
-                if not doc_id.isdigit() or not isinstance(doc, dict) or not isinstance(doc.get(self.key), str):
-                    raise StoreCorrupt(self.path(month), f"bad document {doc_id!r}")
-                docs[doc[self.key]] = doc
-                ids[doc[self.key]] = int(doc_id)
         sides: dict[str, dict[str, Doc]] = {}
-        sigs: list[Signature | None] = [main_sig]
+        seeds: dict[str, tuple[bytes, dict[str, Doc]]] = {}
+        sigs: list[Signature | None] = [self._stat(self.path(month))]
         for side in self.sidecars:
             path = self.side_path(month, side)
-            sig, side_raw = self._read_file(path)
+            sig, side_raw, raw = self._read_file(path)
             sigs.append(sig)
             entries = {} if side_raw is None else _object(side_raw.get(side, {}), path)
             if not all(isinstance(v, dict) for v in entries.values()):
                 raise StoreCorrupt(path, f"bad {side} entry")
             sides[side] = entries
-        return Month(month, self.path(month), docs, ids, sides, tuple(sigs))
+            seeds[side] = (raw, entries)
+        loaded = Month(month, self.path(month), sides, tuple(sigs), loader=self._load_docs)
+        for side, (raw, entries) in seeds.items():
+            loaded.side_members.setdefault(side, _Members()).seed(raw, entries)
+        return loaded
+
+    def _load_docs(self, month: Month) -> None:
+        """Read the documents file of ``month`` (its sidecars were read already)."""
+        docs: dict[str, Doc] = {}
+        ids: dict[str, int] = {}
+        sig, raw, text = self._read_file(month.path)
+        table: dict[str, Any] = {}
+        if raw is not None:
+            table = _object(raw.get(self.table, {}), month.path)
+            for doc_id, doc in table.items():
+                if not doc_id.isdigit() or not isinstance(doc, dict) or not isinstance(doc.get(self.key), str):
+                    raise StoreCorrupt(month.path, f"bad document {doc_id!r}")
+                docs[doc[self.key]] = doc
+                ids[doc[self.key]] = int(doc_id)
+        month.members.seed(text, table)
+        month.ids = ids
+        month._docs = docs
+        month.signature = (sig, *month.signature[1:])
 
     @staticmethod
-    def _read_file(path: Path) -> tuple[Signature | None, dict[str, Any] | None]:
+    def _stat(path: Path) -> Signature | None:
+        try:
+            return _signature(path.stat())
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
+    def _read_file(path: Path) -> tuple[Signature | None, dict[str, Any] | None, bytes]:
         try:
             with path.open("rb") as handle:
                 sig = _signature(os.fstat(handle.fileno()))
-                data = json.loads(handle.read())
+                raw = handle.read()
+            data = json.loads(raw)
         except FileNotFoundError:
-            return None, None
+            return None, None, b""
         except ValueError as exc:  # not JSON, not UTF-8
             raise StoreCorrupt(path, f"{type(exc).__name__}: {exc}") from None
-        return sig, _object(data, path)
+        return sig, _object(data, path), raw
 
     # ------------------------------------------------------------------------------------------ writes
 
@@ -242,14 +318,15 @@ class PartitionSet:
         return written
 
     def _write_docs(self, month: Month, docs: Mapping[str, Doc]) -> None:
+        current = month.docs  # read first: the ids come with it
         next_id = max(month.ids.values(), default=0) + 1
         for key, doc in docs.items():
             if key not in month.ids:
                 month.ids[key] = next_id
                 next_id += 1
-            month.docs[key] = doc
+            current[key] = doc
         table = month.members.join((str(month.ids[key]), doc) for key, doc in month.docs.items())
-        payload = b"{" + _dumps(self.table) + b":" + table + b"}"
+        payload = b"{" + _dumps(self.table) + b":" + table + b"}"  # the member lines as ``_Members.seed`` reads
         atomic_write(self.path(month.month), payload, sync_dir=False)
 
     def _write_side(self, month: Month, side: str, entries: Mapping[str, Doc | None]) -> None:

@@ -202,9 +202,7 @@ def _index_row(doc: Mapping[str, Any], booking: Mapping[str, Any] | None) -> dic
         "kind": doc["kind"],
         "corrected": doc.get("corrected_ksef_number") or "",
         "xml": 1 if doc.get("xml_path") else 0,
-        "period": "" if booking is None else booking["period"],
-        "category": "" if booking is None else booking["category"],
-        "deduction": -1 if booking is None else booking["vat_deduction"],
+        **_booking_values(BOOKINGS, booking),
     }
 
 
@@ -248,7 +246,15 @@ class PurchaseTable(PartitionedTable):
         return found
 
 
-PURCHASE_TABLE = TableSpec(PURCHASES, KEY, (BOOKINGS,), PURCHASE_COLUMNS, _index_rows)
+def _booking_values(side: str, booking: Mapping[str, Any] | None) -> dict[str, Value]:
+    return {
+        "period": "" if booking is None else booking["period"],
+        "category": "" if booking is None else booking["category"],
+        "deduction": -1 if booking is None else booking["vat_deduction"],
+    }
+
+
+PURCHASE_TABLE = TableSpec(PURCHASES, KEY, (BOOKINGS,), PURCHASE_COLUMNS, _index_rows, _booking_values)
 
 
 def partitions_root(store_path: Path) -> Path:

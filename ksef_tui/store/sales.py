@@ -228,9 +228,7 @@ def _index_rows(month: Month, keys: Iterable[str] | None = None) -> Iterator[dic
     for key in month.docs if keys is None else keys:
         doc, status = month.docs[key], states.get(key)
         try:
-            state = SendState.DRAFT if status is None else SendState(status["state"])
-            mail = MailState.NONE if status is None else MailState(status.get("mail", MailState.NONE.value))
-            ksef_number = "" if status is None else str(status.get("ksef_number") or "")
+            from_status = _status_values(STATE, status)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise StoreCorrupt(state_file, f"{key}: {type(exc).__name__}: {exc}") from None
         try:
@@ -243,15 +241,20 @@ def _index_rows(month: Month, keys: Iterable[str] | None = None) -> Iterator[dic
                 "currency": doc["currency"],
                 "kind": doc["kind"],
                 "corrected_number": doc.get("corrected_number") or "",
-                "state": state.value,
-                "ksef_number": ksef_number,
-                "mail": mail.value,
+                **from_status,
             }
         except (KeyError, ValueError, TypeError) as exc:
             raise StoreCorrupt(month.path, f"{key}: {type(exc).__name__}: {exc}") from None
 
 
-SALE_TABLE = TableSpec(SALES, KEY, (STATE,), SALE_COLUMNS, _index_rows)
+def _status_values(side: str, status: Mapping[str, Any] | None) -> dict[str, Value]:
+    state = SendState.DRAFT if status is None else SendState(status["state"])
+    mail = MailState.NONE if status is None else MailState(status.get("mail", MailState.NONE.value))
+    ksef_number = "" if status is None else str(status.get("ksef_number") or "")
+    return {"state": state.value, "ksef_number": ksef_number, "mail": mail.value}
+
+
+SALE_TABLE = TableSpec(SALES, KEY, (STATE,), SALE_COLUMNS, _index_rows, _status_values)
 
 
 class SaleTable(PartitionedTable):

@@ -16,14 +16,19 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ksef_tui.store import index as index_file
 from ksef_tui.store.db import Store, StoreNeedsMigration
-from ksef_tui.store.index import Column, ColumnIndex, IndexMismatch, Row
-from ksef_tui.store.partitions import Month, MonthChange, PartitionSet
+from ksef_tui.store.index import Column, ColumnIndex, IndexMismatch, Row, Value
+from ksef_tui.store.partitions import Doc, Month, MonthChange, PartitionSet
 
 RowsOf = Callable[[Month, Iterable[str] | None], Iterator[Row]]
 """The index rows of a month's documents (all of them, or the keys given)."""
+
+
+SideValues = Callable[[str, Mapping[str, Any] | None], dict[str, Value]]
+"""The index columns a sidecar entry gives (``None``: no entry), for a change of sidecars alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class TableSpec:
     sidecars: tuple[str, ...]
     columns: tuple[Column, ...]
     rows_of: RowsOf
+    side_values: SideValues
 
 
 def table_root(store_path: Path, name: str) -> Path:
@@ -92,9 +98,23 @@ class PartitionedTable:
         written = self.partitions.write(changes)
         for month, loaded in written.items():
             docs, sides = changes[month]
-            keys = set(docs or ()) | {key for entries in sides.values() for key in entries}
-            self.index.put(month, self.spec.rows_of(loaded, sorted(keys)), loaded.signature)
+            if docs or loaded.docs_loaded:
+                keys = set(docs or ()) | {key for entries in sides.values() for key in entries}
+                self.index.put(month, self.spec.rows_of(loaded, sorted(keys)), loaded.signature)
+            else:  # sidecars alone (a booking, a send status): the other columns are in the index already
+                self.index.put(month, self._overlay(sides), loaded.signature)
         return written
+
+    def _overlay(self, sides: Mapping[str, Mapping[str, Doc | None]]) -> Iterator[Row]:
+        changed: dict[str, dict[str, Value]] = {}
+        for side, entries in sides.items():
+            for key, entry in entries.items():
+                changed.setdefault(key, {}).update(self.spec.side_values(side, entry))
+        for key, values in changed.items():
+            row = self.index.row_of(key)
+            if row is None:
+                raise IndexMismatch(f"{key}: a sidecar entry for a document the index does not have")
+            yield {**self.index.get(row), **values}
 
     def by_month(self, rows: Iterable[int]) -> Iterator[tuple[Month, list[str]]]:
         """The months holding ``rows`` (each read once) with the keys of those rows in each."""
