@@ -76,3 +76,22 @@ def test_import_then_list(
     assert main(["--lang", "pl", "sales", "list", "--state", "wysłana"]) == 2
     assert "nieznany stan „wysłana”" in capsys.readouterr().err
     assert main(["--lang", "en", "sales", "list", "--period", "2026-13"]) == 2
+
+
+def test_import_refuses_what_is_not_an_invoice_file(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
+) -> None:
+    sim = make_sim()
+    assert add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"])[0] == 0
+    (home / "hostile.xml").write_bytes(b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+    (home / "empty.xml").write_bytes(b"")
+    capsys.readouterr()
+    argv = [str(home / "missing.xml"), "/dev/null", str(home), str(home / "hostile.xml"), str(home / "empty.xml")]
+    code = main(["sales", "import", *argv])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert "Traceback" not in err and "passwd" not in out + err.replace(str(home), "")
+    assert out.strip() == "invoices imported: 0"
+    assert len(err.strip().splitlines()) == 5  # each file refused on its own line
+    assert main(["sales", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
