@@ -353,10 +353,14 @@ async def download_presigned(api: KsefApi, url: str) -> bytes:
 class SessionNotDone(KsefError):
     """The session did not reach the awaited state within the allowed time."""
 
-    key = "ksef.err.unknown"
+    key = "ksef.err.session_not_done"
 
     def __init__(self, status: SessionStatus) -> None:
-        super().__init__(f"session still at status {status.code} ({status.description})", code=status.code)
+        super().__init__(
+            f"session still at status {status.code} ({status.description})",
+            code=status.code,
+            description=status.description,
+        )
         self.status = status
 
 

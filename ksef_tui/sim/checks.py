@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ksef_tui.fa.validate import Problem, Schema, validate_bytes, xml_schema
+from ksef_tui.fa.validate import Problem, Schema, validate_bytes, xsd_errors
 from ksef_tui.fa.xmlsafe import parse_bytes
 
 _TEXTS = {
@@ -71,10 +71,7 @@ def _syntax_message(data: bytes) -> str | None:
 def _xsd_messages(data: bytes, schema: Schema | None) -> list[str]:
     if schema is None:
         return []
-    xsd = xml_schema(schema)
     try:
-        if xsd.validate(parse_bytes(data)):
-            return []
+        return [str(error.message) for error in xsd_errors(schema, parse_bytes(data))]
     except (etree.XMLSyntaxError, etree.XMLSchemaValidateError, ValueError):
         return []
-    return [str(error.message) for error in xsd.error_log]

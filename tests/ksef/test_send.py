@@ -232,6 +232,7 @@ async def test_waiting_gives_up_with_the_last_status(quick_sim: Sim) -> None:
             await wait_for_session(api, session.reference, max_wait=5, first_wait=1, max_delay=2, sleep=sleep)
         assert info.value.status.code == 100
         assert slept == [1, 2, 2]
+        assert "status 100" in info.value.message()  # the user's words, not "unexpected KSeF error"
 
         def opened(status: SessionStatus) -> bool:
             return status.code == 100
