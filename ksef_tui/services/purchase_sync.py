@@ -236,7 +236,7 @@ class PurchaseSync:
                 page_from, page = result.invoices[-1].permanent_storage_date, 0
             else:
                 page += 1
-        known = await asyncio.to_thread(self._known_with_xml)
+        known = await asyncio.to_thread(self.repo.with_xml)
         wanted = [m for m in collected.values() if m.ksef_number not in known]
         if len(wanted) > MAX_SINGLE_DOWNLOADS:
             return await self._export_window(start, end, last=last)
@@ -296,9 +296,6 @@ class PurchaseSync:
         self.result.pending_xml = self.repo.count_without_xml()
 
     # ---------------------------------------------------------------------------------------------- store
-
-    def _known_with_xml(self) -> set[str]:
-        return self.repo.with_xml()
 
     def _save(self, metas: list[InvoiceMetadata], xml: dict[str, bytes]) -> None:
         """Blocking: XML files first, then the headers, one store write per month touched (a crash between

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ksef_tui.domain.booking import Period
@@ -189,7 +189,3 @@ def parse_state(text: str) -> SendState:
         raise UserError(
             "sales.bad_state", value=text, options=", ".join(s.value for s in SendState), category=Category.INPUT
         ) from None
-
-
-def issue_month(day: date) -> Period:
-    return Period.of(day)

@@ -198,9 +198,6 @@ class PartitionSet:
         months = set(mains) | {month for month, _ in sides}
         return {m: (mains.get(m), *(sides.get((m, s)) for s in self.sidecars)) for m in sorted(months)}
 
-    def months(self) -> list[str]:
-        return list(self.signatures())
-
     def _current(self, month: str) -> MonthSignature:
         found: list[Signature | None] = []
         for path in (self.path(month), *(self.side_path(month, s) for s in self.sidecars)):

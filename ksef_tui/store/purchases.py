@@ -30,7 +30,7 @@ from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
 from ksef_tui.store.db import META, PURCHASES, Store, StoreCorrupt
 from ksef_tui.store.index import Column, ColumnIndex, Row, Value
 from ksef_tui.store.partitions import Doc, Month, PartitionSet
-from ksef_tui.store.table import PartitionedTable, TableSpec, table_root
+from ksef_tui.store.table import PartitionedTable, TableSpec, issued_in, table_root
 
 
 class PurchaseNotFound(KeyError):
@@ -284,10 +284,7 @@ def select(
     codes, values = index.coded("period")
     unbooked = values.index("") if "" in values else -1
     if period is not None and by == "issue":
-        first = date(period.year, period.month, 1).toordinal()
-        last = date(period.year + period.month // 12, period.month % 12 + 1, 1).toordinal()
-        issue = index.ints("issue_date")
-        rows = [i for i in rows if first <= issue[i] < last]
+        rows = issued_in(index, period, rows)
     elif period is not None:
         wanted = values.index(str(period)) if str(period) in values else -2
         rows = [i for i in rows if codes[i] == wanted]

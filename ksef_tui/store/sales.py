@@ -22,7 +22,7 @@ from ksef_tui.domain.booking import Period
 from ksef_tui.store.db import Store, StoreCorrupt
 from ksef_tui.store.index import Column, Value
 from ksef_tui.store.partitions import Doc, Month
-from ksef_tui.store.table import PartitionedTable, TableSpec
+from ksef_tui.store.table import PartitionedTable, TableSpec, issued_in
 
 SALES = "sales"
 STATE = "state"
@@ -336,10 +336,7 @@ class SalesRepository:
             index = table.index
             rows: Iterable[int] = range(len(index))
             if period is not None:
-                first = date(period.year, period.month, 1).toordinal()
-                last = date(period.year + period.month // 12, period.month % 12 + 1, 1).toordinal()
-                issued = index.ints("issue_date")
-                rows = [i for i in rows if first <= issued[i] < last]
+                rows = issued_in(index, period, rows)
             if state is not None:
                 codes, values = index.coded("state")
                 wanted = values.index(state.value) if state.value in values else -1

@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ksef_tui.domain.booking import Period
 from ksef_tui.store import index as index_file
 from ksef_tui.store.db import Store, StoreNeedsMigration
 from ksef_tui.store.index import Column, ColumnIndex, IndexMismatch, Row, Value
@@ -39,6 +41,14 @@ class TableSpec:
     columns: tuple[Column, ...]
     rows_of: RowsOf
     side_values: SideValues
+
+
+def issued_in(index: ColumnIndex, period: Period, rows: Iterable[int], column: str = "issue_date") -> list[int]:
+    """The ``rows`` whose date column (``date.toordinal()``) falls in ``period``, in their order."""
+    first = date(period.year, period.month, 1).toordinal()
+    last = date(period.year + period.month // 12, period.month % 12 + 1, 1).toordinal()
+    days = index.ints(column)
+    return [i for i in rows if first <= days[i] < last]
 
 
 def table_root(store_path: Path, name: str) -> Path:
