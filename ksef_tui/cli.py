@@ -27,8 +27,10 @@ from ksef_tui.i18n import has_key, set_language, t
 if TYPE_CHECKING:
     from datetime import date
 
+    from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
     from ksef_tui.services.purchase_sync import SyncResult
+    from ksef_tui.services.sending import SendReport
     from ksef_tui.services.workspace import Workspace
     from ksef_tui.settings import Settings
     from ksef_tui.store.purchases import PurchaseRecord
@@ -525,6 +527,116 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ksef_tui.ksef.limits import Wait
+    from ksef_tui.services.sending import Plan, SendMode, SendOptions, SendProgress
+
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    chatty = sys.stderr.isatty() and not args.json
+    ask = sys.stdin.isatty() and not args.yes
+
+    def confirm(plan: Plan) -> bool:
+        gross = ", ".join(f"{amount} {currency}" for currency, amount in plan.gross().items())
+        try:
+            answer = input(t("send.confirm", count=plan.count, gross=gross) + " ")
+        except EOFError:
+            answer = ""
+        return answer.strip().lower() in {"t", "tak", "y", "yes"}
+
+    def on_wait(wait: Wait) -> None:
+        _warn(t("sync.waiting", seconds=int(wait.seconds + 0.999), group=t_group(wait.group)))
+
+    def on_progress(progress: SendProgress) -> None:
+        if chatty and progress.done == 0:
+            print(t(f"send.phase.{progress.phase}", done=progress.done, total=progress.total), file=sys.stderr)
+
+    options = SendOptions(mode=SendMode(args.mode), include_before_start=args.include_before_start)
+    numbers = None if args.all else list(args.invoice)
+    report = asyncio.run(
+        workspace.send(
+            profile,
+            numbers,
+            options=options,
+            confirm=confirm if ask else None,
+            on_wait=on_wait,
+            on_progress=on_progress,
+        )
+    )
+    if report is None:
+        print(t("send.cancelled"))
+        return EXIT_OK
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for line in send_summary(workspace, profile, report):
+            print(line)
+    if report.rejected:
+        return EXIT_CODES[Category.INVALID]
+    if report.pending:
+        return EXIT_CODES[Category.KSEF]
+    return EXIT_OK
+
+
+def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> list[str]:
+    """Every invoice of the send in words: KSeF numbers, refusals with KSeF's own details, what is left."""
+    from ksef_tui.store.sales import SalesRepository
+
+    lines = [t(skip.key, number=skip.number, **skip.values) for skip in report.skipped]
+    if not (report.accepted or report.duplicates or report.rejected or report.pending):
+        lines.append(t("send.nothing"))
+        return lines
+    with workspace.open_store(profile, read_only=True) as store:
+        repo = SalesRepository(store)
+        for number in report.accepted:
+            sale = repo.get(number)
+            lines.append(t("send.accepted_line", number=number, ksef_number=sale.status.ksef_number if sale else "-"))
+        for number in report.duplicates:
+            sale = repo.get(number)
+            lines.append(t("send.duplicate_line", number=number, ksef_number=sale.status.ksef_number if sale else "-"))
+        for number in [*report.rejected, *report.pending]:
+            sale = repo.get(number)
+            if sale is None or (sale.status.error_code is None and not sale.status.error_description):
+                continue
+            status = sale.status
+            description = " ".join([status.error_description or "", *status.error_details]).strip()
+            lines.append(t("send.rejected_line", number=number, code=status.error_code or "-", description=description))
+    for key, items in (
+        ("send.summary.accepted", report.accepted),
+        ("send.summary.duplicates", report.duplicates),
+        ("send.summary.rejected", report.rejected),
+        ("send.summary.pending", report.pending),
+    ):
+        if items or key == "send.summary.accepted":
+            lines.append(t(key, count=len(items)))
+    if report.reconciled:
+        lines.append(t("send.summary.reconciled", count=report.reconciled))
+    if report.upo_saved:
+        lines.append(t("send.summary.upo", count=report.upo_saved))
+    calls = sum(report.calls.values())
+    if calls:
+        parts = ", ".join(f"{t_group(g)} {n}" for g, n in sorted(report.calls.items()))
+        lines.append(t("sync.summary.calls", count=calls, parts=parts))
+    return lines
+
+
+def cmd_upo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ksef_tui.services.files import app_directories, check_output, write_output
+
+    out = Path(args.out)
+    check_output(out, protected=app_directories())
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    number, data = asyncio.run(workspace.upo(profile, args.ksef_number))
+    write_output(out, data, protected=app_directories())
+    print(t("upo.saved", number=number, ksef_number=args.ksef_number, path=out))
+    return EXIT_OK
+
+
 def _unicode_ok(args: argparse.Namespace) -> bool:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
     return "utf" in encoding and not args.settings.ascii
@@ -638,6 +750,25 @@ def build_parser() -> argparse.ArgumentParser:
     slist.add_argument("--state", metavar="STATE")
     slist.add_argument("--json", action="store_true")
     slist.set_defaults(handler=cmd_sales_list)
+
+    send = commands.add_parser("send", help=t("cli.send"))
+    which = send.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help=t("cli.send.all"))
+    which.add_argument("--invoice", action="append", metavar="NUMBER", help=t("cli.send.invoice"))
+    send.add_argument("--profile")
+    send.add_argument("--yes", action="store_true", help=t("cli.send.yes"))
+    send.add_argument("--json", action="store_true")
+    send.add_argument("--mode", choices=("auto", "online", "batch"), default="auto", help=t("cli.send.mode"))
+    send.add_argument("--include-before-start", action="store_true", help=t("cli.send.before_start"))
+    secret_options(send)
+    send.set_defaults(handler=cmd_send)
+
+    upo = commands.add_parser("upo", help=t("cli.upo"))
+    upo.add_argument("ksef_number", metavar="KSEF_NUMBER")
+    upo.add_argument("--out", required=True, metavar="FILE", help=t("cli.upo.out"))
+    upo.add_argument("--profile")
+    secret_options(upo)
+    upo.set_defaults(handler=cmd_upo)
 
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)

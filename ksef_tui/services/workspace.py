@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ksef_tui.ksef.api import KsefApi
     from ksef_tui.ksef.limits import Wait
     from ksef_tui.services.purchase_sync import SyncProgress, SyncResult
+    from ksef_tui.services.sending import Plan, SendOptions, SendProgress, SendReport
     from ksef_tui.services.verify import Step, Verification
     from ksef_tui.store.db import Store
     from ksef_tui.store.purchases import XmlStore
@@ -299,6 +300,84 @@ class Workspace:
         finally:
             await asyncio.to_thread(store.close)
         return SyncOutcome(result, warnings=warnings)
+
+    async def send(
+        self,
+        profile: Profile,
+        numbers: list[str] | None,
+        *,
+        options: SendOptions | None = None,
+        confirm: Callable[[Plan], bool] | None = None,
+        on_wait: Callable[[Wait], None] | None = None,
+        on_progress: Callable[[SendProgress], None] | None = None,
+    ) -> SendReport | None:
+        """Send sales invoices (``None``: every queued one) after reconciling an interrupted send. ``confirm``
+        (blocking, run in a thread) sees the plan first; ``None`` back from it means the user declined."""
+        from ksef_tui.ksef.errors import KsefError
+        from ksef_tui.services.sending import Sender, SendOptions, plan_send
+        from ksef_tui.store.sales import SalesRepository
+
+        options = options or SendOptions()
+        store = await asyncio.to_thread(self.store, profile)
+        try:
+            if confirm is not None:
+                plan = await asyncio.to_thread(
+                    plan_send,
+                    SalesRepository(store),
+                    profile,
+                    numbers,
+                    include_before_start=options.include_before_start,
+                )
+                if plan.count and not await asyncio.to_thread(confirm, plan):
+                    return None
+            async with self.api(profile, on_wait=on_wait) as api:
+                sender = Sender(
+                    profile,
+                    api,
+                    store,
+                    options=options,
+                    progress=on_progress,
+                    on_accepted=self._mail_hook(store, profile),
+                )
+                try:
+                    return await sender.send(numbers)
+                except KsefError as exc:
+                    raise SendFailed(reason=exc.message(), hint=exc.hint()) from exc
+        finally:
+            await asyncio.to_thread(store.close)
+
+    def _mail_hook(self, store: Store, profile: Profile) -> Callable[[list[str]], None] | None:
+        """Accepted invoices join the mail outbox when the profile mails KSeF numbers automatically."""
+        try:
+            from ksef_tui.services.mail import queue_after_acceptance
+        except ImportError:  # pragma: no cover - the mail service is optional while it is being built
+            return None
+
+        def hook(numbers: list[str]) -> None:
+            queue_after_acceptance(store, profile, numbers)
+
+        return hook
+
+    async def upo(self, profile: Profile, ksef_number: str) -> tuple[str, bytes]:
+        """The UPO of a sales invoice by its KSeF number (the saved copy, else from KSeF): its number and bytes."""
+        from ksef_tui.services.sending import fetch_upo, local_upo
+
+        store = await asyncio.to_thread(self.store, profile)
+        try:
+            sale, path = await asyncio.to_thread(local_upo, store, ksef_number)
+            if path is None:
+                async with self.api(profile) as api:
+                    sale, path = await fetch_upo(api, store, ksef_number)
+            return sale.record.number, await asyncio.to_thread(path.read_bytes)
+        finally:
+            await asyncio.to_thread(store.close)
+
+
+class SendFailed(UserError):
+    """KSeF refused or failed a step of sending; every invoice's state says where it stands."""
+
+    key = "send.failed"
+    category = Category.KSEF
 
 
 def _opt(path: Path | str | None) -> str | None:

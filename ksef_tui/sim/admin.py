@@ -143,6 +143,9 @@ def set_faults(state: SimState, request: Request, raw: bytes) -> Response:
             "error503": faults.error503,
             "force429": sorted(faults.force429),
             "maintenance": faults.maintenance,
+            "drop": faults.drop,
+            "burst429": faults.burst429,
+            "burst_length": faults.burst_length,
         }
     )
 

@@ -99,11 +99,31 @@ def _authenticate(ep: Endpoint, ctx: Ctx) -> Bearer | None:
     return bearer
 
 
+class DroppedConnection(Response):
+    """A fault: the status line goes out, then the connection is cut before the body (uvicorn closes the socket
+    when the application fails after the response started), so the client sees the connection drop."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+        raise ConnectionAbortedError("simulated dropped connection")
+
+
 def _dispatch(state: SimState, ep: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     fault_rng = random.Random(state.config.seed ^ 0x5EED)
+    bursts: dict[str, int] = {}  # rate-limit group -> 429 answers left in the current burst
 
     async def endpoint(request: Request) -> Response:
+        faults = state.config.faults
+        drop = fault_rng.random() < faults.drop if faults.drop > 0 else False
+        if drop and fault_rng.random() < 0.5:
+            with state.lock:
+                state.stats.faults_injected += 1
+            return DroppedConnection()
         response = await respond(request)
+        if drop:
+            with state.lock:
+                state.stats.faults_injected += 1
+            return DroppedConnection()
         warning = request.headers.get("x-test-system-warning")
         if warning and state.config.environment == "TE":
             # TE echoes the test header (ASCII-folded); PRD never does (PROTOCOL §1).
@@ -146,6 +166,20 @@ def _dispatch(state: SimState, ep: Endpoint) -> Callable[[Request], Awaitable[Re
                     state.stats.rate_limited += 1
                     return render_too_many(
                         "Przekroczono limit żądań (wymuszone przez symulator). Spróbuj ponownie po 1 sekundach.",
+                        1,
+                        problem=problem,
+                        path=path,
+                        now=now,
+                    )
+                if ep.group in state.limiter.limits and (
+                    bursts.get(ep.group, 0) > 0 or (faults.burst429 > 0 and fault_rng.random() < faults.burst429)
+                ):
+                    left = bursts.get(ep.group, 0)
+                    bursts[ep.group] = left - 1 if left > 0 else faults.burst_length - 1
+                    state.stats.rate_limited += 1
+                    state.stats.faults_injected += 1
+                    return render_too_many(
+                        "Przekroczono limit żądań. Spróbuj ponownie po 1 sekundach.",
                         1,
                         problem=problem,
                         path=path,

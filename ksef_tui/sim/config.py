@@ -17,10 +17,18 @@ class Faults:
     error503: float = 0.0  # share of /v2 requests answered 503
     force429: set[str] = field(default_factory=set)  # rate-limit groups that always answer 429 ("*" = all)
     maintenance: bool = False  # every /v2 request answers 503
+    # Share of /v2 requests whose connection is dropped without an answer: half of them before the request is
+    # handled, half after (the work is done, the answer is lost: what an exactly-once client must survive).
+    drop: float = 0.0
+    # Share of rate-limited requests that start a burst: this and the next requests of the same group, ``burst_length``
+    # in all, answer 429 with Retry-After 1 (as a busy KSeF does), then the group works again.
+    burst429: float = 0.0
+    burst_length: int = 3
 
 
 def parse_faults(spec: str) -> Faults:
-    """``latency=0.2,error500=0.1,error503=0.05,force429=invoiceMetadata+other,maintenance=1``."""
+    """``latency=0.2,error500=0.1,error503=0.05,force429=invoiceMetadata+other,maintenance=1,drop=0.05,
+    burst429=0.02,burst_length=3``."""
     faults = Faults()
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, _, value = item.partition("=")
@@ -33,6 +41,10 @@ def parse_faults(spec: str) -> Faults:
             faults.error503 = float(value)
         elif name == "force429":
             faults.force429 = {g for g in value.split("+") if g}
+        elif name in ("drop", "burst429"):
+            setattr(faults, name, float(value))
+        elif name == "burst_length":
+            faults.burst_length = int(value)
         elif name == "maintenance":
             faults.maintenance = value.strip().lower() not in ("0", "false", "no", "off", "")
         else:

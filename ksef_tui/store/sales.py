@@ -10,7 +10,7 @@ invoice number), its send status in that month's ``YYYY-MM.state.json`` and its 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -343,6 +343,15 @@ class SalesRepository:
                 rows = [i for i in rows if codes[i] == wanted]
             return table.sales(rows)
 
+    def by_ksef_number(self, ksef_number: str) -> Sale | None:
+        """The invoice KSeF numbered so (a duplicate carries its original's number)."""
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            numbers = table.index.text("ksef_number")
+            rows = [row for row, value in enumerate(numbers) if value == ksef_number]
+            return table.sales(rows[:1])[0] if rows else None
+
     def count(self) -> int:
         with self._store.mutex:
             table = self.table
@@ -370,3 +379,25 @@ class SalesRepository:
                 assert month is not None
                 changes.setdefault(month, ({}, {STATE: {}}))[1][STATE][number] = status.to_doc()
             table.write(changes)
+
+    def update_statuses(
+        self, numbers: Iterable[str], change: Callable[[Sale], SendStatus | None]
+    ) -> dict[str, SendStatus]:
+        """Read-modify-write under the store's mutex: ``change`` gets each invoice as stored now and returns its
+        new status (``None``: leave it). Two writers (the send pipeline and the mail outbox) never undo each
+        other's fields. One write per month touched; the new statuses by number. Raises :class:`SaleNotFound`."""
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            wanted = list(dict.fromkeys(numbers))
+            rows = [table.index.row_of(number) for number in wanted]
+            missing = [number for number, row in zip(wanted, rows, strict=True) if row is None]
+            if missing:
+                raise SaleNotFound(missing[0] if len(missing) == 1 else missing)
+            changed: dict[str, SendStatus] = {}
+            for sale in table.sales(row for row in rows if row is not None):
+                status = change(sale)
+                if status is not None:
+                    changed[sale.record.number] = status
+            self.set_statuses(changed)
+            return changed
