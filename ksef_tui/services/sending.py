@@ -254,6 +254,7 @@ class Sender:
         self.sleep = sleep
         self._online: OnlineSession | None = None
         self._online_used = False
+        self._closed: set[str] = set()  # batch sessions this sender closed (KSeF said 204)
         self._involved: dict[str, None] = {}
         self._report = SendReport()
 
@@ -497,6 +498,7 @@ class Sender:
             return
         try:
             await close_batch_session(self.api, session.reference)
+            self._closed.add(session.reference)
         except (ServerError, TransportFailure):
             pass  # closed or not: settle() asks the session's status
         except RateLimited:
@@ -590,13 +592,16 @@ class Sender:
         return {s.record.number: by_hash[s.record.invoice_hash] for s in sales if s.record.invoice_hash in by_hash}
 
     async def _settle_batch(self, reference: str, sales: list[Sale]) -> None:
-        status = await session_status(self.api, reference)
-        if status.code == 100:
+        if reference in self._closed:
+            status = None  # closed just now: straight to waiting, no call to learn what we know
+        else:
+            status = await session_status(self.api, reference)
+        if status is not None and status.code == 100:
             # Never closed (the run died or its close failed before KSeF got it): KSeF will cancel the session
             # without processing it, so the invoices were not taken.
             await self._journal([s.record.number for s in sales], self._requeue())
             return
-        if status.in_progress:
+        if status is None or status.in_progress:
             self.progress(SendProgress("wait", 0, len(sales)))
             first = self.options.poll_first * (1 + len(sales) / 500)
             status = await wait_for_session(
