@@ -539,7 +539,11 @@ def cmd_send(args: argparse.Namespace) -> int:
     ask = sys.stdin.isatty() and not args.yes
 
     def confirm(plan: Plan) -> bool:
-        gross = ", ".join(f"{amount} {currency}" for currency, amount in plan.gross().items())
+        from decimal import Decimal
+
+        from ksef_tui.services.purchases import money
+
+        gross = ", ".join(f"{money(Decimal(amount))} {currency}" for currency, amount in plan.gross().items())
         try:
             answer = input(t("send.confirm", count=plan.count, gross=gross) + " ")
         except EOFError:

@@ -1,0 +1,106 @@
+"""`ksef-tui send` and `ksef-tui upo`: confirmation only at a terminal, the JSON summary, exit codes, UPO out."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ksef_tui import paths
+from ksef_tui.cli import main
+from ksef_tui.fa.validate import Schema, validate_bytes
+
+from ..conftest import Sim
+from ..services.sending_kit import QUICK, sale_xml, today
+from .test_doctor_cli import add_profile, home
+
+__all__ = ["home"]
+
+
+class Terminal(io.StringIO):
+    """A stdin that is a terminal, with the user's answers typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def firm(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
+) -> Sim:
+    sim = make_sim(**QUICK)
+    start = today().isoformat()
+    assert add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"], start_date=start)[0] == 0
+    files = [home / "a.xml", home / "b.xml", home / "old.xml"]
+    files[0].write_bytes(sale_xml(sim.nip, "FV/1/2026"))
+    files[1].write_bytes(sale_xml(sim.nip, "FV/2/2026", quantity=3))
+    files[2].write_bytes(sale_xml(sim.nip, "FV/0/2026", issue=today() - timedelta(days=2)))
+    assert main(["sales", "import", *map(str, files)]) == 0
+    capsys.readouterr()
+    return sim
+
+
+def test_send_all_as_json_without_a_terminal_never_asks(
+    firm: Sim, home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal: no prompt, no EOF trouble
+    assert main(["send", "--all", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert sorted(out["accepted"]) == ["FV/1/2026", "FV/2/2026"]
+    assert out["rejected"] == [] and out["duplicates"] == [] and out["pending"] == []
+    assert out["skipped"] == [{"number": "FV/0/2026", "reason": "before_start", "start": today().isoformat()}]
+    assert out["calls"]["onlineSession"] == 2 and out["calls"]["invoiceSend"] == 2
+    assert main(["sales", "list", "--json"]) == 0
+    listed = {s["number"]: s for s in json.loads(capsys.readouterr().out)}
+    assert listed["FV/1/2026"]["state"] == "accepted" and listed["FV/1/2026"]["ksef_number"].startswith(firm.nip)
+    assert listed["FV/0/2026"]["state"] == "queued"
+
+    ksef_number = listed["FV/2/2026"]["ksef_number"]
+    out_file = home / "upo.xml"
+    assert main(["upo", ksef_number, "--out", str(out_file)]) == 0
+    assert validate_bytes(out_file.read_bytes(), expect=Schema.UPO).ok
+    assert ksef_number.encode() in out_file.read_bytes()
+    capsys.readouterr()
+    inside = paths.data_dir() / "upo.xml"  # never into the app's own data (the store lives there)
+    assert main(["upo", ksef_number, "--out", str(inside)]) == 2
+    assert "Traceback" not in capsys.readouterr().err and not inside.exists()
+
+
+def test_at_a_terminal_the_send_is_confirmed_with_count_and_total(
+    firm: Sim, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    assert main(["--lang", "pl", "send", "--invoice", "FV/1/2026", "--invoice", "FV/2/2026"]) == 0
+    out = capsys.readouterr().out
+    assert "Wysłać do KSeF faktur: 2 na kwotę brutto 64,58 PLN? [t/N]" in out  # (2 + 3) × 10.50 at 23 %
+    assert "nic nie wysłano" in out
+    assert firm.stats()["invoices"]["accepted"] == 0
+
+    monkeypatch.setattr("sys.stdin", Terminal("t\n"))
+    assert main(["--lang", "pl", "send", "--invoice", "FV/1/2026"]) == 0
+    out = capsys.readouterr().out
+    assert "przyjęte przez KSeF: 1" in out and f"FV/1/2026: {firm.nip}-" in out
+    monkeypatch.setattr("sys.stdin", Terminal(""))
+    assert main(["--lang", "pl", "send", "--invoice", "FV/1/2026", "--yes"]) == 0  # --yes: no question
+    out = capsys.readouterr().out
+    assert "już przyjęta przez KSeF" in out and "Wysłać" not in out
+    assert firm.stats()["invoices"]["accepted"] == 1
+
+
+def test_bad_send_and_upo_requests_are_refused_with_their_exit_code(
+    firm: Sim, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["send", "--invoice", "FV/404/2026", "--yes"]) == 2
+    assert "FV/404/2026 is not in the sales register" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # --all or --invoice: argparse's usage error
+        main(["send"])
+    assert usage.value.code == 2
+    capsys.readouterr()
+    assert main(["upo", f"{firm.nip}-20260101-0000000000-00", "--out", str(home / "x.xml")]) == 2
+    err = capsys.readouterr().err
+    assert "no sales invoice in the register has the KSeF number" in err and "Traceback" not in err
+    assert not (home / "x.xml").exists()
