@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ksef_tui.domain.booking import Period
+from ksef_tui.domain.invoice import SalesInvoice
 from ksef_tui.domain.money import q2
 from ksef_tui.domain.profile import Profile
 from ksef_tui.errors import Category, UserError
@@ -24,6 +26,9 @@ from ksef_tui.services.booking import kind_label, plain_text
 from ksef_tui.services.purchases import money
 from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
 from ksef_tui.store.sales import Sale, SaleRecord, SalesRepository, SendState, SendStatus
+
+if TYPE_CHECKING:
+    from ksef_tui.fa.parse import ParsedInvoice
 
 Clock = Callable[[], datetime]
 
@@ -60,10 +65,9 @@ def import_invoices(
     the register (nor another file of this import) is. The others are imported all the same."""
     from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
     from ksef_tui.fa.validate import Schema, validate_bytes
-    from ksef_tui.ksef.crypto import sha256_b64
     from ksef_tui.services.files import read_input
 
-    known = {sale.record.number for sale in repo.list()}
+    known = set(repo.numbers())
     accepted: list[tuple[SaleRecord, bytes]] = []
     refused: list[tuple[Path, UserError]] = []
     now = clock()
@@ -87,30 +91,60 @@ def import_invoices(
             refused.append((path, exc))
             continue
         known.add(parsed.number)
-        digest = hashlib.sha256(data).hexdigest()
-        buyer = parsed.buyer
-        record = SaleRecord(
-            number=parsed.number,
-            issue_date=parsed.issue_date,
-            customer_id=buyer.id or "",
-            customer_id_type=_ID_TYPES.get(buyer.id_type, "other"),
-            customer_name=buyer.name or "",
-            net=parsed.net_total,
-            vat=parsed.vat_total,
-            gross=parsed.gross,
-            currency=parsed.currency,
-            kind=parsed.kind,
-            corrected_number=next((c.number for c in parsed.corrected), None),
-            xml_path=f"{parsed.issue_date:%Y}/{parsed.issue_date:%m}/{digest}.xml",
-            xml_sha256=digest,
-            invoice_hash=sha256_b64(data),
-            source="imported",
-            created_at=now,
-        )
+        record = _record(parsed, data, "imported", now)
         accepted.append((record, data))
     _write_xml(xml_root, accepted)
     repo.add_many((record, SendStatus(SendState.QUEUED, now)) for record, _ in accepted)
     return ImportResult([record.number for record, _ in accepted], refused)
+
+
+DEFAULT_SERIES = "FV/{n}/{MM}/{YYYY}"
+DEFAULT_CORRECTION_SERIES = "KOR/{n}/{MM}/{YYYY}"
+
+
+def issue_invoice(
+    repo: SalesRepository,
+    xml_root: Path,
+    profile: Profile,
+    invoice: SalesInvoice,
+    *,
+    series: str | None = None,
+    queue: bool = True,
+    clock: Clock = lambda: datetime.now(UTC),
+) -> Sale:
+    """Number, build, validate and register an invoice entered in the app (``invoice.number`` is ignored): the
+    next number of its series for its issue date, so numbers have no gaps and are never reused. The number is
+    taken and the invoice stored under the store's lock, so two issuers never take the same one. Queued to be
+    sent unless ``queue`` is false (a draft). Refused with the validator's findings when the XML is not valid."""
+    from ksef_tui.domain.numbering import BadPattern, NumberPattern, next_number
+    from ksef_tui.fa.build import BuildError, build_xml
+    from ksef_tui.fa.parse import parse_invoice
+    from ksef_tui.fa.validate import Schema, validate_bytes
+
+    if invoice.seller.nip != profile.nip:
+        raise SaleRefused("sales.import.seller", number="-", found=invoice.seller.nip, expected=profile.nip)
+    is_correction = invoice.kind.value.startswith("KOR")
+    text = series or (DEFAULT_CORRECTION_SERIES if is_correction else DEFAULT_SERIES)
+    try:
+        pattern = NumberPattern.parse(text)
+    except BadPattern as exc:
+        raise SaleRefused("sales.bad_series", series=text, detail=str(exc)) from None
+    now = clock()
+    with repo.lock:
+        number = next_number(pattern, invoice.issue_date, repo.numbers())
+        numbered = replace(invoice, number=number)
+        try:
+            data = build_xml(numbered, created_at=now)
+        except BuildError as exc:
+            raise SaleRefused("sales.build_failed", number=number, detail=str(exc)) from None
+        error = validate_bytes(data, expect=Schema.FA3).error()
+        if error is not None:
+            raise error
+        record = _record(parse_invoice(data), data, "built", now)  # the register says what the XML says
+        _write_xml(xml_root, [(record, data)])
+        status = SendStatus(SendState.QUEUED if queue else SendState.DRAFT, now)
+        repo.add_many([(record, status)])
+    return Sale(record, status)
 
 
 def _write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None:
@@ -125,6 +159,31 @@ def _write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None
     sync_files(written)
     for directory in {path.parent.parent for path in written} | {root}:
         fsync_dir(directory)
+
+
+def _record(parsed: ParsedInvoice, data: bytes, source: str, now: datetime) -> SaleRecord:
+    from ksef_tui.ksef.crypto import sha256_b64
+
+    digest = hashlib.sha256(data).hexdigest()
+    buyer = parsed.buyer
+    return SaleRecord(
+        number=parsed.number,
+        issue_date=parsed.issue_date,
+        customer_id=buyer.id or "",
+        customer_id_type=_ID_TYPES.get(buyer.id_type, "other"),
+        customer_name=buyer.name or "",
+        net=parsed.net_total,
+        vat=parsed.vat_total,
+        gross=parsed.gross,
+        currency=parsed.currency,
+        kind=parsed.kind,
+        corrected_number=next((c.number for c in parsed.corrected), None),
+        xml_path=f"{parsed.issue_date:%Y}/{parsed.issue_date:%m}/{digest}.xml",
+        xml_sha256=digest,
+        invoice_hash=sha256_b64(data),
+        source=source,
+        created_at=now,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ invoice number), its send status in that month's ``YYYY-MM.state.json`` and its 
 
 from __future__ import annotations
 
+import builtins
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -301,6 +303,11 @@ class SalesRepository:
     def table(self) -> SaleTable:
         return SaleTable.of(self._store)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's lock: held around a read and the write that depends on it (taking the next number)."""
+        return self._store.mutex
+
     def add_many(self, records: Iterable[tuple[SaleRecord, SendStatus]]) -> None:
         """Put new invoices in the register with their first status: one write per month (headers, then
         states). Nothing is written when a number is already there (:class:`SaleExists`) or repeated."""
@@ -342,6 +349,13 @@ class SalesRepository:
                 wanted = values.index(state.value) if state.value in values else -1
                 rows = [i for i in rows if codes[i] == wanted]
             return table.sales(rows)
+
+    def numbers(self) -> builtins.list[str]:
+        """Every invoice number in the register (from the index: no month is read)."""
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            return list(table.index.text("number"))
 
     def by_ksef_number(self, ksef_number: str) -> Sale | None:
         """The invoice KSeF numbered so (a duplicate carries its original's number)."""
