@@ -238,6 +238,12 @@ def sale_json(sale: Sale) -> dict[str, object]:
         "state": status.state.value,
         "ksef_number": status.ksef_number,
         "mail_state": status.mail.value,
+        "acquisition_date": None if status.acquisition_date is None else status.acquisition_date.isoformat(),
+        "duplicate": status.duplicate,
+        "error_code": status.error_code,
+        "error": " ".join([status.error_description or "", *status.error_details]).strip() or None,
+        "session_ref": status.session_ref,
+        "upo": status.upo_path is not None,
     }
 
 

@@ -329,6 +329,10 @@ STORE_CASES = [
         2,
         "1111111111-20260301",
     ),
+    Case("upo-onto-the-store", ["upo", "{ksef}", "--out", "{store}"], 2, "data directory", keeps=("store",)),
+    Case("upo-of-a-purchase", ["upo", "{ksef}", "--out", "{tmp}/upo.xml"], 2, "no sales invoice in the register"),
+    Case("send-unknown-invoice", ["send", "--invoice", "FV/0/2026", "--yes"], 2, "FV/0/2026 is not in the sales"),
+    Case("sales-list-bad-state", ["sales", "list", "--state", "sent"], 2, 'unknown state "sent"'),
 ]
 
 

@@ -104,3 +104,18 @@ def test_bad_send_and_upo_requests_are_refused_with_their_exit_code(
     err = capsys.readouterr().err
     assert "no sales invoice in the register has the KSeF number" in err and "Traceback" not in err
     assert not (home / "x.xml").exists()
+
+
+def test_a_damaged_state_file_is_named_and_nothing_is_sent(
+    firm: Sim, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The send journal's file damaged: exit 4 naming it, the file kept for a backup, nothing sent."""
+    states = list(paths.data_dir().glob("companies/*/*/store.sales/*.state.json"))
+    assert states
+    states[0].write_bytes(b'{"version": 2, "state": {"FV/1/2026": {"state": "lost"')
+    for argv in (["sales", "list"], ["send", "--all", "--yes"]):
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 4 and str(states[0]) in err and "Traceback" not in err, (code, err)
+    assert states[0].read_bytes().endswith(b'"lost"')
+    assert firm.stats()["invoices"]["accepted"] == 0
