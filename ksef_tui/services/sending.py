@@ -260,9 +260,13 @@ class Sender:
 
     # -------------------------------------------------------------------------------------------- public
 
-    async def send(self, numbers: Sequence[str] | None = None, *, plan: Plan | None = None) -> SendReport:
+    async def send(
+        self, numbers: Sequence[str] | None = None, *, plan: Plan | None = None, keep_session: bool = False
+    ) -> SendReport:
         """Reconcile whatever an earlier run left ``sending``, then send ``numbers`` (or every queued invoice)
-        until each has KSeF's answer or ``max_rounds`` are spent. The report lists every invoice touched."""
+        until each has KSeF's answer or ``max_rounds`` are spent. The report lists every invoice touched.
+        The online session is closed at the end (its UPO saved) unless ``keep_session`` (the app, sending again
+        soon, reuses it while it is valid and closes it with :meth:`close`)."""
         self._report = report = SendReport()
         calls_before = self.api.calls()
         await self.reconcile()
@@ -300,7 +304,8 @@ class Sender:
             if number not in self._involved and number not in {s.number for s in report.skipped}:
                 original = sale.record.corrected_number or ""
                 report.skipped.append(Skip(number, "send.skip.original_not_sent", {"original": original}))
-        await self.close()
+        if not keep_session:
+            await self.close()
         await asyncio.to_thread(self._fill_report, report)
         after = self.api.calls()
         report.calls = {g: n - calls_before.get(g, 0) for g, n in after.items() if n - calls_before.get(g, 0)}

@@ -232,3 +232,17 @@ async def test_a_batch_never_closed_is_sent_again_and_a_closed_one_is_waited_for
         assert {firm.sale(n).status.session_ref for n in closed} == {refs[1]}
         assert refs[0] not in {firm.sale(n).status.session_ref for n in unclosed}
     assert quick_sim.stats()["duplicates"] == 0 and quick_sim.stats()["invoices"]["accepted"] == 7
+
+
+async def test_the_app_reuses_its_online_session_between_sends(quick_sim: Sim, tmp_path: Path) -> None:
+    with company(quick_sim, tmp_path) as firm:
+        first, second = firm.add(sale_xml(quick_sim.nip)), firm.add(sale_xml(quick_sim.nip))
+        async with api_for(quick_sim) as api:
+            app = sender(firm, api)
+            one = await app.send(first, keep_session=True)
+            two = await app.send(second, keep_session=True)
+            await app.close()
+        assert one.accepted == first and two.accepted == second
+        assert one.calls["onlineSession"] == 1 and "onlineSession" not in two.calls  # one open for both
+        assert firm.sale(first[0]).status.session_ref == firm.sale(second[0]).status.session_ref
+        assert len(list((sales_upo_root(firm.store.path) / "sessions").iterdir())) == 1  # closed once, its UPO kept
