@@ -268,6 +268,7 @@ class Sender:
         The online session is closed at the end (its UPO saved) unless ``keep_session`` (the app, sending again
         soon, reuses it while it is valid and closes it with :meth:`close`)."""
         self._report = report = SendReport()
+        self._involved = {}
         calls_before = self.api.calls()
         await self.reconcile()
         explicit = None if numbers is None else list(numbers)
