@@ -581,6 +581,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         return EXIT_CODES[Category.INVALID]
     if report.pending:
         return EXIT_CODES[Category.KSEF]
+    if numbers is not None and any(skip.key != "send.skip.accepted" for skip in report.skipped):
+        return EXIT_CODES[Category.INPUT]  # a named invoice could not be sent (the reason is printed)
     return EXIT_OK
 
 

@@ -94,6 +94,8 @@ def test_at_a_terminal_the_send_is_confirmed_with_count_and_total(
 def test_bad_send_and_upo_requests_are_refused_with_their_exit_code(
     firm: Sim, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["send", "--invoice", "FV/0/2026", "--yes"]) == 2  # named, but dated before the KSeF start
+    assert "before the company's KSeF start date" in capsys.readouterr().out
     assert main(["send", "--invoice", "FV/404/2026", "--yes"]) == 2
     assert "FV/404/2026 is not in the sales register" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:  # --all or --invoice: argparse's usage error
