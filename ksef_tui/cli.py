@@ -608,7 +608,12 @@ def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> 
                 continue
             status = sale.status
             description = " ".join([status.error_description or "", *status.error_details]).strip()
-            lines.append(t("send.rejected_line", number=number, code=status.error_code or "-", description=description))
+            code = status.error_code or "-"
+            if has_key(f"send.code.{code}"):
+                plain = t(f"send.code.{code}")
+                lines.append(t("send.rejected_plain", number=number, code=code, plain=plain, description=description))
+            else:
+                lines.append(t("send.rejected_line", number=number, code=code, description=description))
     for key, items in (
         ("send.summary.accepted", report.accepted),
         ("send.summary.duplicates", report.duplicates),

@@ -33,11 +33,12 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ksef_tui.domain.booking import WARSAW, warsaw_date
 from ksef_tui.domain.profile import Profile
 from ksef_tui.errors import Category, UserError
 from ksef_tui.ksef.api import KsefApi
@@ -181,11 +182,14 @@ def plan_send(
     *,
     include_before_start: bool = False,
     sending_now: Iterable[str] = (),
+    today: date | None = None,
 ) -> Plan:
     """Choose what to send (blocking). ``numbers=None``: every queued invoice; otherwise those (a draft, a
     rejected invoice or one needing attention is sent when named). Left out, each with its reason: accepted ones
     (never twice), ones being sent (reconciled first), ones issued before the KSeF start date (unless asked),
-    corrections whose original is in the register without a KSeF number."""
+    corrections whose original is in the register without a KSeF number, invoices dated after ``today`` (in
+    Warsaw; KSeF refuses an issue date later than its receipt)."""
+    today = today or warsaw_date(datetime.now(WARSAW))
     if numbers is None:
         candidates = repo.list(state=SendState.QUEUED)
     else:
@@ -208,6 +212,9 @@ def plan_send(
             skipped.append(Skip(record.number, "send.skip.sending"))
             continue
         if numbers is None and status.state is not SendState.QUEUED:
+            continue
+        if record.issue_date > today:
+            skipped.append(Skip(record.number, "send.skip.future", {"date": record.issue_date.isoformat()}))
             continue
         if record.issue_date < profile.start_date and not include_before_start:
             skipped.append(Skip(record.number, "send.skip.before_start", {"start": profile.start_date.isoformat()}))

@@ -121,3 +121,34 @@ def test_a_damaged_state_file_is_named_and_nothing_is_sent(
         assert code == 4 and str(states[0]) in err and "Traceback" not in err, (code, err)
     assert states[0].read_bytes().endswith(b'"lost"')
     assert firm.stats()["invoices"]["accepted"] == 0
+
+
+def test_a_rejection_is_explained_and_exits_1(
+    firm: Sim, home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ksef_tui.services.sales import sales_xml_root
+    from ksef_tui.services.workspace import Workspace
+    from ksef_tui.store.sales import SalesRepository
+
+    from ..ksef.test_send import schema_invalid
+    from ..services.test_sending import _rehash
+
+    workspace = Workspace()
+    with workspace.open_store(workspace.profile(None)) as store:  # the file changed after the import
+        repo = SalesRepository(store)
+        sale = repo.get("FV/2/2026")
+        assert sale is not None
+        xml = (sales_xml_root(store.path) / sale.record.xml_path).read_bytes()
+        record = _rehash(sale.record, schema_invalid(xml), type("F", (), {"store": store})())
+        repo.table.write({record.issue_date.isoformat()[:7]: ({record.number: record.to_doc()}, {})})
+    tomorrow = home / "tomorrow.xml"
+    tomorrow.write_bytes(sale_xml(firm.nip, "FV/9/2026", issue=today() + timedelta(days=1)))
+    assert main(["sales", "import", str(tomorrow)]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["--lang", "pl", "send", "--all"]) == 1
+    out = capsys.readouterr().out
+    assert "FV/2/2026: odrzucona, kod 450 — faktura nie przeszła walidacji KSeF" in out
+    assert "Adnotacje" in out  # KSeF's own schema message
+    assert "FV/9/2026: data wystawienia" in out and "jest w przyszłości" in out
+    assert "odrzucone: 1" in out and "przyjęte przez KSeF: 1" in out
