@@ -46,16 +46,38 @@ def normalize_environment(value: str) -> str:
     raise InvalidProfile(ProfileProblem.ENVIRONMENT, value)
 
 
+class MailSecurity(StrEnum):
+    """How the connection to the SMTP server is protected."""
+
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587); refused if the server cannot
+    SSL = "ssl"  # TLS from the first byte (port 465)
+    NONE = "none"  # a local relay only: a password is never sent over it to another host
+
+
+class MailTransport(StrEnum):
+    SMTP = "smtp"
+    FILE = "file"  # writes each message as an .eml file into ``file_dir`` (the sandbox): nothing leaves the machine
+
+
 @dataclass(frozen=True, slots=True)
 class MailSettings:
-    """Where KSeF numbers are e-mailed from (filled by the sales issue; a slot for now)."""
+    """Where the customer's e-mail with the KSeF number goes out from. The SMTP password is never here: it
+    lives in the vault (``Vault.get_mail_password``)."""
 
     host: str = ""
     port: int = 587
-    username: str = ""
-    sender: str = ""
-    starttls: bool = True
-    enabled: bool = False
+    username: str = ""  # empty: the server takes mail without AUTH (a local relay)
+    sender: str = ""  # the From address, ``Name <address>`` or ``address``
+    security: MailSecurity = MailSecurity.STARTTLS
+    auto: bool = False  # mail each accepted invoice whose customer has an address
+    transport: MailTransport = MailTransport.SMTP
+    file_dir: str = ""  # the directory of the file transport
+
+    @property
+    def configured(self) -> bool:
+        """Whether a message could be sent at all (a server or a directory, and a sender)."""
+        where = self.file_dir if self.transport is MailTransport.FILE else self.host
+        return bool(where and self.sender)
 
 
 class BackendChoice(StrEnum):

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ksef_tui.domain.profile import MailSettings, Profile, SecretLocation
+from ksef_tui.domain.profile import MailSecurity, MailSettings, MailTransport, Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
 
@@ -50,7 +50,40 @@ class ProfileNotFound(UserError):
 def _to_json(profile: Profile) -> dict[str, Any]:
     data = asdict(profile)
     data["start_date"] = profile.start_date.isoformat()
+    data["mail"] = _mail_to_json(profile.mail)
     return data
+
+
+def _mail_to_json(mail: MailSettings) -> dict[str, Any]:
+    return {
+        "host": mail.host,
+        "port": mail.port,
+        "username": mail.username,
+        "sender": mail.sender,
+        "security": mail.security.value,
+        "auto": mail.auto,
+        "transport": mail.transport.value,
+        "file_dir": mail.file_dir,
+    }
+
+
+def _mail_from_json(data: dict[str, Any]) -> MailSettings:
+    """Mail settings as written by any version: files from before the mail issue have ``starttls`` (a bool) for
+    ``security`` and ``enabled`` for ``auto``, and nothing of the file transport."""
+    mail = dict(data)
+    starttls = mail.pop("starttls", None)
+    enabled = mail.pop("enabled", None)
+    if "security" in mail:
+        mail["security"] = MailSecurity(mail["security"])
+    elif starttls is not None:
+        mail["security"] = MailSecurity.STARTTLS if starttls else MailSecurity.NONE
+    if "auto" not in mail and enabled is not None:
+        mail["auto"] = bool(enabled)
+    if "transport" in mail:
+        mail["transport"] = MailTransport(mail["transport"])
+    if "port" in mail:
+        mail["port"] = int(mail["port"])
+    return MailSettings(**mail)
 
 
 def _from_json(data: dict[str, Any]) -> Profile:
@@ -59,7 +92,7 @@ def _from_json(data: dict[str, Any]) -> Profile:
         nip=str(data["nip"]),
         environment=str(data["environment"]),
         start_date=date.fromisoformat(str(data["start_date"])),
-        mail=MailSettings(**data.get("mail") or {}),
+        mail=_mail_from_json(data.get("mail") or {}),
         secrets=SecretLocation(**data["secrets"]) if data.get("secrets") else None,
     )
 
