@@ -1,8 +1,8 @@
 """The ``Vault``: the KSeF token and the session tokens of each profile, per environment, in one keyring backend.
 
-Service name ``ksef-tui/<environment>``, username = profile name for the KSeF token and ``<profile>#session``
-for the session tokens (a small JSON blob). Nothing here logs, prints or puts a secret into an exception
-message; UIs show ``fingerprint(token)``.
+Service name ``ksef-tui/<environment>``, username = profile name for the KSeF token, ``<profile>#session``
+for the session tokens (a small JSON blob) and ``<profile>#mail`` for the SMTP password of the customer e-mail.
+Nothing here logs, prints or puts a secret into an exception message; UIs show ``fingerprint(token)``.
 
 All ``Vault`` methods block (Argon2 key derivation, DBus, file I/O): call them from thread workers, or use the
 ``a*`` wrappers, which run them through ``asyncio.to_thread``.
@@ -50,9 +50,10 @@ from ksef_tui.vault.errors import (
 )
 from ksef_tui.vault.redact import Redacted, detail
 
-__all__ = ["SESSION_SUFFIX", "Vault", "VaultDescription", "service_name"]
+__all__ = ["MAIL_SUFFIX", "SESSION_SUFFIX", "Vault", "VaultDescription", "service_name"]
 
 SESSION_SUFFIX = "#session"
+MAIL_SUFFIX = "#mail"  # the SMTP password of the profile's customer e-mail
 
 # OS errors that mean "this file or folder cannot be used" (as opposed to a keyring daemon's own failure).
 _FILE_ERRNOS = frozenset(
@@ -252,6 +253,21 @@ class Vault:
     def delete_session(self, environment: str, profile: str) -> bool:
         return self._delete(environment, _username(profile, session=True), profile)
 
+    # --- the SMTP password (customer e-mail with the KSeF number)
+
+    def get_mail_password(self, environment: str, profile: str) -> str | None:
+        return self._get(environment, _username(profile) + MAIL_SUFFIX, profile)
+
+    def set_mail_password(self, environment: str, profile: str, password: str) -> None:
+        password = Redacted(password)
+        if not password:
+            raise ValueError("vault: empty mail password")
+        self._set(environment, _username(profile) + MAIL_SUFFIX, profile, password)
+
+    def delete_mail_password(self, environment: str, profile: str) -> bool:
+        """True if a password was there."""
+        return self._delete(environment, _username(profile) + MAIL_SUFFIX, profile)
+
     # --- async wrappers (asyncio.to_thread)
 
     async def aget_token(self, environment: str, profile: str) -> str | None:
@@ -274,3 +290,12 @@ class Vault:
 
     async def adelete_session(self, environment: str, profile: str) -> bool:
         return await asyncio.to_thread(self.delete_session, environment, profile)
+
+    async def aget_mail_password(self, environment: str, profile: str) -> str | None:
+        return await asyncio.to_thread(self.get_mail_password, environment, profile)
+
+    async def aset_mail_password(self, environment: str, profile: str, password: str) -> None:
+        await asyncio.to_thread(self.set_mail_password, environment, profile, password)
+
+    async def adelete_mail_password(self, environment: str, profile: str) -> bool:
+        return await asyncio.to_thread(self.delete_mail_password, environment, profile)
