@@ -1096,3 +1096,9 @@ def t(key: str, **values: object) -> str:
                 return text.format(**values)
     text = catalog.get(key) or EN.get(key) or key
     return text.format(**values) if values else text
+
+
+from ksef_tui.i18n_mail import EN_MAIL, PL_MAIL  # noqa: E402
+
+PL.update(PL_MAIL)
+EN.update(EN_MAIL)
