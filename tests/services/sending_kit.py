@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ksef_tui.domain.invoice import (
@@ -52,7 +53,9 @@ def sale_xml(
     quantity: int = 2,
 ) -> bytes:
     """A valid FA(3) sales invoice of ``seller_nip`` (a correction of ``corrects`` = (number, issue date))."""
-    kind, corrected, extra = InvoiceKind.VAT, (), {}
+    kind = InvoiceKind.VAT
+    corrected: tuple[CorrectedInvoice, ...] = ()
+    extra: dict[str, Any] = {}
     if corrects is not None:
         kind = InvoiceKind.KOR
         corrected = (CorrectedInvoice(corrects[1], corrects[0]),)
@@ -69,7 +72,7 @@ def sale_xml(
         (InvoiceLine("usługa", Decimal(quantity), Decimal("10.50"), VatRate.R23),),
         kind=kind,
         corrected=corrected,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
     return build_xml(invoice, created_at=datetime.now(UTC))
 
