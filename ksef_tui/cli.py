@@ -626,6 +626,8 @@ def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> 
         lines.append(t("send.summary.reconciled", count=report.reconciled))
     if report.upo_saved:
         lines.append(t("send.summary.upo", count=report.upo_saved))
+    if report.mail_sent or report.mail_failed:
+        lines.append(t("send.summary.mail", sent=report.mail_sent, failed=report.mail_failed))
     calls = sum(report.calls.values())
     if calls:
         parts = ", ".join(f"{t_group(g)} {n}" for g, n in sorted(report.calls.items()))
@@ -780,6 +782,10 @@ def build_parser() -> argparse.ArgumentParser:
     upo.add_argument("--profile")
     secret_options(upo)
     upo.set_defaults(handler=cmd_upo)
+
+    from ksef_tui.cli_mail import add_mail_parser
+
+    add_mail_parser(commands)
 
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)

@@ -93,4 +93,5 @@ def remove_profile(repo: ProfileRepository, vault: Vault | None, name: str) -> P
     if vault is not None:
         vault.delete_token(profile.vault_environment, profile.name)
         vault.delete_session(profile.vault_environment, profile.name)
+        vault.delete_mail_password(profile.vault_environment, profile.name)
     return profile

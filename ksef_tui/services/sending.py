@@ -124,6 +124,8 @@ class SendReport:
     skipped: list[Skip] = field(default_factory=list)
     reconciled: int = 0  # invoices found "sending" from an earlier run and settled with KSeF
     upo_saved: int = 0
+    mail_sent: int = 0  # customer e-mails of the KSeF number delivered after the send (automatic mail)
+    mail_failed: int = 0  # kept in the outbox for a retry (ksef-tui mail)
     gross: dict[str, str] = field(default_factory=dict)  # currency -> total of what was to be sent
     calls: dict[str, int] = field(default_factory=dict)
 
@@ -136,6 +138,7 @@ class SendReport:
             "skipped": [{"number": s.number, "reason": s.key.rsplit(".", 1)[-1], **s.values} for s in self.skipped],
             "reconciled": self.reconciled,
             "upo_saved": self.upo_saved,
+            "mail": {"sent": self.mail_sent, "failed": self.mail_failed},
             "calls": dict(sorted(self.calls.items())),
         }
 

@@ -340,18 +340,35 @@ class Workspace:
                     on_accepted=self._mail_hook(store, profile),
                 )
                 try:
-                    return await sender.send(numbers)
+                    report = await sender.send(numbers)
                 except KsefError as exc:
                     raise SendFailed(reason=exc.message(), hint=exc.hint()) from exc
+            if profile.mail.auto and (report.accepted or report.reconciled):
+                await asyncio.to_thread(self._deliver_mail, store, profile, report)
+            return report
         finally:
             await asyncio.to_thread(store.close)
 
-    def _mail_hook(self, store: Store, profile: Profile) -> Callable[[list[str]], None] | None:
-        """Accepted invoices join the mail outbox when the profile mails KSeF numbers automatically."""
+    def _deliver_mail(self, store: Store, profile: Profile, report: SendReport) -> None:
+        """Automatic mail after a send: what the send queued goes out now. A failure never fails the send:
+        the messages stay in the outbox (``ksef-tui mail`` retries) and the report counts them."""
+        from ksef_tui.services import mail
+
         try:
-            from ksef_tui.services.mail import queue_after_acceptance
-        except ImportError:  # pragma: no cover - the mail service is optional while it is being built
-            return None
+            if not mail.pending_count(store):
+                return
+            password = (
+                mail.stored_password(self.vault(profile), profile) if mail.password_needed(profile.mail) else None
+            )
+            result = mail.deliver_pending(store, profile, password)
+        except UserError as exc:
+            self.warn(exc.message())
+            return
+        report.mail_sent, report.mail_failed = len(result.sent), len(result.failed)
+
+    def _mail_hook(self, store: Store, profile: Profile) -> Callable[[list[str]], None]:
+        """Accepted invoices join the mail outbox when the profile mails KSeF numbers automatically."""
+        from ksef_tui.services.mail import queue_after_acceptance
 
         def hook(numbers: list[str]) -> None:
             queue_after_acceptance(store, profile, numbers)

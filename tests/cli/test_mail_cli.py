@@ -3,7 +3,6 @@ invoice in the register, and a real SMTP server (aiosmtpd) that first refuses, t
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ksef_tui import cli
 from ksef_tui.cli import main
-from ksef_tui.cli_mail import add_mail_parser
 from ksef_tui.domain.ksef_number import make_ksef_number
 from ksef_tui.services.workspace import Workspace
 from ksef_tui.store.sales import SalesRepository, SendState
@@ -24,21 +21,6 @@ from ..services.test_mail import PASSWORD, SmtpServer, invoice_xml, smtp_server,
 from .test_doctor_cli import add_profile, home
 
 __all__ = ["home", "smtp_server"]  # the fixtures, shared with the doctor and service tests
-
-
-@pytest.fixture(autouse=True)
-def _mail_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The `mail` command in the program's parser (a no-op once ``cli.build_parser`` adds it itself)."""
-    original = cli.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "mail" not in commands.choices:
-            add_mail_parser(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
 
 
 def accepted_invoice(home: Path, capsys: pytest.CaptureFixture[str], sim: Sim, number: str) -> str:
@@ -117,6 +99,14 @@ def test_setup_then_a_refusal_then_the_retry_delivers_once(
     assert code == 0 and "FV/1/03/2026" in out and "wysłany" in out and "Adresat" in out
     code, out, _ = run(capsys, "sales", "list", "--json")
     assert json.loads(out)[0]["mail_state"] == "sent"
+
+    workspace = Workspace()
+    profile = workspace.profile("firma")
+    vault = workspace.vault(profile)
+    assert vault.get_mail_password(profile.vault_environment, profile.name) == PASSWORD
+    code, _, err = run(capsys, "profile", "remove", "firma", "--keep-data")
+    assert code == 0, err
+    assert vault.get_mail_password(profile.vault_environment, profile.name) is None  # no secret left behind
 
 
 def test_bad_input_is_named_and_changes_nothing(

@@ -152,3 +152,31 @@ def test_a_rejection_is_explained_and_exits_1(
     assert "Adnotacje" in out  # KSeF's own schema message
     assert "FV/9/2026: data wystawienia" in out and "jest w przyszłości" in out
     assert "odrzucone: 1" in out and "przyjęte przez KSeF: 1" in out
+
+
+def test_with_automatic_mail_the_customer_gets_the_ksef_number_after_the_send(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
+) -> None:
+    import email
+    from email import policy
+
+    sim = make_sim(**QUICK)
+    assert add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"])[0] == 0
+    outbox = home / "mail-out"
+    setup = ["mail", "setup", "--transport", "file", "--dir", str(outbox), "--sender", "biuro@firma.pl", "--auto"]
+    assert main(setup) == 0, capsys.readouterr()
+    (home / "a.xml").write_bytes(sale_xml(sim.nip, "FV/7/2026", email="faktury@klient.pl"))
+    (home / "b.xml").write_bytes(sale_xml(sim.nip, "FV/8/2026"))  # no address anywhere: not mailed
+    assert main(["sales", "import", str(home / "a.xml"), str(home / "b.xml")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["send", "--all", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["mail"] == {"sent": 1, "failed": 0}
+    (eml,) = outbox.glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["To"].addresses[0].addr_spec == "faktury@klient.pl"
+    assert main(["sales", "list", "--json"]) == 0
+    listed = {s["number"]: s for s in json.loads(capsys.readouterr().out)}
+    assert listed["FV/7/2026"]["mail_state"] == "sent" and listed["FV/8/2026"]["mail_state"] == "none"
+    assert listed["FV/7/2026"]["ksef_number"] in str(message["Subject"])

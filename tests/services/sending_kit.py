@@ -51,6 +51,7 @@ def sale_xml(
     issue: date | None = None,
     corrects: tuple[str, date] | None = None,
     quantity: int = 2,
+    email: str | None = None,
 ) -> bytes:
     """A valid FA(3) sales invoice of ``seller_nip`` (a correction of ``corrects`` = (number, issue date))."""
     kind = InvoiceKind.VAT
@@ -68,7 +69,7 @@ def sale_xml(
         number or f"FV/{uuid.uuid4().hex[:10].upper()}/2026",
         issue or today(),
         Seller(seller_nip, "Sprzedawca sp. z o.o.", Address("ul. Długa 1", "00-001 Warszawa")),
-        Buyer("Klient sp. z o.o.", tax_id="9999999999"),
+        Buyer("Klient sp. z o.o.", tax_id="9999999999", email=email),
         (InvoiceLine("usługa", Decimal(quantity), Decimal("10.50"), VatRate.R23),),
         kind=kind,
         corrected=corrected,
