@@ -304,11 +304,15 @@ def sync_summary(result: SyncResult) -> list[str]:
         lines.append(t("sync.summary.pending_xml", count=result.pending_xml))
     if result.hwm is not None:
         lines.append(t("sync.summary.complete_until", moment=f"{result.hwm.astimezone(WARSAW):%d.%m.%Y %H:%M}"))
-    calls = sum(result.calls.values())
-    if calls:
-        parts = ", ".join(f"{t_group(g)} {n}" for g, n in sorted(result.calls.items()))
-        lines.append(t("sync.summary.calls", count=calls, parts=parts))
-    return lines
+    return lines + calls_line(result.calls)
+
+
+def calls_line(calls: dict[str, int]) -> list[str]:
+    """KSeF calls per rate-limit group in words (none: no line)."""
+    if not sum(calls.values()):
+        return []
+    parts = ", ".join(f"{t_group(g)} {n}" for g, n in sorted(calls.items()))
+    return [t("sync.summary.calls", count=sum(calls.values()), parts=parts)]
 
 
 def cmd_purchases_list(args: argparse.Namespace) -> int:
@@ -628,11 +632,7 @@ def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> 
         lines.append(t("send.summary.upo", count=report.upo_saved))
     if report.mail_sent or report.mail_failed:
         lines.append(t("send.summary.mail", sent=report.mail_sent, failed=report.mail_failed))
-    calls = sum(report.calls.values())
-    if calls:
-        parts = ", ".join(f"{t_group(g)} {n}" for g, n in sorted(report.calls.items()))
-        lines.append(t("sync.summary.calls", count=calls, parts=parts))
-    return lines
+    return lines + calls_line(report.calls)
 
 
 def cmd_upo(args: argparse.Namespace) -> int:

@@ -418,18 +418,7 @@ class Sender:
             except XmlChanged as exc:
                 bad[sale.record.number] = exc
         if bad:
-            now = self.clock()
-
-            def attention(sale: Sale) -> SendStatus:
-                return replace(
-                    sale.status,
-                    state=SendState.NEEDS_ATTENTION,
-                    updated_at=now,
-                    error_code=None,
-                    error_description=bad[sale.record.number].message(),
-                )
-
-            self.repo.update_statuses(bad, attention)
+            self.repo.update_statuses(bad, self._attention({n: (None, e.message()) for n, e in bad.items()}))
         return good, bad
 
     async def _online_session(self) -> OnlineSession:
@@ -474,16 +463,22 @@ class Sender:
 
     def _refused(self, exc: ApiError) -> Callable[[Sale], SendStatus]:
         """A definite 400 on a send: KSeF took nothing; the code and words are kept, a person looks."""
+        reason = (exc.codes[0] if exc.codes else exc.status, exc.message())
+        return lambda sale: self._attention({sale.record.number: reason})(sale)
+
+    def _attention(self, reasons: dict[str, tuple[int | None, str]]) -> Callable[[Sale], SendStatus]:
+        """Not sent, and sending again as it is would not help: the code (if KSeF gave one) and why."""
         now = self.clock()
 
         def change(sale: Sale) -> SendStatus:
+            code, description = reasons[sale.record.number]
             return replace(
                 sale.status,
                 state=SendState.NEEDS_ATTENTION,
                 updated_at=now,
                 invoice_ref=None,
-                error_code=exc.codes[0] if exc.codes else exc.status,
-                error_description=exc.message(),
+                error_code=code,
+                error_description=description,
             )
 
         return change

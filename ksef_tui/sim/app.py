@@ -162,24 +162,19 @@ def _dispatch(state: SimState, ep: Endpoint) -> Callable[[Request], Awaitable[Re
                 ctx.bearer = _authenticate(ep, ctx)
                 context = ctx.bearer.context_value if ctx.bearer is not None else "-"
                 key = (context, ctx.client_ip, ep.group) + ((ep.method, ep.path) if ep.group == "other" else ())
-                if ep.group in faults.force429 or "*" in faults.force429:
-                    state.stats.rate_limited += 1
-                    return render_too_many(
-                        "Przekroczono limit żądań (wymuszone przez symulator). Spróbuj ponownie po 1 sekundach.",
-                        1,
-                        problem=problem,
-                        path=path,
-                        now=now,
-                    )
-                if ep.group in state.limiter.limits and (
+                forced = ep.group in faults.force429 or "*" in faults.force429
+                burst = ep.group in state.limiter.limits and (
                     bursts.get(ep.group, 0) > 0 or (faults.burst429 > 0 and fault_rng.random() < faults.burst429)
-                ):
-                    left = bursts.get(ep.group, 0)
-                    bursts[ep.group] = left - 1 if left > 0 else faults.burst_length - 1
+                )
+                if forced or burst:
+                    if burst:
+                        left = bursts.get(ep.group, 0)
+                        bursts[ep.group] = left - 1 if left > 0 else faults.burst_length - 1
+                        state.stats.faults_injected += 1
                     state.stats.rate_limited += 1
-                    state.stats.faults_injected += 1
+                    note = " (wymuszone przez symulator)" if forced else ""
                     return render_too_many(
-                        "Przekroczono limit żądań. Spróbuj ponownie po 1 sekundach.",
+                        f"Przekroczono limit żądań{note}. Spróbuj ponownie po 1 sekundach.",
                         1,
                         problem=problem,
                         path=path,
