@@ -650,6 +650,53 @@ def cmd_upo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sales_numbering(args: argparse.Namespace) -> int:
+    from ksef_tui.services.sales import next_numbers, parse_series, set_numbering
+    from ksef_tui.services.workspace import today_in_warsaw
+    from ksef_tui.store.sales import SalesRepository
+
+    for pattern in (args.invoices, args.corrections):
+        if pattern is not None:
+            parse_series(pattern)  # refused before anything is opened
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    if args.invoices is not None or args.corrections is not None:
+        profile = set_numbering(workspace.profiles, profile, invoices=args.invoices, corrections=args.corrections)
+        print(t("numbering.saved", profile=profile.name))
+    existing: list[str] = []
+    try:
+        with workspace.open_store(profile, read_only=True) as store:
+            existing = SalesRepository(store).numbers()
+    except UserError as exc:
+        if exc.key != "store.empty":  # a company with no register yet starts at 1
+            raise
+    invoice, correction = next_numbers(profile, today_in_warsaw(), existing)
+    if args.json:
+        numbering = profile.numbering
+        print(
+            json.dumps(
+                {
+                    "invoices": numbering.invoices,
+                    "corrections": numbering.corrections,
+                    "next_invoice": invoice,
+                    "next_correction": correction,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    print(
+        t(
+            "numbering.shown",
+            invoices=profile.numbering.invoices,
+            next_invoice=invoice,
+            corrections=profile.numbering.corrections,
+            next_correction=correction,
+        )
+    )
+    return EXIT_OK
+
+
 def _unicode_ok(args: argparse.Namespace) -> bool:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
     return "utf" in encoding and not args.settings.ascii
@@ -763,6 +810,12 @@ def build_parser() -> argparse.ArgumentParser:
     slist.add_argument("--state", metavar="STATE")
     slist.add_argument("--json", action="store_true")
     slist.set_defaults(handler=cmd_sales_list)
+    snumbering = sale_commands.add_parser("numbering", help=t("cli.sales.numbering"))
+    snumbering.add_argument("--profile")
+    snumbering.add_argument("--invoices", metavar="PATTERN", help=t("cli.sales.numbering.invoices"))
+    snumbering.add_argument("--corrections", metavar="PATTERN", help=t("cli.sales.numbering.corrections"))
+    snumbering.add_argument("--json", action="store_true")
+    snumbering.set_defaults(handler=cmd_sales_numbering)
 
     send = commands.add_parser("send", help=t("cli.send"))
     which = send.add_mutually_exclusive_group(required=True)

@@ -23,7 +23,12 @@ _FIELD = re.compile(r"\{(n(?::(\d{1,2}))?|YYYY|YY|MM|DD)\}")
 
 class BadPattern(ValueError):
     """A numbering pattern without exactly one ``{n}``, with an unknown field, or restarting on a day or month
-    without the year (numbers would repeat)."""
+    without the year (numbers would repeat). ``reason`` names which, for the faces' words."""
+
+    def __init__(self, reason: str, text: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # shape | unknown_field | twice | n_once | no_year
+        self.text = text
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ class NumberPattern:
     @classmethod
     def parse(cls, text: str) -> NumberPattern:
         if not text or len(text) > 100 or any(c.isspace() or not c.isprintable() for c in text):
-            raise BadPattern(f"not a numbering pattern: {text!r}")
+            raise BadPattern("shape", text, f"not a numbering pattern: {text!r}")
         parts: list[str] = []
         fields: list[str] = []
         width = 0
@@ -45,7 +50,7 @@ class NumberPattern:
         for match in _FIELD.finditer(text):
             literal = text[position : match.start()]
             if "{" in literal or "}" in literal:
-                raise BadPattern(f"unknown field in {text!r}")
+                raise BadPattern("unknown_field", text, f"unknown field in {text!r}")
             parts.append(re.escape(literal))
             name = match[1]
             if name.startswith("n"):
@@ -54,20 +59,22 @@ class NumberPattern:
                 parts.append(r"(?P<n>[1-9][0-9]*)" if not width else rf"(?P<n>[0-9]{{{width},}})")
             else:
                 if name in fields:
-                    raise BadPattern(f"{{{name}}} twice in {text!r}")
+                    raise BadPattern("twice", text, f"{{{name}}} twice in {text!r}")
                 fields.append(name)
                 size = {"YYYY": 4, "YY": 2, "MM": 2, "DD": 2}[name]
                 parts.append(rf"(?P<{name}>[0-9]{{{size}}})")
             position = match.end()
         tail = text[position:]
         if "{" in tail or "}" in tail:
-            raise BadPattern(f"unknown field in {text!r}")
+            raise BadPattern("unknown_field", text, f"unknown field in {text!r}")
         parts.append(re.escape(tail))
         if runs != 1:
-            raise BadPattern(f"{text!r} must hold {{n}} exactly once")
+            raise BadPattern("n_once", text, f"{text!r} must hold {{n}} exactly once")
         has_year = "YYYY" in fields or "YY" in fields
         if ("MM" in fields or "DD" in fields) and not has_year:
-            raise BadPattern(f"{text!r} restarts its numbers without naming the year: they would repeat")
+            raise BadPattern(
+                "no_year", text, f"{text!r} restarts its numbers without naming the year: they would repeat"
+            )
         return cls(text, re.compile("".join(parts)), width, tuple(fields))
 
     def scope(self, day: date) -> tuple[int, ...]:

@@ -100,6 +100,14 @@ class SecretLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class Numbering:
+    """The company's number series (``domain.numbering`` patterns): invoices and corrections apart."""
+
+    invoices: str = "FV/{n}/{MM}/{YYYY}"
+    corrections: str = "KOR/{n}/{MM}/{YYYY}"
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     nip: str
@@ -107,6 +115,7 @@ class Profile:
     start_date: date
     mail: MailSettings = MailSettings()
     secrets: SecretLocation | None = None
+    numbering: Numbering = Numbering()
 
     @property
     def base_url(self) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,9 @@ from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
 from ksef_tui.store.sales import Sale, SaleRecord, SalesRepository, SendState, SendStatus
 
 if TYPE_CHECKING:
+    from ksef_tui.domain.numbering import NumberPattern
     from ksef_tui.fa.parse import ParsedInvoice
+    from ksef_tui.store.profiles import ProfileRepository
 
 Clock = Callable[[], datetime]
 
@@ -98,10 +100,6 @@ def import_invoices(
     return ImportResult([record.number for record, _ in accepted], refused)
 
 
-DEFAULT_SERIES = "FV/{n}/{MM}/{YYYY}"
-DEFAULT_CORRECTION_SERIES = "KOR/{n}/{MM}/{YYYY}"
-
-
 def issue_invoice(
     repo: SalesRepository,
     xml_root: Path,
@@ -113,10 +111,11 @@ def issue_invoice(
     clock: Clock = lambda: datetime.now(UTC),
 ) -> Sale:
     """Number, build, validate and register an invoice entered in the app (``invoice.number`` is ignored): the
-    next number of its series for its issue date, so numbers have no gaps and are never reused. The number is
-    taken and the invoice stored under the store's lock, so two issuers never take the same one. Queued to be
-    sent unless ``queue`` is false (a draft). Refused with the validator's findings when the XML is not valid."""
-    from ksef_tui.domain.numbering import BadPattern, NumberPattern, next_number
+    next number of its series (``series``, else the profile's for invoices or corrections) for its issue date,
+    so numbers have no gaps and are never reused. The number is taken and the invoice stored under the store's
+    lock, so two issuers never take the same one. Queued to be sent unless ``queue`` is false (a draft). Refused
+    with the validator's findings when the XML is not valid."""
+    from ksef_tui.domain.numbering import next_number
     from ksef_tui.fa.build import BuildError, build_xml
     from ksef_tui.fa.parse import parse_invoice
     from ksef_tui.fa.validate import Schema, validate_bytes
@@ -124,11 +123,7 @@ def issue_invoice(
     if invoice.seller.nip != profile.nip:
         raise SaleRefused("sales.import.seller", number="-", found=invoice.seller.nip, expected=profile.nip)
     is_correction = invoice.kind.value.startswith("KOR")
-    text = series or (DEFAULT_CORRECTION_SERIES if is_correction else DEFAULT_SERIES)
-    try:
-        pattern = NumberPattern.parse(text)
-    except BadPattern as exc:
-        raise SaleRefused("sales.bad_series", series=text, detail=str(exc)) from None
+    pattern = parse_series(series or (profile.numbering.corrections if is_correction else profile.numbering.invoices))
     now = clock()
     with repo.lock:
         number = next_number(pattern, invoice.issue_date, repo.numbers())
@@ -145,6 +140,41 @@ def issue_invoice(
         status = SendStatus(SendState.QUEUED if queue else SendState.DRAFT, now)
         repo.add_many([(record, status)])
     return Sale(record, status)
+
+
+def parse_series(text: str) -> NumberPattern:
+    """A numbering pattern, or :class:`SaleRefused` naming it and what is wrong."""
+    from ksef_tui.domain.numbering import BadPattern, NumberPattern
+
+    try:
+        return NumberPattern.parse(text)
+    except BadPattern as exc:
+        raise SaleRefused("sales.bad_series", series=text, detail=t(f"numbering.{exc.reason}")) from None
+
+
+def set_numbering(
+    profiles: ProfileRepository, profile: Profile, *, invoices: str | None = None, corrections: str | None = None
+) -> Profile:
+    """Change the profile's series (both checked before anything is written)."""
+    numbering = replace(
+        profile.numbering,
+        invoices=parse_series(invoices).text if invoices is not None else profile.numbering.invoices,
+        corrections=parse_series(corrections).text if corrections is not None else profile.numbering.corrections,
+    )
+    updated = replace(profile, numbering=numbering)
+    profiles.add(updated, replace=True)
+    return updated
+
+
+def next_numbers(profile: Profile, day: date, existing: Sequence[str]) -> tuple[str, str]:
+    """The numbers the next invoice and the next correction issued on ``day`` would take, given the register's
+    ``existing`` numbers."""
+    from ksef_tui.domain.numbering import next_number
+
+    return (
+        next_number(parse_series(profile.numbering.invoices), day, existing),
+        next_number(parse_series(profile.numbering.corrections), day, existing),
+    )
 
 
 def _write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None:

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ksef_tui.domain.profile import MailSecurity, MailSettings, MailTransport, Profile, SecretLocation
+from ksef_tui.domain.profile import MailSecurity, MailSettings, MailTransport, Numbering, Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
 
@@ -94,6 +94,7 @@ def _from_json(data: dict[str, Any]) -> Profile:
         start_date=date.fromisoformat(str(data["start_date"])),
         mail=_mail_from_json(data.get("mail") or {}),
         secrets=SecretLocation(**data["secrets"]) if data.get("secrets") else None,
+        numbering=Numbering(**data.get("numbering") or {}),
     )
 
 

@@ -95,3 +95,32 @@ def test_import_refuses_what_is_not_an_invoice_file(
     assert len(err.strip().splitlines()) == 5  # each file refused on its own line
     assert main(["sales", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_the_numbering_of_a_profile_is_shown_checked_and_kept(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
+) -> None:
+    from ksef_tui.services.workspace import today_in_warsaw
+
+    sim = make_sim()
+    assert add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"])[0] == 0
+    capsys.readouterr()
+    day = today_in_warsaw()
+    assert main(["sales", "numbering", "--json"]) == 0  # no register yet: the first numbers
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == {
+        "invoices": "FV/{n}/{MM}/{YYYY}",
+        "corrections": "KOR/{n}/{MM}/{YYYY}",
+        "next_invoice": f"FV/1/{day:%m}/{day:%Y}",
+        "next_correction": f"KOR/1/{day:%m}/{day:%Y}",
+    }
+    code = main(["--lang", "pl", "sales", "numbering", "--invoices", "F/{MM}/{n}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "„F/{MM}/{n}”" in err and "musi zawierać rok" in err
+    assert main(["sales", "numbering", "--invoices", "S/{YYYY}/{n:4}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["next_invoice"] == f"S/{day:%Y}/0001"
+    (home / "s.xml").write_bytes(invoice_xml(sim.nip, f"S/{day:%Y}/0007"))
+    assert main(["sales", "import", str(home / "s.xml")]) == 0
+    capsys.readouterr()
+    assert main(["sales", "numbering", "--json"]) == 0  # the register's highest number + 1, kept in the profile
+    assert json.loads(capsys.readouterr().out)["next_invoice"] == f"S/{day:%Y}/0008"

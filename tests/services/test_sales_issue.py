@@ -20,7 +20,7 @@ from ksef_tui.domain.invoice import (
     SalesInvoice,
     Seller,
 )
-from ksef_tui.domain.profile import Profile
+from ksef_tui.domain.profile import Numbering, Profile
 from ksef_tui.domain.vat import VatRate
 from ksef_tui.errors import UserError
 from ksef_tui.fa.parse import parse_invoice
@@ -52,6 +52,8 @@ def test_numbers_follow_the_series_per_month_without_gaps(tmp_path: Path) -> Non
         assert issue_invoice(repo, root, PROFILE, draft(date(2026, 12, 1))).record.number == "FV/1/12/2026"
         own = issue_invoice(repo, root, PROFILE, draft(date(2026, 11, 30)), series="S/{YYYY}/{n:4}")
         assert own.record.number == "S/2026/0001"
+        theirs = replace(PROFILE, numbering=Numbering(invoices="R/{YY}/{n}"))  # the profile's own series
+        assert issue_invoice(repo, root, theirs, draft(date(2026, 11, 30))).record.number == "R/26/1"
         sale = issue_invoice(repo, root, PROFILE, draft(date(2026, 11, 30)), queue=False)
         assert sale.record.number == "FV/4/11/2026" and sale.status.state is SendState.DRAFT
         assert sale.record.source == "built"
