@@ -581,10 +581,12 @@ def cmd_send(args: argparse.Namespace) -> int:
     else:
         for line in send_summary(workspace, profile, report):
             print(line)
+    if report.pending and report.trouble:
+        _warn(t("send.trouble", reason=report.trouble))
     if report.rejected:
         return EXIT_CODES[Category.INVALID]
     if report.pending:
-        return EXIT_CODES[Category.KSEF]
+        return EXIT_CODES[Category.NETWORK if report.network else Category.KSEF]
     if numbers is not None and any(skip.key != "send.skip.accepted" for skip in report.skipped):
         return EXIT_CODES[Category.INPUT]  # a named invoice could not be sent (the reason is printed)
     return EXIT_OK

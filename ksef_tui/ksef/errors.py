@@ -108,6 +108,16 @@ class Forbidden(ApiError):
     def present_permissions(self) -> tuple[str, ...]:
         return tuple(self.body.get("security", {}).get("presentPermissions", []) or ())
 
+    def message(self) -> str:
+        """Names the permission KSeF wanted and those the credential has, when KSeF says (support's first
+        question); KSeF's own words otherwise."""
+        if not self.required_permissions:
+            return super().message()
+        from ksef_tui.i18n import t
+
+        present = ", ".join(self.present_permissions) or "-"
+        return t("ksef.err.forbidden_needs", required=" / ".join(self.required_permissions), present=present)
+
 
 class Gone(ApiError):
     key = "ksef.err.gone"

@@ -124,6 +124,8 @@ class SendReport:
     skipped: list[Skip] = field(default_factory=list)
     reconciled: int = 0  # invoices found "sending" from an earlier run and settled with KSeF
     upo_saved: int = 0
+    trouble: str | None = None  # the last failure that left invoices queued or unanswered, in words
+    network: bool = False  # KSeF could not be reached at some point
     mail_sent: int = 0  # customer e-mails of the KSeF number delivered after the send (automatic mail)
     mail_failed: int = 0  # kept in the outbox for a retry (ksef-tui mail)
     gross: dict[str, str] = field(default_factory=dict)  # currency -> total of what was to be sent
@@ -139,6 +141,7 @@ class SendReport:
             "reconciled": self.reconciled,
             "upo_saved": self.upo_saved,
             "mail": {"sent": self.mail_sent, "failed": self.mail_failed},
+            "trouble": self.trouble,
             "calls": dict(sorted(self.calls.items())),
         }
 
@@ -301,6 +304,8 @@ class Sender:
             left = await asyncio.to_thread(self._still_to_send, wanted, deferred)
             if not left:
                 break
+            if self._report.trouble is not None:  # KSeF failed this round: give it a moment, more each time
+                await self.sleep(min(self.options.poll_first * 2**round_no, self.options.poll_max_delay))
             again = await asyncio.to_thread(
                 plan_send, self.repo, self.profile, left, include_before_start=self.options.include_before_start
             )
@@ -347,6 +352,11 @@ class Sender:
             await self._save_session_upo(status, session.reference)
 
     # ----------------------------------------------------------------------------------------- journal
+
+    def _trouble(self, error: KsefError) -> None:
+        """Remember what kept invoices from KSeF this run (the last of it goes into the report)."""
+        self._report.trouble = error.message()
+        self._report.network = self._report.network or isinstance(error, (TransportFailure, ServerError))
 
     async def _journal(self, numbers: Iterable[str], change: Callable[[Sale], SendStatus | None]) -> None:
         await asyncio.to_thread(self.repo.update_statuses, list(numbers), change)
@@ -441,12 +451,14 @@ class Sender:
             except RateLimited:
                 await self._journal([s.record.number for s, _ in good[done:]], self._requeue())
                 return
-            except (ServerError, TransportFailure):
+            except (ServerError, TransportFailure) as exc:
+                self._trouble(exc)
                 return  # nothing was marked: they stay queued for the next round
             await self._journal([number], self._sending("online", session.reference))
             try:
                 reference = await send_invoice(self.api, session, xml)
-            except (ServerError, TransportFailure):
+            except (ServerError, TransportFailure) as exc:
+                self._trouble(exc)
                 continue  # unknown: stays "sending" in this session; settle() looks it up by hash
             except RateLimited:
                 await self._journal([number], self._requeue())  # the rest stay queued for the next round
@@ -494,7 +506,8 @@ class Sender:
         await self._journal(numbers, self._sending("batch", None))
         try:
             session = await open_batch_session(self.api, package)
-        except (ServerError, TransportFailure, RateLimited):
+        except (ServerError, TransportFailure, RateLimited) as exc:
+            self._trouble(exc)
             await self._journal(numbers, self._requeue())  # never closed, so never processed
             return
         except ApiError as exc:
@@ -504,14 +517,15 @@ class Sender:
         self.progress(SendProgress("upload", 0, len(package.parts)))
         try:
             await upload_parts(self.api, session, package)
-        except KsefError:
+        except KsefError as exc:
+            self._trouble(exc)
             await self._journal(numbers, self._requeue())  # the session is abandoned unclosed: KSeF cancels it
             return
         try:
             await close_batch_session(self.api, session.reference)
             self._closed.add(session.reference)
-        except (ServerError, TransportFailure):
-            pass  # closed or not: settle() asks the session's status
+        except (ServerError, TransportFailure) as exc:
+            self._trouble(exc)  # closed or not: settle() asks the session's status
         except RateLimited:
             await self._journal(numbers, self._requeue())
         except ApiError:
@@ -540,10 +554,12 @@ class Sender:
             except ApiError as exc:
                 if exc.has_code(SESSION_UNKNOWN):
                     await self._settle_by_metadata(sales)
-                elif not isinstance(exc, (ServerError, RateLimited)):
+                elif isinstance(exc, (ServerError, RateLimited)):
+                    self._trouble(exc)
+                else:
                     raise
-            except (TransportFailure, SessionNotDone):
-                pass  # KSeF could not answer now: they stay "sending", reconciled on the next run
+            except (TransportFailure, SessionNotDone) as exc:
+                self._trouble(exc)  # KSeF could not answer now: they stay "sending", reconciled on the next run
 
     def _involved_sales(self) -> list[Sale]:
         found: list[Sale] = []

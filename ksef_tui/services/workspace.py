@@ -342,7 +342,10 @@ class Workspace:
                 try:
                     report = await sender.send(numbers)
                 except KsefError as exc:
-                    raise SendFailed(reason=exc.message(), hint=exc.hint()) from exc
+                    # A refused credential, a missing InvoiceWrite or an unreachable KSeF keeps its own exit code.
+                    kept = exc.category in (Category.NETWORK, Category.AUTH, Category.PERMISSIONS)
+                    category = exc.category if kept else Category.KSEF
+                    raise SendFailed(reason=exc.message(), hint=exc.hint(), category=category) from exc
             if profile.mail.auto and (report.accepted or report.reconciled):
                 await asyncio.to_thread(self._deliver_mail, store, profile, report)
             return report

@@ -16,7 +16,7 @@ from ksef_tui.fa.validate import Schema, validate_bytes
 
 from ..conftest import Sim
 from ..services.sending_kit import QUICK, sale_xml, today
-from .test_doctor_cli import add_profile, home
+from .test_doctor_cli import add_profile, home, secret_args
 
 __all__ = ["home"]
 
@@ -180,3 +180,32 @@ def test_with_automatic_mail_the_customer_gets_the_ksef_number_after_the_send(
     listed = {s["number"]: s for s in json.loads(capsys.readouterr().out)}
     assert listed["FV/7/2026"]["mail_state"] == "sent" and listed["FV/8/2026"]["mail_state"] == "none"
     assert listed["FV/7/2026"]["ksef_number"] in str(message["Subject"])
+
+
+def test_without_invoicewrite_or_with_ksef_down_nothing_is_lost_and_the_code_says_why(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
+) -> None:
+    sim = make_sim(**QUICK)
+    assert add_profile(capsys, monkeypatch, home, sim, sim.tokens["read_only"])[0] == 0
+    (home / "a.xml").write_bytes(sale_xml(sim.nip, "FV/1/2026"))
+    assert main(["sales", "import", str(home / "a.xml")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["send", "--all"]) == 5  # the token cannot issue invoices
+    assert "InvoiceWrite" in capsys.readouterr().err
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(sim.tokens["full"] + "\n"))
+    replace = ["profile", "add", "--name", "firma", "--nip", sim.nip, "--env", sim.base_url, "--start-date"]
+    assert main([*replace, "2026-02-01", "--token-stdin", "--replace", *secret_args(home)]) == 0
+    sim.admin("POST", "/faults", {"spec": "maintenance=1"})
+    assert main(["send", "--all"]) == 3  # KSeF unreachable: the network's code
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["sales", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["state"] == "queued"  # nothing lost, nothing half-done
+    sim.admin("POST", "/faults", {})
+    assert main(["send", "--all"]) == 0
+    assert firm_accepted(sim) == 1
+
+
+def firm_accepted(sim: Sim) -> int:
+    return int(sim.stats()["invoices"]["accepted"])
