@@ -652,6 +652,52 @@ def cmd_upo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_customers_add(args: argparse.Namespace) -> int:
+    from ksef_tui.services.sales import add_customer
+    from ksef_tui.store.customers import CustomerBook
+
+    other = (args.other_id[0], args.other_id[1]) if args.other_id else None
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    with workspace.open_store(profile) as store:
+        customer, new = add_customer(
+            CustomerBook.of(store),
+            args.name,
+            nip=args.nip,
+            eu_vat=args.eu_vat,
+            other_id=other,
+            email=args.email,
+            language=args.language,
+        )
+    print(t("customers.saved" if new else "customers.updated", name=customer.name, id=customer.key))
+    return EXIT_OK
+
+
+def cmd_customers_list(args: argparse.Namespace) -> int:
+    from ksef_tui.services.sales import customer_json
+    from ksef_tui.store.customers import CustomerBook
+
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    try:
+        with workspace.open_store(profile, read_only=True) as store:
+            customers = CustomerBook.of(store).all()
+    except UserError as exc:
+        if exc.key != "store.empty":
+            raise
+        customers = []
+    if args.json:
+        print(json.dumps([customer_json(c) for c in customers], ensure_ascii=False))
+        return EXIT_OK
+    if not customers:
+        print(t("customers.none"))
+        return EXIT_OK
+    rows = [(t("col.customer"), "ID", "E-mail", "")]
+    rows += [(_clip(c.name, 40), c.key.split(":", 1)[1], c.email or "-", c.language) for c in customers]
+    _print_table(rows, right=())
+    return EXIT_OK
+
+
 def cmd_sales_numbering(args: argparse.Namespace) -> int:
     from ksef_tui.services.sales import next_numbers, parse_series, set_numbering
     from ksef_tui.services.workspace import today_in_warsaw
@@ -818,6 +864,23 @@ def build_parser() -> argparse.ArgumentParser:
     snumbering.add_argument("--corrections", metavar="PATTERN", help=t("cli.sales.numbering.corrections"))
     snumbering.add_argument("--json", action="store_true")
     snumbering.set_defaults(handler=cmd_sales_numbering)
+
+    customers = commands.add_parser("customers", help=t("cli.customers"))
+    customer_commands = customers.add_subparsers(dest="customers_command", metavar="ACTION", required=True)
+    cadd = customer_commands.add_parser("add", help=t("cli.customers.add"))
+    cadd.add_argument("--name", required=True)
+    ident = cadd.add_mutually_exclusive_group()
+    ident.add_argument("--nip")
+    ident.add_argument("--eu-vat", metavar="CCNUMBER")
+    ident.add_argument("--other-id", nargs=2, metavar=("COUNTRY", "ID"))
+    cadd.add_argument("--email")
+    cadd.add_argument("--language", default="pl", choices=("pl", "en"))
+    cadd.add_argument("--profile")
+    cadd.set_defaults(handler=cmd_customers_add)
+    clist = customer_commands.add_parser("list", help=t("cli.customers.list"))
+    clist.add_argument("--profile")
+    clist.add_argument("--json", action="store_true")
+    clist.set_defaults(handler=cmd_customers_list)
 
     send = commands.add_parser("send", help=t("cli.send"))
     which = send.add_mutually_exclusive_group(required=True)

@@ -28,8 +28,10 @@ from ksef_tui.store.atomic import atomic_write, fsync_dir, sync_files
 from ksef_tui.store.sales import Sale, SaleRecord, SalesRepository, SendState, SendStatus
 
 if TYPE_CHECKING:
+    from ksef_tui.domain.customer import Customer
     from ksef_tui.domain.numbering import NumberPattern
     from ksef_tui.fa.parse import ParsedInvoice
+    from ksef_tui.store.customers import CustomerBook
     from ksef_tui.store.profiles import ProfileRepository
 
 Clock = Callable[[], datetime]
@@ -140,6 +142,44 @@ def issue_invoice(
         status = SendStatus(SendState.QUEUED if queue else SendState.DRAFT, now)
         repo.add_many([(record, status)])
     return Sale(record, status)
+
+
+class CustomerRefused(UserError):
+    category = Category.INPUT
+
+
+def add_customer(
+    book: CustomerBook,
+    name: str,
+    *,
+    nip: str | None = None,
+    eu_vat: str | None = None,
+    other_id: tuple[str, str] | None = None,
+    email: str | None = None,
+    language: str = "pl",
+) -> tuple[Customer, bool]:
+    """A customer checked as typed (NIP checksum, EU VAT shape, e-mail, language) into the book; an existing
+    one with the same id is replaced. Returns it and whether it was new."""
+    from ksef_tui.domain.customer import Customer, InvalidCustomer
+
+    try:
+        customer = Customer.checked(name, nip=nip, eu_vat=eu_vat, other_id=other_id, email=email, language=language)
+    except InvalidCustomer as exc:
+        raise CustomerRefused(f"customer.{exc.problem.value}", value=exc.value) from None
+    return customer, book.put(customer)
+
+
+def customer_json(customer: Customer) -> dict[str, object]:
+    return {
+        "key": customer.key,
+        "name": customer.name,
+        "id_type": customer.id_type.value,
+        "tax_id": customer.tax_id,
+        "eu_code": customer.eu_code,
+        "country": customer.country,
+        "email": customer.email,
+        "language": customer.language,
+    }
 
 
 def parse_series(text: str) -> NumberPattern:

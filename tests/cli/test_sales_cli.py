@@ -124,3 +124,29 @@ def test_the_numbering_of_a_profile_is_shown_checked_and_kept(
     capsys.readouterr()
     assert main(["sales", "numbering", "--json"]) == 0  # the register's highest number + 1, kept in the profile
     assert json.loads(capsys.readouterr().out)["next_invoice"] == f"S/{day:%Y}/0008"
+
+
+def test_customers_are_checked_added_updated_and_listed(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
+) -> None:
+    sim = make_sim()
+    assert add_profile(capsys, monkeypatch, home, sim, sim.tokens["full"])[0] == 0
+    capsys.readouterr()
+    assert main(["customers", "list"]) == 0 and "no customers" in capsys.readouterr().out
+    code = main(["--lang", "pl", "customers", "add", "--name", "Klient", "--nip", "1234567890"])
+    assert code == 2 and "NIP klienta 1234567890 jest niepoprawny" in capsys.readouterr().err
+    assert main(["customers", "add", "--name", "Klient", "--nip", "9999999999", "--email", "zły@"]) == 2
+    assert "not a valid e-mail address" in capsys.readouterr().err
+    assert main(["customers", "add", "--name", "Klient  sp. z o.o.", "--nip", "999-999-99-99"]) == 0
+    assert capsys.readouterr().out.strip() == "saved customer Klient sp. z o.o. (nip:9999999999)"
+    args = ["customers", "add", "--name", "Klient sp. z o.o.", "--nip", "9999999999", "--email", "a@klient.pl"]
+    assert main([*args, "--language", "en"]) == 0
+    assert "updated customer" in capsys.readouterr().out
+    assert main(["customers", "add", "--name", "Kunde GmbH", "--eu-vat", "DE123456789"]) == 0
+    capsys.readouterr()
+    assert main(["customers", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(c["key"], c["email"], c["language"]) for c in listed] == [
+        ("nip:9999999999", "a@klient.pl", "en"),
+        ("eu:DE123456789", None, "pl"),
+    ]
