@@ -455,6 +455,7 @@ class Sender:
                 self._trouble(exc)
                 return  # nothing was marked: they stay queued for the next round
             await self._journal([number], self._sending("online", session.reference))
+            self._online_used = True  # from here KSeF may hold an invoice of this session: close it at the end
             try:
                 reference = await send_invoice(self.api, session, xml)
             except (ServerError, TransportFailure) as exc:
@@ -470,7 +471,6 @@ class Sender:
                     continue  # the next round sends it in a new session
                 await self._journal([number], self._refused(exc))
                 continue
-            self._online_used = True
             await self._journal([number], _with_invoice_ref(reference))
 
     def _refused(self, exc: ApiError) -> Callable[[Sale], SendStatus]:
