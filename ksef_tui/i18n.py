@@ -1156,3 +1156,8 @@ from ksef_tui.i18n_mail import EN_MAIL, PL_MAIL  # noqa: E402
 
 PL.update(PL_MAIL)
 EN.update(EN_MAIL)
+
+from ksef_tui.i18n_certs import EN_CERTS, PL_CERTS  # noqa: E402
+
+PL.update(PL_CERTS)
+EN.update(EN_CERTS)

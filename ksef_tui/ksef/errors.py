@@ -252,3 +252,252 @@ def transport_failure(exc: httpx.TransportError, host: str) -> TransportFailure:
     if "refused" in text or "errno 111" in text:
         return TransportFailure("refused", host, "connection refused")
     return TransportFailure("network", host, type(exc).__name__)
+
+
+# ------------------------------------------------------------------------------------ signing credentials
+
+
+class CredentialError(KsefError):
+    """A certificate or key file we cannot use to sign (CERTS_OFFLINE.md §1.2). Never names the password, the
+    key or the file's content."""
+
+    key = "ksef.err.cred.unreadable"
+    category = Category.CONFIG
+
+    def __init__(self, summary: str = "", **params: object) -> None:
+        super().__init__(summary or type(self).__doc__ or self.key, **params)
+
+
+class CredentialUnreadable(CredentialError):
+    """neither a PKCS#12 file nor a certificate with a private key (PEM or DER)"""
+
+    key = "ksef.err.cred.unreadable"
+
+
+class WrongPassword(CredentialError):
+    """the password does not open the key or PKCS#12 file (or the file is damaged)"""
+
+    key = "ksef.err.cred.password"
+
+
+class PasswordNeeded(CredentialError):
+    """the key or PKCS#12 file is protected by a password and none was given"""
+
+    key = "ksef.err.cred.password_needed"
+
+
+class KeyMismatch(CredentialError):
+    """the private key does not belong to the certificate"""
+
+    key = "ksef.err.cred.mismatch"
+
+
+class MissingPrivateKey(CredentialError):
+    """a certificate without its private key"""
+
+    key = "ksef.err.cred.no_key"
+
+
+class MissingCertificate(CredentialError):
+    """a private key without its certificate"""
+
+    key = "ksef.err.cred.no_certificate"
+
+
+class UnsupportedKey(CredentialError):
+    """KSeF accepts RSA keys of 2048 bits or more and EC keys on P-256 or P-384"""
+
+    key = "ksef.err.cred.unsupported_key"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"unsupported key {what}: KSeF accepts RSA >= 2048 bits, EC P-256 or P-384", key_type=what)
+        self.what = what
+
+
+# ------------------------------------------------------------------------------------------- XAdES login
+
+
+def _details(error: ApiError) -> str:
+    """KSeF's own details of a refusal (its description when it gave none)."""
+    details = [d for e in error.exceptions for d in e.details]
+    if details:
+        return "; ".join(details)
+    return error.detail or "; ".join(e.description for e in error.exceptions)
+
+
+class XadesRejected(ApiError):
+    """POST /auth/xades-signature refused the signed request (400, CERTS_OFFLINE.md §1.3)."""
+
+    key = "ksef.err.xades.rejected"
+    category = Category.AUTH
+
+    @classmethod
+    def from_error(cls, error: ApiError) -> XadesRejected:
+        rejected = cls(error.status, error.exceptions, error.detail, error.body)
+        rejected.params["detail"] = _details(error)
+        return rejected
+
+
+class InvalidCertificate(XadesRejected):
+    """21115: KSeF does not accept the certificate (self-signed outside TEST, no NIP/PESEL to read...)."""
+
+    key = "ksef.err.xades.certificate"
+
+
+class InvalidSignature(XadesRejected):
+    """9105: the signature does not verify or its format is not an accepted XAdES profile."""
+
+    key = "ksef.err.xades.signature"
+
+
+class InvalidChallenge(XadesRejected):
+    """21111: the challenge expired (10 minutes) or is unknown."""
+
+    key = "ksef.err.xades.challenge"
+
+
+class SubjectNotForContext(XadesRejected):
+    """21117: the subject identifier type cannot be used with the context type (the profile's setting)."""
+
+    key = "ksef.err.xades.subject_context"
+    category = Category.CONFIG
+
+
+_XADES_CODES: dict[int, type[XadesRejected]] = {
+    21115: InvalidCertificate,
+    9105: InvalidSignature,
+    21111: InvalidChallenge,
+    21117: SubjectNotForContext,
+}
+
+
+def xades_rejection(error: ApiError) -> ApiError:
+    """The typed error for a refused XAdES login; other errors (429, 5xx, 401...) are returned unchanged."""
+    if error.status != 400 or isinstance(error, XadesRejected):
+        return error
+    for code in error.codes:
+        if code in _XADES_CODES:
+            return _XADES_CODES[code].from_error(error)
+    return XadesRejected.from_error(error)
+
+
+class NoPermissionsInContext(AuthenticationFailed):
+    """Status 415 after a XAdES login: the certificate's owner is neither the owner of the context nor granted
+    anything in it (for an accounting office: this company has granted it nothing)."""
+
+    key = "ksef.err.xades.no_permissions"
+    category = Category.PERMISSIONS
+
+    def __init__(self, status: AuthStatus, *, context: str, identity: str) -> None:
+        super().__init__(status)
+        self.params.update(context=context, identity=identity)
+
+
+#: Status 460 details (CERTS_OFFLINE.md §1.3) -> the reason in our keys.
+_CERTIFICATE_REASONS: list[tuple[str, str]] = [
+    ("odwołany", "revoked"),
+    ("zawieszony", "suspended"),
+    ("łańcuch", "untrusted"),
+    ("nieważny", "expired"),
+]
+
+
+class CertificateRefused(AuthenticationFailed):
+    """Status 460: KSeF's asynchronous certificate checks failed; ``reason`` is ``expired`` (or not yet valid),
+    ``revoked``, ``suspended``, ``untrusted`` (the chain) or ``other``, KSeF's detail is kept."""
+
+    key = "ksef.err.xades.cert.other"
+    category = Category.AUTH
+
+    def __init__(self, status: AuthStatus) -> None:
+        super().__init__(status)
+        text = " ".join((*status.details, status.description)).lower()
+        self.reason = next((reason for needle, reason in _CERTIFICATE_REASONS if needle in text), "other")
+        self.key = f"ksef.err.xades.cert.{self.reason}"
+
+
+def xades_failure(status: AuthStatus, *, context: str, identity: str) -> AuthenticationFailed:
+    """The typed error for a final status >= 400 of a XAdES login."""
+    if status.code == 415:
+        return NoPermissionsInContext(status, context=context, identity=identity)
+    if status.code == 460:
+        return CertificateRefused(status)
+    return AuthenticationFailed(status)
+
+
+# ---------------------------------------------------------------------------------------- KSeF certificates
+
+
+class TokenLoginCannotEnroll(ApiError):
+    """25001/25002: certificates are requested only after a login with a signature (qualified signature or seal,
+    Profil Zaufany, a KSeF certificate), never with a KSeF token."""
+
+    key = "ksef.err.certs.token_login"
+    category = Category.AUTH
+
+
+#: KSeF certificate refusals (CERTS_OFFLINE.md §3.1) -> the reason in our keys.
+_CERTIFICATE_CODES: dict[int, str] = {
+    25003: "subject",
+    25004: "csr",
+    25005: "no_request",
+    25006: "enrollment_limit",
+    25007: "certificate_limit",
+    25008: "no_certificate",
+    25009: "already_revoked",
+    25010: "key",
+    25011: "algorithm",
+}
+
+
+class CertificateRequestRefused(ApiError):
+    """A 400 of ``/certificates/*`` with a certificate code; ``reason`` names it, KSeF's detail is kept."""
+
+    key = "ksef.err.certs.refused"
+
+    def __init__(self, error: ApiError, reason: str) -> None:
+        super().__init__(error.status, error.exceptions, error.detail, error.body)
+        self.reason = reason
+        self.key = f"ksef.err.certs.{reason}"
+        self.params["detail"] = _details(error)
+
+
+def certificate_refusal(error: ApiError) -> ApiError:
+    """The typed error for a refused ``/certificates/*`` call; others are returned unchanged."""
+    if error.status != 400 or isinstance(error, (TokenLoginCannotEnroll, CertificateRequestRefused)):
+        return error
+    if error.has_code(25001) or error.has_code(25002):
+        refused = TokenLoginCannotEnroll(error.status, error.exceptions, error.detail, error.body)
+        refused.params["detail"] = _details(error)
+        return refused
+    for code in error.codes:
+        if code in _CERTIFICATE_CODES:
+            return CertificateRequestRefused(error, _CERTIFICATE_CODES[code])
+    return error
+
+
+class EnrollmentFailed(KsefError):
+    """The certificate request ended with a status >= 400 (400 refused, 500, 550): KSeF's words are kept."""
+
+    key = "ksef.err.certs.enrollment_failed"
+
+    def __init__(self, code: int, description: str, details: tuple[str, ...]) -> None:
+        detail = "; ".join(details)
+        super().__init__(
+            f"certificate request ended with status {code}: {description}" + (f" ({detail})" if detail else ""),
+            code=code,
+            description=description,
+            detail=detail,
+        )
+        self.code = code
+        self.details = details
+
+
+class EnrollmentPending(KsefError):
+    """KSeF has not issued the certificate yet after the time we waited (status 100)."""
+
+    key = "ksef.err.certs.pending"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"certificate request {reference} still in progress", reference=reference)
+        self.reference = reference
