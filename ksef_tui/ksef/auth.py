@@ -1,9 +1,14 @@
-"""KSeF token authentication (PROTOCOL.md §3) and keeping the session alive between runs.
+"""Authentication (PROTOCOL.md §3, CERTS_OFFLINE.md §1) and keeping the session alive between runs.
 
-challenge → RSA-OAEP(token|timestampMs) → POST /auth/ksef-token → poll GET /auth/{ref} while 100 →
-POST /auth/token/redeem (once) → access + refresh tokens. The access token is refreshed a minute before it
-expires; when the refresh token is dead (expired, or 400 21301 / 401) a new authentication runs. Tokens are
-handed to a :class:`SessionStore` (the vault) after every change, so the next run reuses them.
+Two ways in, one session life (:class:`SessionAuth`):
+
+* :class:`TokenAuth`: challenge → RSA-OAEP(token|timestampMs) → POST /auth/ksef-token;
+* :class:`XadesAuth`: challenge → ``AuthTokenRequest`` signed XAdES with a certificate → POST /auth/xades-signature;
+
+then both poll GET /auth/{ref} while 100 → POST /auth/token/redeem (once) → access + refresh tokens. The access
+token is refreshed a minute before it expires; when the refresh token is dead (expired, or 400 21301 / 401) a new
+authentication runs. Tokens are handed to a :class:`SessionStore` (the vault) after every change, so the next run
+reuses them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from ksef_tui.domain.session import SessionTokens
 from ksef_tui.ksef.client import KsefHttp, field, parse_time
@@ -25,7 +30,18 @@ from ksef_tui.ksef.crypto import (
     encrypt_token,
     select_certificate,
 )
-from ksef_tui.ksef.errors import ApiError, AuthenticationFailed, AuthStatus, ProtocolViolation, Unauthorized
+from ksef_tui.ksef.errors import (
+    ApiError,
+    AuthenticationFailed,
+    AuthStatus,
+    ProtocolViolation,
+    Unauthorized,
+    xades_failure,
+    xades_rejection,
+)
+
+if TYPE_CHECKING:
+    from ksef_tui.ksef.xades import SigningCredential
 
 REFRESH_MARGIN = timedelta(seconds=60)
 
@@ -110,6 +126,15 @@ def permissions_of(access_token: str) -> tuple[str, ...]:
 Clock = Callable[[], datetime]
 
 
+class SessionOptions(TypedDict, total=False):
+    """What every way in passes on to :class:`SessionAuth` unchanged."""
+
+    store: SessionStore | None
+    clock: Clock
+    poll_timeout: float
+    sleep: Callable[[float], Awaitable[None]]
+
+
 #: An access token marked dead (after a 401): any date minus any margin must still be a date.
 EXPIRED = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -118,14 +143,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class TokenAuth:
-    """Authenticates one profile with its KSeF token and keeps its session tokens fresh."""
+class SessionAuth:
+    """The session of one context: authenticates (``start`` is the way in, in a subclass), polls, redeems, keeps
+    the tokens fresh and stored. Users need only ``access_token()``, ``invalidate_access()``, ``certificates()``
+    and ``store``."""
 
     def __init__(
         self,
         http: KsefHttp,
         *,
-        ksef_token: Callable[[], Awaitable[str]],
         context_type: str,
         context_value: str,
         store: SessionStore | None = None,
@@ -134,7 +160,6 @@ class TokenAuth:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.http = http
-        self._ksef_token = ksef_token
         self.context_type = context_type
         self.context_value = context_value
         self.store = store or MemorySessionStore()
@@ -168,26 +193,12 @@ class TokenAuth:
         return Challenge(str(field(body, "challenge")), stamp, body.get("clientIp"))
 
     async def start(self) -> tuple[str, str]:
-        """Submit the encrypted token; returns (reference number, authentication token)."""
-        token = await self._ksef_token()
-        for attempt in (1, 2):
-            cert = select_certificate(await self.certificates(refresh=attempt == 2), TOKEN_USAGE, self._clock())
-            challenge = await self.challenge()
-            request = {
-                "challenge": challenge.challenge,
-                "contextIdentifier": {"type": self.context_type, "value": self.context_value},
-                "encryptedToken": encrypt_token(cert, token, challenge.timestamp_ms),
-            }
-            if cert.public_key_id:
-                request["publicKeyId"] = cert.public_key_id
-            try:
-                body = await self.http.json("POST", "/auth/ksef-token", json=request)
-            except ApiError as exc:
-                if exc.has_code(21470) and attempt == 1:  # the key was rotated: refetch and try once more
-                    continue
-                raise
-            return str(field(body, "referenceNumber")), str(field(body, "authenticationToken", "token"))
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Submit the credential; returns (reference number, authentication token)."""
+        raise NotImplementedError
+
+    def failure(self, status: AuthStatus) -> AuthenticationFailed:
+        """The error for a final status >= 400."""
+        return AuthenticationFailed(status)
 
     async def wait_for_status(self, reference: str, auth_token: str) -> AuthStatus:
         """Poll while the status is 100; any final status >= 400 raises :class:`AuthenticationFailed`."""
@@ -203,7 +214,7 @@ class TokenAuth:
             if status.code == 200:
                 return status
             if status.code != 100:
-                raise AuthenticationFailed(status)
+                raise self.failure(status)
             if loop.time() + delay > deadline:
                 raise AuthenticationFailed(AuthStatus(100, "timeout", ("authentication still in progress",)))
             await self._sleep(delay)
@@ -289,3 +300,104 @@ class TokenAuth:
                     await self.http.request("DELETE", "/auth/sessions/current", bearer=tokens.refresh_token)
             self._tokens = None
             await self.store.clear()
+
+
+class TokenAuth(SessionAuth):
+    """Authenticates one profile with its KSeF token and keeps its session tokens fresh."""
+
+    def __init__(
+        self,
+        http: KsefHttp,
+        *,
+        ksef_token: Callable[[], Awaitable[str]],
+        context_type: str,
+        context_value: str,
+        **options: Unpack[SessionOptions],
+    ) -> None:
+        super().__init__(http, context_type=context_type, context_value=context_value, **options)
+        self._ksef_token = ksef_token
+
+    async def start(self) -> tuple[str, str]:
+        """Submit the encrypted token; returns (reference number, authentication token)."""
+        token = await self._ksef_token()
+        for attempt in (1, 2):
+            cert = select_certificate(await self.certificates(refresh=attempt == 2), TOKEN_USAGE, self._clock())
+            challenge = await self.challenge()
+            request = {
+                "challenge": challenge.challenge,
+                "contextIdentifier": {"type": self.context_type, "value": self.context_value},
+                "encryptedToken": encrypt_token(cert, token, challenge.timestamp_ms),
+            }
+            if cert.public_key_id:
+                request["publicKeyId"] = cert.public_key_id
+            try:
+                body = await self.http.json("POST", "/auth/ksef-token", json=request)
+            except ApiError as exc:
+                if exc.has_code(21470) and attempt == 1:  # the key was rotated: refetch and try once more
+                    continue
+                raise
+            return str(field(body, "referenceNumber")), str(field(body, "authenticationToken", "token"))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: MF's reference signer backdates SigningTime by a minute (CERTS_OFFLINE.md §1.2, §8 point 1).
+SIGNING_BACKDATE = timedelta(minutes=1)
+#: MF's tests wait up to 120 s for a XAdES login (KSeF may ask the issuer's OCSP/CRL first).
+XADES_POLL_TIMEOUT = 120.0
+
+
+class XadesAuth(SessionAuth):
+    """Authenticates with a certificate: the ``AuthTokenRequest`` signed XAdES (CERTS_OFFLINE.md §1).
+
+    ``credential`` supplies the certificate and key when a login needs them (the vault); ``subject_type`` is
+    ``certificateSubject`` (the NIP/PESEL in the certificate) or ``certificateFingerprint``. ``verify_chain`` is
+    sent explicitly as ``verifyCertificateChain``: on TEST, False lets self-signed certificates in; DEMO and
+    production check the chain whatever it says. The status may stay 100 while KSeF asks the issuer's OCSP/CRL,
+    hence the longer wait."""
+
+    def __init__(
+        self,
+        http: KsefHttp,
+        *,
+        credential: Callable[[], Awaitable[SigningCredential]],
+        context_type: str,
+        context_value: str,
+        subject_type: str = "certificateSubject",
+        verify_chain: bool = False,
+        **options: Unpack[SessionOptions],
+    ) -> None:
+        options.setdefault("poll_timeout", XADES_POLL_TIMEOUT)
+        super().__init__(http, context_type=context_type, context_value=context_value, **options)
+        self._credential = credential
+        self.subject_type = subject_type
+        self.verify_chain = verify_chain
+        self._identity = ""
+
+    async def start(self) -> tuple[str, str]:
+        """Sign a fresh challenge and submit it; a refusal is a typed :class:`XadesRejected`."""
+        from ksef_tui.ksef.xades import auth_token_request, sign_xades
+
+        credential = await self._credential()
+        identity = credential.identity
+        if identity is not None:
+            self._identity = f"{identity.type.upper()} {identity.value}"
+        else:
+            self._identity = f"SHA-256 {credential.fingerprint[:16]}…"
+        challenge = await self.challenge()
+        request = auth_token_request(challenge.challenge, self.context_type, self.context_value, self.subject_type)
+        signed = sign_xades(request, credential, self._clock() - SIGNING_BACKDATE)
+        try:
+            body = await self.http.json(
+                "POST",
+                "/auth/xades-signature",
+                content=signed,
+                headers={"Content-Type": "application/xml"},
+                params={"verifyCertificateChain": "true" if self.verify_chain else "false"},
+            )
+        except ApiError as exc:
+            raise xades_rejection(exc) from None
+        return str(field(body, "referenceNumber")), str(field(body, "authenticationToken", "token"))
+
+    def failure(self, status: AuthStatus) -> AuthenticationFailed:
+        context = f"NIP {self.context_value}" if self.context_type == "Nip" else self.context_value
+        return xades_failure(status, context=context, identity=self._identity)
