@@ -17,9 +17,9 @@ from cryptography.x509.oid import NameOID
 
 from ksef_tui.domain.session import SessionTokens
 from ksef_tui.ksef.api import KsefApi
-from ksef_tui.ksef.auth import MemorySessionStore, TokenAuth
+from ksef_tui.ksef.auth import MemorySessionStore, TokenAuth, XadesAuth
 from ksef_tui.ksef.client import KsefHttp
-from ksef_tui.ksef.xades import PrivateKey
+from ksef_tui.ksef.xades import PrivateKey, SigningCredential
 
 PASSWORD = "Zażółć-gęślą-jaźń 42"
 
@@ -154,3 +154,57 @@ def scripted_api(handler: Handler) -> KsefApi:
         http, ksef_token=never, context_type="Nip", context_value="5265877635", store=MemorySessionStore(tokens)
     )
     return KsefApi(http, auth)
+
+
+# ------------------------------------------------------------------------------ against the simulator
+
+
+def sim_serves(*calls: tuple[str, str]) -> bool:
+    """Whether the simulator in this tree has these endpoints (``(method, path)`` as its route tables write
+    them): the end-to-end tests run once the simulator's side of the feature has landed."""
+    import importlib
+    import pkgutil
+
+    import ksef_tui.sim
+
+    served: set[tuple[str, str]] = set()
+    for info in pkgutil.iter_modules(ksef_tui.sim.__path__):
+        try:
+            module = importlib.import_module(f"ksef_tui.sim.{info.name}")
+        except ImportError:
+            continue
+        for endpoint in [*getattr(module, "ENDPOINTS", ()), *getattr(module, "TESTDATA_ENDPOINTS", ())]:
+            served.add((str(endpoint.method), str(endpoint.path)))
+    return set(calls) <= served
+
+
+def own_nip(n: int) -> str:
+    """A checksum-valid NIP of these tests' own (never one of the simulator's seed)."""
+    from ksef_tui.domain.nip import nip_with_checksum
+
+    for k in range(n * 10, n * 10 + 10):
+        value = nip_with_checksum(f"72{k:07d}")
+        if value is not None:
+            return value
+    raise AssertionError(n)
+
+
+def xades_api(
+    base_url: str,
+    credential: SigningCredential,
+    context_value: str,
+    *,
+    context_type: str = "Nip",
+    verify_chain: bool = False,
+) -> KsefApi:
+    """A :class:`KsefApi` that logs in with ``credential`` (XAdES) in the given context."""
+    http = KsefHttp(base_url)
+
+    async def provide() -> SigningCredential:
+        return credential
+
+    auth = XadesAuth(
+        http, credential=provide, context_type=context_type, context_value=context_value, verify_chain=verify_chain
+    )
+    # KsefApi still annotates its auth as TokenAuth; both are SessionAuth, which is all it uses.
+    return KsefApi(http, auth)  # type: ignore[arg-type]
