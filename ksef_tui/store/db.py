@@ -340,7 +340,9 @@ class Store:
         if read_only:
             return cls._open_read_only(path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = FileLock(str(path) + ".lock", mode=0o600)
+        # Not thread-local (filelock's default): a store is opened in one worker thread and closed in another,
+        # and a thread-local lock released from the second thread stays held, locking the store until exit.
+        lock = FileLock(str(path) + ".lock", mode=0o600, thread_local=False)
         try:
             lock.acquire(timeout=0)
         except Timeout:

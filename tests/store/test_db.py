@@ -423,3 +423,17 @@ def test_a_newer_schema_is_refused_and_left_untouched(tmp_path: Path, read_only:
     # the failed open released the lock
     with pytest.raises(StoreTooNew):
         Store.open(path)
+
+
+def test_a_store_opened_in_one_thread_and_closed_in_another_is_released(tmp_path: Path) -> None:
+    """Workers open a store in one thread and close it in another (asyncio.to_thread); the lock must go."""
+    import threading
+
+    opened: list[Store] = []
+    first = threading.Thread(target=lambda: opened.append(Store.open(tmp_path / "store.json")))
+    first.start()
+    first.join()
+    second = threading.Thread(target=opened[0].close)
+    second.start()
+    second.join()
+    Store.open(tmp_path / "store.json").close()  # StoreLocked with a thread-local lock
