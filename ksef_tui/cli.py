@@ -172,22 +172,31 @@ def cmd_profile_add(args: argparse.Namespace) -> int:
 
 
 def cmd_profile_list(args: argparse.Namespace) -> int:
-    profiles = _workspace(args).list_profiles()
+    workspace = _workspace(args)
+    profiles = workspace.list_profiles()
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": p.name,
-                        "nip": p.nip,
-                        "environment": p.environment,
-                        "start_date": p.start_date.isoformat(),
-                        "secret_backend": p.secrets.backend if p.secrets else None,
-                    }
-                    for p in profiles
-                ]
+        listed = []
+        for p in profiles:
+            credential = workspace.credential_of(p)
+            listed.append(
+                {
+                    "name": p.name,
+                    "nip": p.nip,
+                    "env": p.environment,
+                    "environment": p.environment,
+                    "start_date": p.start_date.isoformat(),
+                    "secret_backend": p.secrets.backend if p.secrets else None,
+                    "credential": {
+                        "name": credential.name,
+                        "kind": credential.kind.value,
+                        "fingerprint": credential.fingerprint,
+                        "subject": credential.subject or None,
+                        "not_after": credential.not_after.isoformat() if credential.not_after else None,
+                        "days_left": credential.days_left(),
+                    },
+                }
             )
-        )
+        print(json.dumps(listed, ensure_ascii=False))
         return EXIT_OK
     if not profiles:
         print(t("profile.none"))

@@ -116,6 +116,12 @@ class Profile:
     mail: MailSettings = MailSettings()
     secrets: SecretLocation | None = None
     numbering: Numbering = Numbering()
+    credential: str = ""  # the credential it signs in with; "" = its own token, kept under the profile's name
+
+    @property
+    def credential_name(self) -> str:
+        """The vault name of the credential: profiles from before credentials used their own name."""
+        return self.credential or self.name
 
     @property
     def base_url(self) -> str:

@@ -78,7 +78,9 @@ def open_api(
     http = KsefHttp(profile.base_url, on_wait=on_wait, transport=transport)
 
     async def ksef_token() -> str:
-        value = token if token is not None else await vault.aget_token(profile.vault_environment, profile.name)
+        value = (
+            token if token is not None else await vault.aget_token(profile.vault_environment, profile.credential_name)
+        )
         if not value:
             raise TokenMissing(profile)
         return value

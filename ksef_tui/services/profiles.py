@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as replace_field
 from datetime import date
 
+from ksef_tui.domain.credential import Credential, CredentialKind
 from ksef_tui.domain.ksef_token import InvalidTokenShape, parse_token_shape
 from ksef_tui.domain.nip import parse_nip
 from ksef_tui.domain.profile import (
@@ -66,8 +68,11 @@ def check_token_for(profile: Profile, token: str) -> None:
 
 
 def add_profile(repo: ProfileRepository, vault: Vault, profile: Profile, token: str, *, replace: bool = False) -> None:
-    """The token first, then the profile: a profile never exists without its token, and a failed add leaves
-    the vault as it was (no orphan secret, no other profile's token overwritten). Blocking (vault, file)."""
+    """The token first, then the profile with its token credential (named as the profile): a profile never
+    exists without its token, and a failed add leaves the vault as it was (no orphan secret, no other profile's
+    token overwritten). Blocking (vault, file)."""
+    from ksef_tui.vault import fingerprint
+
     check_token_for(profile, token)
     try:
         existing = repo.get(profile.name)
@@ -75,10 +80,13 @@ def add_profile(repo: ProfileRepository, vault: Vault, profile: Profile, token: 
         existing = None
     if existing is not None and not replace:
         raise ProfileExists(profile.name)
+    _check_credential_name_free(repo, profile.name, keep=profile.name)
+    profile = replace_field(profile, credential=profile.name)
+    credential = Credential(profile.name, CredentialKind.TOKEN, profile.vault_environment, fingerprint(token))
     previous = vault.get_token(profile.vault_environment, profile.name)
     vault.set_token(profile.vault_environment, profile.name, token)
     try:
-        repo.add(profile, replace=replace)
+        repo.add(profile, replace=replace, credential=credential)
     except BaseException:
         if previous is None:
             vault.delete_token(profile.vault_environment, profile.name)
@@ -88,10 +96,25 @@ def add_profile(repo: ProfileRepository, vault: Vault, profile: Profile, token: 
     vault.delete_session(profile.vault_environment, profile.name)  # a new token starts a new session
 
 
+def _check_credential_name_free(repo: ProfileRepository, name: str, *, keep: str) -> None:
+    """A new credential may not take the name of one that other profiles sign in with."""
+    others = [p.name for p in repo.users_of(name) if p.name != keep]
+    if others:
+        raise ProfileInputError("credential.name_taken", name=name, profiles=", ".join(others))
+
+
 def remove_profile(repo: ProfileRepository, vault: Vault | None, name: str) -> Profile:
+    """The profile and its own secrets (session, SMTP password); its credential's secret and description too,
+    unless another profile still signs in with it."""
     profile = repo.remove(name)
+    credential = profile.credential_name
+    shared = bool(repo.users_of(credential))
     if vault is not None:
-        vault.delete_token(profile.vault_environment, profile.name)
+        if not shared:
+            vault.delete_token(profile.vault_environment, credential)
+            vault.delete_certificate(profile.vault_environment, credential)
         vault.delete_session(profile.vault_environment, profile.name)
         vault.delete_mail_password(profile.vault_environment, profile.name)
+    if not shared:
+        repo.remove_credential(credential)
     return profile

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ from ksef_tui.store.profiles import ProfileRepository
 if TYPE_CHECKING:
     import httpx
 
+    from ksef_tui.domain.credential import Credential
     from ksef_tui.ksef.api import KsefApi
     from ksef_tui.ksef.limits import Wait
     from ksef_tui.services.purchase_sync import SyncProgress, SyncResult
@@ -163,6 +164,24 @@ class Workspace:
         add_profile(self.profiles, self.vault(profile), profile, token, replace=replace)
         return profile
 
+    def credential_of(self, profile: Profile) -> Credential:
+        """The profile's credential; a token credential from before credentials learns its fingerprint from the
+        vault once (kept in profiles.json; left unknown when the vault cannot be read now)."""
+        from ksef_tui.domain.credential import CredentialKind
+        from ksef_tui.vault import fingerprint
+
+        credential = self.profiles.credential_of(profile)
+        if credential.kind is CredentialKind.TOKEN and credential.fingerprint is None:
+            try:
+                token = self.vault(profile).get_token(profile.vault_environment, credential.name)
+            except UserError:
+                return credential
+            if token:
+                credential = replace(credential, fingerprint=fingerprint(token))
+                with contextlib.suppress(UserError):
+                    self.profiles.put_credential(credential)
+        return credential
+
     def remove_profile(self, name: str, *, delete_data: bool = False) -> Removal:
         from ksef_tui.services.profiles import remove_profile
 
@@ -267,7 +286,7 @@ class Workspace:
         from ksef_tui.vault import fingerprint
 
         vault = await asyncio.to_thread(self.vault, profile)
-        token = await vault.aget_token(profile.vault_environment, profile.name)
+        token = await vault.aget_token(profile.vault_environment, profile.credential_name)
         if not token:
             raise TokenMissing(profile)
         async with self.api(profile, token=token) as api:

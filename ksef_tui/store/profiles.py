@@ -9,15 +9,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ksef_tui.domain.credential import Credential, CredentialKind
 from ksef_tui.domain.profile import MailSecurity, MailSettings, MailTransport, Numbering, Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.store.atomic import atomic_write, clean_stale_temp_files
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: credentials apart from profiles (1 is read: each profile's own token)
 
 
 class ProfileFileCorrupt(UserError):
@@ -33,6 +34,14 @@ class ProfileFileCorrupt(UserError):
 
 class ProfileExists(UserError):
     key = "profile.exists"
+    category = Category.CONFIG
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
+
+
+class CredentialNotFound(UserError):
+    key = "credential.not_found"
     category = Category.CONFIG
 
     def __init__(self, name: str) -> None:
@@ -86,6 +95,38 @@ def _mail_from_json(data: dict[str, Any]) -> MailSettings:
     return MailSettings(**mail)
 
 
+def _credential_to_json(credential: Credential) -> dict[str, Any]:
+    data = asdict(credential)
+    data["kind"] = credential.kind.value
+    for name in ("not_before", "not_after"):
+        value = getattr(credential, name)
+        data[name] = None if value is None else value.isoformat()
+    return data
+
+
+def _credential_from_json(data: dict[str, Any]) -> Credential:
+    def moment(value: object) -> datetime | None:
+        return None if value in (None, "") else datetime.fromisoformat(str(value))
+
+    return Credential(
+        name=str(data["name"]),
+        kind=CredentialKind(data["kind"]),
+        environment=str(data["environment"]),
+        fingerprint=None if data.get("fingerprint") is None else str(data["fingerprint"]),
+        subject=str(data.get("subject") or ""),
+        identity=str(data.get("identity") or ""),
+        serial=str(data.get("serial") or ""),
+        not_before=moment(data.get("not_before")),
+        not_after=moment(data.get("not_after")),
+        certificate_type=str(data.get("certificate_type") or ""),
+    )
+
+
+def legacy_credential(profile: Profile) -> Credential:
+    """The credential of a profile from before credentials: its own KSeF token, kept under its name."""
+    return Credential(profile.name, CredentialKind.TOKEN, profile.vault_environment)
+
+
 def _from_json(data: dict[str, Any]) -> Profile:
     return Profile(
         name=str(data["name"]),
@@ -95,6 +136,7 @@ def _from_json(data: dict[str, Any]) -> Profile:
         mail=_mail_from_json(data.get("mail") or {}),
         secrets=SecretLocation(**data["secrets"]) if data.get("secrets") else None,
         numbering=Numbering(**data.get("numbering") or {}),
+        credential=str(data.get("credential") or ""),
     )
 
 
@@ -104,21 +146,65 @@ class ProfileRepository:
         self._lock_file = str(path) + ".lock"
 
     def _read(self) -> list[Profile]:
+        return self._read_all()[0]
+
+    def _read_all(self) -> tuple[list[Profile], list[Credential]]:
         try:
             raw = self.path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
-            return []
+            return [], []
         except OSError as exc:
             raise PathError(self.path, exc, category=Category.CONFIG) from None
         try:
             data = json.loads(raw)
-            return [_from_json(item) for item in data["profiles"]]
+            profiles = [_from_json(item) for item in data["profiles"]]
+            credentials = [_credential_from_json(item) for item in data.get("credentials") or []]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProfileFileCorrupt(self.path, f"{type(exc).__name__}: {exc}") from None
+        return profiles, credentials
 
-    def _write(self, profiles: list[Profile]) -> None:
-        payload = {"version": SCHEMA_VERSION, "profiles": [_to_json(p) for p in profiles]}
+    def _write(self, profiles: list[Profile], credentials: list[Credential] | None = None) -> None:
+        if credentials is None:
+            credentials = self._read_all()[1]
+        payload = {
+            "version": SCHEMA_VERSION,
+            "credentials": [_credential_to_json(c) for c in credentials],
+            "profiles": [_to_json(p) for p in profiles],
+        }
         atomic_write(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())
+
+    # --- credentials
+
+    def credentials(self) -> list[Credential]:
+        """Every credential: those stored, and each older profile's own token."""
+        profiles, stored = self._read_all()
+        named = {c.name for c in stored}
+        legacy = [legacy_credential(p) for p in profiles if not p.credential and p.name not in named]
+        return stored + legacy
+
+    def credential(self, name: str) -> Credential:
+        for credential in self.credentials():
+            if credential.name == name:
+                return credential
+        raise CredentialNotFound(name)
+
+    def credential_of(self, profile: Profile) -> Credential:
+        return self.credential(profile.credential_name)
+
+    def users_of(self, credential: str) -> list[Profile]:
+        """The profiles signing in with this credential."""
+        return [p for p in self._read() if p.credential_name == credential]
+
+    def put_credential(self, credential: Credential) -> None:
+        """Add or replace (by name) a credential's description (never its secret: that is the vault's)."""
+        with self._writing():
+            profiles, credentials = self._read_all()
+            self._write(profiles, [c for c in credentials if c.name != credential.name] + [credential])
+
+    def remove_credential(self, name: str) -> None:
+        with self._writing():
+            profiles, credentials = self._read_all()
+            self._write(profiles, [c for c in credentials if c.name != name])
 
     def list(self) -> list[Profile]:
         return self._read()
@@ -141,13 +227,16 @@ class ProfileRepository:
         except OSError as exc:
             raise PathError(exc.filename or self.path, exc, category=Category.CONFIG) from None
 
-    def add(self, profile: Profile, *, replace: bool = False) -> None:
+    def add(self, profile: Profile, *, replace: bool = False, credential: Credential | None = None) -> None:
+        """Add (or replace) a profile, with the description of its new credential in the same write."""
         with self._writing():
             clean_stale_temp_files(self.path)
-            profiles = self._read()
+            profiles, credentials = self._read_all()
             if any(p.name == profile.name for p in profiles) and not replace:
                 raise ProfileExists(profile.name)
-            self._write([p for p in profiles if p.name != profile.name] + [profile])
+            if credential is not None:
+                credentials = [c for c in credentials if c.name != credential.name] + [credential]
+            self._write([p for p in profiles if p.name != profile.name] + [profile], credentials)
 
     def remove(self, name: str) -> Profile:
         with self._writing():

@@ -1,7 +1,9 @@
 """The ``Vault``: the KSeF token and the session tokens of each profile, per environment, in one keyring backend.
 
 Service name ``ksef-tui/<environment>``, username = profile name for the KSeF token, ``<profile>#session``
-for the session tokens (a small JSON blob) and ``<profile>#mail`` for the SMTP password of the customer e-mail.
+for the session tokens (a small JSON blob), ``<profile>#mail`` for the SMTP password of the customer e-mail and
+``<credential>#cert`` for a certificate credential (certificate and private key; a token credential's token is
+under the credential's plain name, which for a profile from before credentials is the profile's name).
 Nothing here logs, prints or puts a secret into an exception message; UIs show ``fingerprint(token)``.
 
 All ``Vault`` methods block (Argon2 key derivation, DBus, file I/O): call them from thread workers, or use the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,10 +53,11 @@ from ksef_tui.vault.errors import (
 )
 from ksef_tui.vault.redact import Redacted, detail
 
-__all__ = ["MAIL_SUFFIX", "SESSION_SUFFIX", "Vault", "VaultDescription", "service_name"]
+__all__ = ["CERT_SUFFIX", "MAIL_SUFFIX", "SESSION_SUFFIX", "Vault", "VaultDescription", "service_name"]
 
 SESSION_SUFFIX = "#session"
 MAIL_SUFFIX = "#mail"  # the SMTP password of the profile's customer e-mail
+CERT_SUFFIX = "#cert"  # a certificate credential: its certificate and private key (PEM, in one JSON blob)
 
 # OS errors that mean "this file or folder cannot be used" (as opposed to a keyring daemon's own failure).
 _FILE_ERRNOS = frozenset(
@@ -267,6 +271,34 @@ class Vault:
     def delete_mail_password(self, environment: str, profile: str) -> bool:
         """True if a password was there."""
         return self._delete(environment, _username(profile) + MAIL_SUFFIX, profile)
+
+    # --- a certificate credential (the certificate with its private key)
+
+    def get_certificate(self, environment: str, credential: str) -> dict[str, str] | None:
+        """``{"certificate": PEM, "key": PKCS#8 PEM, "chain": PEM…}`` of a certificate credential, or None.
+        A blob that is not ours is ``DamagedSecret`` (never its content in the message)."""
+        blob = self._get(environment, _username(credential) + CERT_SUFFIX, credential)
+        if blob is None:
+            return None
+        try:
+            data = json.loads(blob)
+            if not isinstance(data, dict) or not {"certificate", "key"} <= data.keys():
+                raise ValueError("not a certificate credential")
+        except ValueError:
+            where = {"backend": type(self._keyring).__name__, "profile": credential, "environment": environment}
+            raise DamagedSecret("secrets.entry_unreadable", **where) from None
+        return {str(k): str(v) for k, v in data.items()}
+
+    def set_certificate(self, environment: str, credential: str, bundle: dict[str, str]) -> None:
+        if not bundle.get("certificate") or not bundle.get("key"):
+            raise ValueError("vault: a certificate credential needs its certificate and its key")
+        self._set(environment, _username(credential) + CERT_SUFFIX, credential, Redacted(json.dumps(bundle)))
+
+    def delete_certificate(self, environment: str, credential: str) -> bool:
+        return self._delete(environment, _username(credential) + CERT_SUFFIX, credential)
+
+    async def aget_certificate(self, environment: str, credential: str) -> dict[str, str] | None:
+        return await asyncio.to_thread(self.get_certificate, environment, credential)
 
     # --- async wrappers (asyncio.to_thread)
 
