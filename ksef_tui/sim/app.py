@@ -22,7 +22,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ksef_tui.sim import admin, exports, routes_auth, routes_batch, routes_invoices, routes_permissions, routes_sessions
+from ksef_tui.sim import (
+    admin,
+    exports,
+    routes_auth,
+    routes_batch,
+    routes_certificates,
+    routes_invoices,
+    routes_permissions,
+    routes_sessions,
+    routes_testdata,
+)
 from ksef_tui.sim.auth import Bearer
 from ksef_tui.sim.clock import iso
 from ksef_tui.sim.config import SimConfig
@@ -274,8 +284,11 @@ def create_app(
         *routes_invoices.ENDPOINTS,
         *exports.ENDPOINTS,
         *routes_permissions.ENDPOINTS,
+        *routes_certificates.ENDPOINTS,
         *EXTRA,
     ]
+    if state.config.environment == "TE":  # PRD has no /testdata
+        endpoints += routes_testdata.ENDPOINTS
     v2: list[BaseRoute] = [Route(ep.path, _dispatch(state, ep), methods=[ep.method]) for ep in endpoints]
     routes: list[BaseRoute] = [
         Mount("/v2", routes=v2),

@@ -1,5 +1,6 @@
-"""The book of authentication (PROTOCOL §3): challenges, authentication operations with a KSeF token, and
-the JWTs that stand for them (authentication, access and refresh tokens)."""
+"""The book of authentication (PROTOCOL §3): challenges, authentication operations (with a KSeF token here;
+the XAdES judgement is in :mod:`.xades_login`), and the JWTs that stand for them (authentication, access and
+refresh tokens)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import jwt
 from ksef_tui.domain.ksef_number import ReferenceType
 from ksef_tui.sim.clock import unix_ms
 from ksef_tui.sim.core import Book, Core, secs
+from ksef_tui.sim.identity import Identity
 from ksef_tui.sim.keys import TOKEN_USAGE, KeyRing
 from ksef_tui.sim.tokens import KsefToken, TokenBook
 
@@ -26,7 +28,11 @@ AUTH_DESCRIPTIONS = {
     415: "Uwierzytelnianie zakończone niepowodzeniem",
     425: "Uwierzytelnienie unieważnione",
     450: "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu",
+    460: "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu",
+    470: "Uwierzytelnianie zakończone niepowodzeniem",
+    480: "Uwierzytelnienie zablokowane",
 }
+TOKEN_METHOD = ("Token", "Token", "token.ksef", "Token KSeF")
 CONTEXT_TYPES = ("Nip", "InternalId", "NipVatUe", "PeppolId")
 
 
@@ -81,6 +87,11 @@ class AuthOp:
     last_refresh: datetime | None = None
     revoked: bool = False
     allowed_ips: list[IpRule] | None = None  # authorizationPolicy.allowedIps; None = any
+    # (authenticationMethod, authenticationMethodInfo.category, .code, .displayName)
+    method: tuple[str, str, str, str] = TOKEN_METHOD
+    subject: Identity | None = None  # XAdES: who signed (a token login's subject is the token's author)
+    certificate: bytes | None = None  # XAdES: the signing certificate (DER), for the enrollment data
+    ksef_certificate: str | None = None  # XAdES with a KSeF certificate: its serial number
 
     def ip_allowed(self, ip: str) -> bool:
         if self.allowed_ips is None:
@@ -163,7 +174,7 @@ class AuthBook(Book[AuthOp]):
             permissions=list(token.permissions) if token is not None and outcome == 200 else [],
             client_ip=client_ip,
         )
-        self._records[op.reference] = op
+        self.add(op)
         return op
 
     def _judge_token(
@@ -208,6 +219,16 @@ class AuthBook(Book[AuthOp]):
     def token_of(self, op: AuthOp) -> KsefToken | None:
         return self.tokens.get(op.token_ref) if op.token_ref else None
 
+    def subject_of(self, op: AuthOp) -> Identity:
+        """Who authenticated: the signer of a XAdES request, the author of a KSeF token."""
+        if op.subject is not None:
+            return op.subject
+        token = self.token_of(op)
+        return Identity("Nip", token.author_nip if token is not None else op.context_value)
+
+    def add(self, op: AuthOp) -> None:
+        self._records[op.reference] = op
+
     # ----------------------------------------------------------------- JWT
     def issue_jwt(self, typ: str, op: AuthOp, ttl: float) -> tuple[str, datetime]:
         now = self.core.now()
@@ -218,8 +239,8 @@ class AuthBook(Book[AuthOp]):
             "arn": op.reference,
             "cit": op.context_type,
             "civ": op.context_value,
-            "aum": "Token",
-            "sud": json.dumps({"Nip": op.context_value}),
+            "aum": op.method[0],
+            "sud": json.dumps({op.subject.type: op.subject.value} if op.subject else {"Nip": op.context_value}),
             "per": json.dumps(op.permissions if typ != "AuthenticationToken" else []),
             "pec": "[]",
             "rol": "[]",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cryptography import x509
+
 from ksef_tui.sim.clock import Clock, SystemClock
 from ksef_tui.sim.limits import PROFILES, Limit
 
@@ -58,7 +60,9 @@ class SimConfig:
     seed: int = 1
     seed_purchases: int = 24
     limits: str | dict[str, Limit] = "prod"
-    environment: str = "PRD"  # PRD accepts FA (3); TE also FA (2) and echoes X-Test-System-Warning
+    # PRD accepts FA (3); TE also FA (2), echoes X-Test-System-Warning, serves /testdata, accepts self-signed
+    # certificates for XAdES and SHA-1 in signatures
+    environment: str = "PRD"
     extra_fields: bool = False  # add an unknown property to JSON answers (clients must ignore it)
     receiver_name: str = "Ministerstwo Finansów"
     # Auth
@@ -70,6 +74,25 @@ class SimConfig:
     refresh_token_ttl: float = 7 * 86_400.0
     auth_retention: float = 7 * 86_400.0  # then GET /auth/{ref} answers 410
     jwt_issuer: str = "ksef-api-sim"
+    # XAdES login (CERTS_OFFLINE §1, §2, §7)
+    xades_delay: float = 0.0  # extra seconds a XAdES login stays at 100 (the OCSP/CRL wait of DEMO/PRD)
+    # "enforce": a signature without XAdES properties is 9105; "warn": accepted with X-System-Warning [sig-001]
+    # unless the request says X-KSeF-Feature: enforce-xades-compliance
+    xades_profile: str = "enforce"
+    # Issuers trusted besides the simulator's CA (the EU trusted list's stand-in); on PRD only certificates of
+    # these and of the simulator's CA log in (others: 21115), on TE also self-signed ones unless
+    # verifyCertificateChain=true (then 460)
+    trusted_issuers: list[x509.Certificate] = field(default_factory=list)
+    # Logging in with an Offline KSeF certificate: "460" (status 460 "Niepoprawny certyfikat") or "21115" (400)
+    offline_certificate_login: str = "460"
+    # Permissions and KSeF certificates (CERTS_OFFLINE §3, §4)
+    permission_delay: float = 0.3  # a grant or revocation operation stays at 100
+    certificate_delay: float = 0.5  # an enrollment stays at 100
+    certificate_revocation_delay: float = 0.5  # Blocked -> Revoked
+    certificate_validity_days: int = 730
+    enrollment_limits: dict[str, int] = field(default_factory=lambda: {"Nip": 300, "Pesel": 12, "Fingerprint": 12})
+    certificate_limits: dict[str, int] = field(default_factory=lambda: {"Nip": 100, "Pesel": 6, "Fingerprint": 6})
+    operation_retention: float = 30 * 86_400.0  # enrollment and permission-operation statuses, then 410
     # Tokens
     token_activation_delay: float = 1.0
     token_revocation_delay: float = 1.0

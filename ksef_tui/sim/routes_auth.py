@@ -1,4 +1,4 @@
-"""Public keys, authentication with a KSeF token, auth sessions and KSeF token management."""
+"""Public keys, authentication with a KSeF token or a XAdES signature, auth sessions and KSeF token management."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ksef_tui.sim.auth import AUTH_DESCRIPTIONS, CONTEXT_TYPES, AuthOp, IpRule
 from ksef_tui.sim.clock import iso
-from ksef_tui.sim.errors import VALIDATION, ApiError, gone
+from ksef_tui.sim.errors import VALIDATION, ApiError, HttpProblem, gone
 from ksef_tui.sim.http import (
     Ctx,
     Endpoint,
@@ -30,6 +30,8 @@ from ksef_tui.sim.http import (
 )
 from ksef_tui.sim.keys import b64
 from ksef_tui.sim.tokens import ALL_TOKEN_PERMISSIONS, TOKEN_STATUSES, KsefToken
+from ksef_tui.sim.xades import PROFILE, read_auth_request
+from ksef_tui.sim.xades_login import start_xades_auth
 
 CREDENTIALS = {"CredentialsManage", "CredentialsRead"}
 
@@ -85,6 +87,33 @@ def ksef_token(ctx: Ctx) -> Response:
     )
 
 
+def xades_signature(ctx: Ctx) -> Response:
+    """POST /auth/xades-signature: a signed ``AuthTokenRequest`` (CERTS_OFFLINE §1.3)."""
+    media_type = ctx.request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/xml":
+        raise HttpProblem(415, f"Nieobsługiwany typ treści '{media_type}'; wymagany application/xml.")
+    raw = ctx.query.get("verifyCertificateChain")
+    if raw is not None and raw.lower() not in ("true", "false"):
+        raise ApiError(VALIDATION, "Parametr 'verifyCertificateChain' musi mieć wartość true lub false.")
+    config = ctx.state.config
+    features = {f.strip().lower() for f in ctx.request.headers.get("x-ksef-feature", "").split(",")}
+    request = read_auth_request(
+        ctx.body,
+        enforce_profile=config.xades_profile == "enforce" or "enforce-xades-compliance" in features,
+        allow_sha1=config.environment == "TE",
+    )
+    op = start_xades_auth(
+        ctx.state, request, verify_chain=raw is not None and raw.lower() == "true", client_ip=ctx.client_ip
+    )
+    token, valid_until = ctx.state.auths.issue_jwt("AuthenticationToken", op, config.auth_token_ttl)
+    headers = {"X-System-Warning": f"[sig-001]: {PROFILE}"} if request.profile_warning else None
+    return ok(
+        {"referenceNumber": op.reference, "authenticationToken": {"token": token, "validUntil": iso(valid_until)}},
+        202,
+        headers=headers,
+    )
+
+
 def _policy(policy: dict[str, Any] | None) -> list[IpRule] | None:
     if policy is None:
         return None
@@ -123,8 +152,8 @@ def _op_json(op: AuthOp, ctx: Ctx, *, current: str | None = None) -> dict[str, A
         status["details"] = op.details
     body: dict[str, Any] = {
         "startDate": iso(op.started),
-        "authenticationMethod": "Token",
-        "authenticationMethodInfo": {"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"},
+        "authenticationMethod": op.method[0],
+        "authenticationMethodInfo": {"category": op.method[1], "code": op.method[2], "displayName": op.method[3]},
         "status": status,
         "isTokenRedeemed": op.redeemed,
         "lastTokenRefreshDate": iso(op.last_refresh) if op.last_refresh else None,
@@ -180,10 +209,12 @@ def refresh(ctx: Ctx) -> Response:
         raise ApiError(21301, f"Status uwierzytelniania ({code}) nie pozwala na odświeżenie tokenu dostępowego.")
     if _token_revoked(ctx, op):
         raise ApiError(21301, "Token KSeF został unieważniony.")
+    # A refreshed access token carries the current permission set (PROTOCOL §3.8).
     token = ctx.state.auths.token_of(op)
     if token is not None:
-        # A refreshed access token carries the current permission set (PROTOCOL §3.8).
         op.permissions = list(token.permissions)
+    elif op.subject is not None:
+        op.permissions = ctx.state.grants.access(op.subject, op.context_type, op.context_value).permissions
     op.last_refresh = ctx.now
     access, access_until = ctx.state.auths.issue_jwt("ContextToken", op, ctx.state.config.access_token_ttl)
     return ok({"accessToken": {"token": access, "validUntil": iso(access_until)}})
@@ -312,6 +343,7 @@ ENDPOINTS = [
     Endpoint("GET", "/security/public-key-certificates", "public", "none", (), public_keys),
     Endpoint("POST", "/auth/challenge", "public", "none", (), challenge),
     Endpoint("POST", "/auth/ksef-token", "public", "none", (), ksef_token),
+    Endpoint("POST", "/auth/xades-signature", "public", "none", (), xades_signature),
     Endpoint("POST", "/auth/token/redeem", "public", "auth", (), redeem),
     Endpoint("POST", "/auth/token/refresh", "public", "refresh", (), refresh),
     Endpoint("GET", "/auth/sessions", "other", "access", (), auth_sessions),

@@ -1,9 +1,10 @@
 """The simulator's in-memory world (no HTTP here): the basics and one book per concern.
 
-Books: ``keys`` (certificates, :mod:`.keys`), ``tokens`` (:mod:`.tokens`), ``auths`` (challenges, token
-authentication and JWTs, :mod:`.auth`), ``invoices`` (stored invoices, :mod:`.invoices`), ``sessions`` (online and
-batch sessions and their processing, :mod:`.sessions`); optional features (exports) add their books through
-``extensions`` and ``tickers``.
+Books: ``keys`` (certificates, :mod:`.keys`), ``tokens`` (:mod:`.tokens`), ``auths`` (challenges, token and
+XAdES authentication and JWTs, :mod:`.auth`), ``grants`` (permissions, test persons, grant operations,
+:mod:`.grants`), ``certificates`` (the simulator's CA, enrollments and KSeF certificates, :mod:`.certificates`),
+``invoices`` (stored invoices, :mod:`.invoices`), ``sessions`` (online and batch sessions and their processing,
+:mod:`.sessions`); optional features (exports) add their books through ``extensions`` and ``tickers``.
 
 Everything asynchronous in KSeF (auth status, token activation, invoice processing, session close,
 permanent storage) is modelled with due times: :meth:`SimState.advance` runs before every request and
@@ -22,8 +23,10 @@ from datetime import datetime
 
 from ksef_tui.domain.ksef_number import ReferenceType, make_ksef_number
 from ksef_tui.sim.auth import AuthBook
+from ksef_tui.sim.certificates import CertificateBook
 from ksef_tui.sim.config import SimConfig
 from ksef_tui.sim.core import Core, secs
+from ksef_tui.sim.grants import GrantBook
 from ksef_tui.sim.invoices import InvoiceBook
 from ksef_tui.sim.keys import SYMMETRIC_USAGE, TOKEN_USAGE, KeyRing, PublicKeyCert, make_cert
 from ksef_tui.sim.limits import RateLimiter
@@ -51,6 +54,8 @@ class SimState(Core):
         self.subjects: dict[str, Company] = {}
         self.tokens = TokenBook(self)
         self.auths = AuthBook(self, self.keys, self.tokens)
+        self.grants = GrantBook(self)
+        self.certificates = CertificateBook(self)
         self.invoices = InvoiceBook(self)
         self.sessions = SessionBook(self, self.invoices)
         self.named_tokens: dict[str, str] = {}
@@ -94,6 +99,8 @@ class SimState(Core):
         """Settle everything that has come due (called before every request)."""
         now = self.now()
         self.tokens.tick(now)
+        self.grants.tick(now)
+        self.certificates.tick(now)
         self.sessions.tick(now)
         for tick in self.tickers:
             tick(now)

@@ -34,10 +34,13 @@ from ..harness import Sim
 
 SPEC_PATH = Path(__file__).parent / "openapi" / "ksef-openapi-2.6.1-prod.json"
 SPEC_HOST = "https://api.ksef.mf.gov.pl"
+#: The TEST spec: the only one with the /testdata endpoints (they exist on TE only).
+TEST_SPEC_PATH = Path(__file__).parent / "openapi" / "ksef-openapi-2.7.0-test.json"
+TEST_SPEC_HOST = "https://api-test.ksef.mf.gov.pl"
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 _spec_lock = threading.Lock()
-_spec: list[OpenAPI] = []
+_specs: dict[Path, OpenAPI] = {}
 
 
 def _xml_as_text(data: bytes | str, **parameters: str) -> str:
@@ -49,9 +52,9 @@ def _json(data: bytes | str, **parameters: str) -> Any:
     return json.loads(data)
 
 
-def spec() -> OpenAPI:
+def spec(path: Path = SPEC_PATH) -> OpenAPI:
     with _spec_lock:
-        if not _spec:
+        if path not in _specs:
             # openapi-core has no deserializer for RFC 7807 bodies (plain JSON), and parses XML into an
             # element tree while the spec describes XML bodies as `type: string`.
             config = Config(
@@ -60,8 +63,8 @@ def spec() -> OpenAPI:
                     "application/xml": _xml_as_text,
                 }
             )
-            _spec.append(OpenAPI.from_file_path(str(SPEC_PATH), config=config))
-        return _spec[0]
+            _specs[path] = OpenAPI.from_file_path(str(path), config=config)
+        return _specs[path]
 
 
 # ------------------------------------------------------------------ openapi-core adapters
@@ -108,8 +111,10 @@ class SpecResponse:
 
 
 def check_against_spec(request: httpx.Request, response: httpx.Response, *, check_request: bool = True) -> None:
-    """Raise when the exchange does not match the official 2.6.1 PROD OpenAPI."""
+    """Raise when the exchange does not match the official 2.6.1 PROD OpenAPI (``/testdata``: the 2.7.0 TEST one)."""
     path = request.url.path
+    testdata = path.startswith("/v2/testdata/")
+    checked = spec(TEST_SPEC_PATH if testdata else SPEC_PATH)
     query: dict[str, list[str]] = {}
     for key, value in request.url.params.multi_items():
         query.setdefault(key, []).append(value)
@@ -122,10 +127,11 @@ def check_against_spec(request: httpx.Request, response: httpx.Response, *, chec
         header=headers,
         body=content,
         content_type=request.headers.get("content-type", "application/json").lower() if content else "",
+        host_url=TEST_SPEC_HOST if testdata else SPEC_HOST,
     )
     try:
         if check_request:
-            spec().validate_request(spec_request)
+            checked.validate_request(spec_request)
     except SecurityValidationError:
         # Some tests deliberately send no bearer; the response is still checked below.
         assert "authorization" not in {k.lower() for k in headers}
@@ -135,7 +141,7 @@ def check_against_spec(request: httpx.Request, response: httpx.Response, *, chec
         headers=Headers(dict(response.headers.items())),
         data=response.content or None,
     )
-    spec().validate_response(spec_request, spec_response)
+    checked.validate_response(spec_request, spec_response)
 
 
 # ------------------------------------------------------------------ API client
@@ -256,6 +262,10 @@ class Api:
         started = self.start_auth(token)
         status = self.wait_auth(started)
         assert status["status"]["code"] == 200, status
+        return self.redeem(started)
+
+    def redeem(self, started: dict[str, Any]) -> dict[str, str]:
+        """POST /auth/token/redeem for a started authentication (token or XAdES) that reached 200."""
         redeemed = self.call("POST", "/auth/token/redeem", token=started["authenticationToken"]["token"])
         assert redeemed.status_code == 200, redeemed.text
         tokens = redeemed.json()
