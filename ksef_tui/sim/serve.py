@@ -21,6 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="seed of all generated data")
     parser.add_argument("--limits", choices=("prod", "fast"), default="prod", help="rate-limit profile")
     parser.add_argument("--faults", default="", help="e.g. latency=0.2,error503=0.1,force429=invoiceMetadata")
+    parser.add_argument(
+        "--environment",
+        choices=("PRD", "TE"),
+        default="PRD",
+        help="TE: self-signed certificates log in with XAdES, /testdata is served",
+    )
     return parser
 
 
@@ -31,7 +37,13 @@ def serve_main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"--faults: {exc}", file=sys.stderr)
         return 2
-    config = SimConfig(seed=args.seed, seed_purchases=args.seed_purchases, limits=args.limits, faults=faults)
+    config = SimConfig(
+        seed=args.seed,
+        seed_purchases=args.seed_purchases,
+        limits=args.limits,
+        faults=faults,
+        environment=args.environment,
+    )
     app, state = create_app(config)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

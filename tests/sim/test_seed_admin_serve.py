@@ -94,6 +94,8 @@ def test_serve_main_prints_json_first(tmp_path: Path) -> None:
             "fast",
             "--faults",
             "latency=0",
+            "--environment",
+            "TE",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -110,6 +112,8 @@ def test_serve_main_prints_json_first(tmp_path: Path) -> None:
         assert response.status_code == 200
         stats = httpx.get(first["admin_url"] + "/stats", timeout=10).json()
         assert stats["purchases_seeded"] == 3
+        testdata = httpx.post(first["base_url"] + "/testdata/person", json={}, timeout=10)
+        assert testdata.status_code == 400  # served (TE), the empty body refused
     finally:
         proc.send_signal(signal.SIGINT)
         try:
