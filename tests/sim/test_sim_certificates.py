@@ -258,6 +258,12 @@ def test_csr_checks(prd: Api, issuer: Any) -> None:
     assert legacy_error(bad_name)[0] == 21405
     unknown = prd.call("GET", "/certificates/enrollments/20260515-EH-0000000000-0000000000-00", token=access)
     assert legacy_error(unknown)[0] == 25005
+    # an enrollment's status is kept 30 days
+    reference = prd.call("POST", "/certificates/enrollments", token=access, json_body=enroll_body(csr(ec_key(), data)))
+    prd.sim.advance(31 * 86_400)
+    later = login(prd, qualified(issuer), OWNER)
+    gone = prd.call("GET", f"/certificates/enrollments/{reference.json()['referenceNumber']}", token=later["access"])
+    assert gone.status_code == 410
 
 
 def test_limits_and_a_key_certified_for_another_subject(make_client: Factory, issuer: Any) -> None:

@@ -204,6 +204,12 @@ def test_person_grants_and_refusals(te: Api) -> None:
     assert legacy_error(short)[0] == 21405
     unknown = te.call("GET", "/permissions/operations/20260515-EG-0000000000-0000000000-00", token=client["access"])
     assert legacy_error(unknown)[0] == 21405
+    # an operation's status is kept 30 days
+    reference = te.call("POST", "/permissions/persons/grants", token=client["access"], json_body=grant).json()
+    te.sim.advance(31 * 86_400)
+    later = login(te, seal(CLIENT), CLIENT)
+    expired = te.call("GET", f"/permissions/operations/{reference['referenceNumber']}", token=later["access"])
+    assert expired.status_code == 410
 
 
 def test_testdata_grants_and_links(te: Api) -> None:

@@ -101,8 +101,19 @@ def test_rsa_person_with_nip_and_ec_seal_log_in(te: Api) -> None:
         {"signed_info_c14n": EXC_C14N, "reference_c14n": C14N},
         {"namespace": AUTH_2_0},
         {"method": RSA_SHA1, "digest": SHA1},  # TE accepts SHA-1
+        {"packaging": "xpath-filter2"},
+        {"packaging": "enveloping"},
+        {"packaging": "enveloping", "reference_c14n": C14N},
     ],
-    ids=["rsa-pss", "exclusive-signedinfo", "namespace-2.0", "sha1-on-te"],
+    ids=[
+        "rsa-pss",
+        "exclusive-signedinfo",
+        "namespace-2.0",
+        "sha1-on-te",
+        "xpath-filter2",
+        "enveloping",
+        "enveloping-c14n",
+    ],
 )
 def test_accepted_variants(te: Api, options: dict[str, Any]) -> None:
     response = start(te, seal(DEMO.nip), DEMO.nip, **options)
@@ -189,6 +200,11 @@ def test_bad_signatures_are_9105_with_ksef_details(te: Api) -> None:
         ["Nieprawidłowa wartość skrótu dla referencji wskazującej na element ''."],
     )
     assert legacy_error(post_signed(te, _swap_signature_value(signed)))[2] == ["Podpis zweryfikowany negatywnie."]
+    enveloping = signed_request(te, holder, DEMO.nip, packaging="enveloping")
+    inside = enveloping.replace(f"<Nip>{DEMO.nip}</Nip>".encode(), f"<Nip>{OTHER.nip}</Nip>".encode())
+    assert legacy_error(post_signed(te, inside))[2] == [
+        "Nieprawidłowa wartość skrótu dla referencji wskazującej na element '#Document'."
+    ]
     ec_holder = Holder.make(ec_key(), seal_name(DEMO.nip), now=FIXED_NOW)
     der = signed_request(te, ec_holder, DEMO.nip, ecdsa_der=True)
     assert legacy_error(post_signed(te, der))[2] == ["Podpis zweryfikowany negatywnie."]

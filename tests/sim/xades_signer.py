@@ -31,6 +31,7 @@ AUTH_2_1 = "http://ksef.mf.gov.pl/auth/token/2.1"
 C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+XPATH_FILTER2 = "http://www.w3.org/2002/06/xmldsig-filter2"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -171,7 +172,10 @@ def _reference(
         reference.set("Type", kind)
     chain = etree.SubElement(reference, f"{{{DS}}}Transforms")
     for algorithm in transforms:
-        etree.SubElement(chain, f"{{{DS}}}Transform", Algorithm=algorithm)
+        transform = etree.SubElement(chain, f"{{{DS}}}Transform", Algorithm=algorithm)
+        if algorithm == XPATH_FILTER2:  # as EU DSS cuts an enveloped signature out
+            xpath = etree.SubElement(transform, f"{{{XPATH_FILTER2}}}XPath", Filter="subtract")
+            xpath.text = "/descendant::ds:Signature"
     etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=digest)
     etree.SubElement(reference, f"{{{DS}}}DigestValue")
     return reference
@@ -190,16 +194,28 @@ def sign(
     signing_cert: x509.Certificate | None = None,
     ecdsa_der: bool = False,
     signing_time: datetime | None = None,
+    packaging: str = "enveloped",
 ) -> bytes:
-    """``xml`` with an enveloped XAdES-BES signature by ``key``/``cert``. ``signing_cert`` names another
+    """``xml`` with a XAdES-BES signature by ``key``/``cert``: ``packaging`` "enveloped" (the last child of the
+    request), "xpath-filter2" (enveloped, cut out by an XPath Filter 2.0 ``subtract`` as EU DSS does) or
+    "enveloping" (the request inside the signature's ``ds:Object Id="Document"``). ``signing_cert`` names another
     certificate in ``SigningCertificate``; ``xades=False`` leaves the XAdES properties out (plain XMLDSig)."""
     method = method or (RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SHA256)
-    root = etree.fromstring(xml)
-    signature = etree.SubElement(root, f"{{{DS}}}Signature", Id="Signature", nsmap={"ds": DS})
+    request = etree.fromstring(xml)
+    enveloping = packaging == "enveloping"
+    if enveloping:
+        root = signature = etree.Element(f"{{{DS}}}Signature", Id="Signature", nsmap={"ds": DS})
+    else:
+        root = request
+        signature = etree.SubElement(root, f"{{{DS}}}Signature", Id="Signature", nsmap={"ds": DS})
     signed_info = etree.SubElement(signature, f"{{{DS}}}SignedInfo")
     etree.SubElement(signed_info, f"{{{DS}}}CanonicalizationMethod", Algorithm=signed_info_c14n)
     etree.SubElement(signed_info, f"{{{DS}}}SignatureMethod", Algorithm=method)
-    document_ref = _reference(signed_info, "", [ENVELOPED, reference_c14n], digest)
+    if enveloping:
+        document_ref = _reference(signed_info, "#Document", [reference_c14n], digest)
+    else:
+        cut = XPATH_FILTER2 if packaging == "xpath-filter2" else ENVELOPED
+        document_ref = _reference(signed_info, "", [cut, reference_c14n], digest)
     properties_ref = None
     if xades:
         properties_ref = _reference(signed_info, "#SignedProperties", [reference_c14n], digest, SIGNED_PROPERTIES)
@@ -224,10 +240,15 @@ def sign(
         serial = etree.SubElement(entry, f"{{{XADES}}}IssuerSerial")
         etree.SubElement(serial, f"{{{DS}}}X509IssuerName").text = named.issuer.rfc4514_string()
         etree.SubElement(serial, f"{{{DS}}}X509SerialNumber").text = str(named.serial_number)
-    # The document's digest: the request without its signature (enveloped-signature transform).
-    unsigned = copy.deepcopy(root)
-    unsigned.remove(unsigned[-1])
-    document_ref[-1].text = _digest(_c14n(unsigned, reference_c14n), digest)
+    if enveloping:
+        document = etree.SubElement(signature, f"{{{DS}}}Object", Id="Document")
+        document.append(request)
+        document_ref[-1].text = _digest(_c14n(document, reference_c14n), digest)
+    else:
+        # The document's digest: the request without its signature (enveloped-signature transform).
+        unsigned = copy.deepcopy(root)
+        unsigned.remove(unsigned[-1])
+        document_ref[-1].text = _digest(_c14n(unsigned, reference_c14n), digest)
     if properties_ref is not None and signed_properties is not None:
         properties_ref[-1].text = _digest(_c14n(signed_properties, reference_c14n), digest)
     value.text = base64.b64encode(
