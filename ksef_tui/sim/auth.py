@@ -33,6 +33,7 @@ AUTH_DESCRIPTIONS = {
     480: "Uwierzytelnienie zablokowane",
 }
 TOKEN_METHOD = ("Token", "Token", "token.ksef", "Token KSeF")
+BLOCKED = "Podejrzenie incydentu bezpieczeństwa. Skontaktuj się z Ministerstwem Finansów przez formularz zgłoszeniowy."
 CONTEXT_TYPES = ("Nip", "InternalId", "NipVatUe", "PeppolId")
 
 
@@ -128,6 +129,8 @@ class AuthBook(Book[AuthOp]):
         self.tokens = tokens
         self.jwt_secret = hashlib.sha256(f"ksef-sim-jwt-{core.config.seed}".encode()).digest()
         self._challenges: dict[str, Challenge] = {}
+        #: Contexts whose logins end in 480 (TE: POST /testdata/context/block).
+        self.blocked: set[tuple[str, str]] = set()
 
     # ----------------------------------------------------------------- challenges
     def new_challenge(self) -> Challenge:
@@ -160,6 +163,8 @@ class AuthBook(Book[AuthOp]):
         outcome, details, token = self._judge_token(
             challenge, context_type, context_value, encrypted, now=now, key_id=key_id
         )
+        if (context_type, context_value) in self.blocked:
+            outcome, details, token = 480, [BLOCKED], None
         if token is not None and outcome == 200:
             token.last_use = now
         op = AuthOp(

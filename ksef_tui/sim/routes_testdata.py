@@ -1,7 +1,8 @@
 """TE-only test data (CERTS_OFFLINE §2, PROTOCOL §12), served when ``environment`` is ``TE`` (PRD has no
 ``/testdata``): test persons (a PESEL linked to a NIP owns that NIP's context; ``isDeceased`` makes its logins
-end in 470), grants made by the system (``authorIdentifier`` ``System``) and their removal, and the validity of a
-KSeF certificate (:mod:`.routes_certificates`).
+end in 470), grants made by the system (``authorIdentifier`` ``System``) and their removal, blocked contexts
+(every login there ends in 480 until unblocked), and the validity of a KSeF certificate
+(:mod:`.routes_certificates`).
 
 ``/testdata/permissions`` for a NIP with only ``InvoiceRead``/``InvoiceWrite`` stores entity grants (they show in
 that entity's ``/permissions/query/entities/grants``, as an office's client list); anything else person grants.
@@ -15,6 +16,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ksef_tui.domain.nip import is_valid_nip
+from ksef_tui.sim.auth import CONTEXT_TYPES
 from ksef_tui.sim.errors import VALIDATION, ApiError
 from ksef_tui.sim.grants import INVOICE_SCOPES, Person
 from ksef_tui.sim.http import Ctx, Endpoint, need_enum, need_obj, need_str, opt_bool, opt_list
@@ -117,10 +119,29 @@ def revoke_permissions(ctx: Ctx) -> Response:
     return _done()
 
 
+def _blocked_context(ctx: Ctx) -> tuple[str, str]:
+    context = need_obj(ctx.json(), "contextIdentifier")
+    kind = need_enum(context, "type", CONTEXT_TYPES, "contextIdentifier.")
+    return kind, need_str(context, "value", "contextIdentifier.")
+
+
+def block_context(ctx: Ctx) -> Response:
+    """Every later login in the context ends in 480 until it is unblocked."""
+    ctx.state.auths.blocked.add(_blocked_context(ctx))
+    return _done()
+
+
+def unblock_context(ctx: Ctx) -> Response:
+    ctx.state.auths.blocked.discard(_blocked_context(ctx))
+    return _done()
+
+
 ENDPOINTS = [
     Endpoint("POST", "/testdata/person", "public", "none", (), add_person),
     Endpoint("POST", "/testdata/person/remove", "public", "none", (), remove_person),
     Endpoint("POST", "/testdata/permissions", "public", "none", (), add_permissions),
     Endpoint("POST", "/testdata/permissions/revoke", "public", "none", (), revoke_permissions),
+    Endpoint("POST", "/testdata/context/block", "other", "none", (), block_context),
+    Endpoint("POST", "/testdata/context/unblock", "other", "none", (), unblock_context),
     *TESTDATA_ENDPOINTS,
 ]

@@ -8,7 +8,8 @@ the context type cannot take (21117: ``NipVatUe`` contexts take fingerprints, ``
 Asynchronous (GET /auth/{ref} after ``auth_delay`` + ``xades_delay``), checked in this order: the certificate
 (460: outside its validity window "Nieważny certyfikat", a revoked or blocked KSeF certificate "Certyfikat
 odwołany", an ``Offline`` KSeF certificate "Niepoprawny certyfikat", TE with ``verifyCertificateChain=true`` and
-an untrusted issuer "Niezaufany łańcuch certyfikatów"), a deceased test person (470), then the rights: the
+an untrusted issuer "Niezaufany łańcuch certyfikatów") after a blocked context (480, TE: /testdata/context/block),
+a deceased test person (470), then the rights: the
 context's owner or a holder of a grant there gets 200 and those rights in ``per``, anyone else 415.
 """
 
@@ -21,7 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from ksef_tui.domain.ksef_number import ReferenceType
-from ksef_tui.sim.auth import AuthOp, IpRule
+from ksef_tui.sim.auth import BLOCKED, AuthOp, IpRule
 from ksef_tui.sim.certificates import KsefCertificate
 from ksef_tui.sim.core import secs
 from ksef_tui.sim.errors import VALIDATION, ApiError
@@ -121,7 +122,9 @@ def start_xades_auth(state: SimState, request: AuthRequest, *, verify_chain: boo
     outcome, details, permissions = 200, [], []
     problem = _certificate_problem(cert, ksef, trusted, verify_chain, now)
     person = state.grants.person(subject)
-    if problem is not None:
+    if (request.context_type, request.context_value) in state.auths.blocked:
+        outcome, details = 480, [BLOCKED]
+    elif problem is not None:
         outcome, details = 460, [problem]
     elif person is not None and person.deceased:
         outcome, details = 470, [DECEASED]

@@ -368,3 +368,15 @@ def test_allowed_ips_of_the_signed_request_apply_to_the_access_token(te: Api) ->
     assert response.json()["reasonCode"] == "ip-not-allowed"
     open_tokens = login(te, seal(DEMO.nip), DEMO.nip, allowed_ips=[])  # empty AllowedIps: no restriction
     assert te.call("GET", "/auth/sessions", token=open_tokens["access"]).status_code == 200
+
+
+def test_a_blocked_context_ends_every_login_in_480(te: Api) -> None:
+    context = {"contextIdentifier": {"type": "Nip", "value": DEMO.nip}}
+    assert te.call("POST", "/testdata/context/block", json_body=context).status_code == 200
+    final = status(te, seal(DEMO.nip), DEMO.nip)
+    assert final["status"]["code"] == 480
+    assert final["status"]["description"] == "Uwierzytelnienie zablokowane"
+    token = te.wait_auth(te.start_auth(te.state.named_tokens["full"]))
+    assert token["status"]["code"] == 480
+    assert te.call("POST", "/testdata/context/unblock", json_body=context).status_code == 200
+    assert status(te, seal(DEMO.nip), DEMO.nip)["status"]["code"] == 200
