@@ -186,7 +186,7 @@ def _password(password: str | bytes | None) -> bytes | None:
 
 def _public_der(key: object) -> bytes:
     if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
-        raise UnsupportedKey(type(key).__name__.lstrip("_"))
+        raise UnsupportedKey(_describe(key))
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -195,7 +195,7 @@ def _describe(key: object) -> str:
         return f"RSA-{key.key_size}"
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
         return f"EC {key.curve.name}"
-    return type(key).__name__.lstrip("_")
+    return type(key).__name__.lstrip("_").removesuffix("PrivateKey").removesuffix("PublicKey")
 
 
 def _supported_key(key: object) -> PrivateKey:

@@ -317,6 +317,14 @@ def test_keys_ksef_would_refuse(make_key: object, described: str) -> None:
     assert report(caught.value).exit_code == 4  # CONFIG
 
 
+def test_an_ed25519_key_is_named_in_the_refusal() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    with pytest.raises(UnsupportedKey) as caught:
+        SigningCredential.create(certificate(ec_key()), ed25519.Ed25519PrivateKey.generate())
+    assert caught.value.what == "Ed25519"
+
+
 def test_files_that_are_not_a_credential() -> None:
     key = ec_key()
     cert = certificate(key)
