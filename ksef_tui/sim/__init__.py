@@ -36,7 +36,8 @@ Environments
     ``trusted_issuers`` (else 21115), no SHA-1, no /testdata. ``"TE"``: self-signed certificates log in too
     (``verifyCertificateChain=true`` makes them 460), SHA-1 is accepted, FA (2) is accepted, and
     ``/v2/testdata/person`` (+``/remove``), ``/v2/testdata/permissions`` (+``/revoke``),
-    ``/v2/testdata/context/block`` (+``/unblock``: logins there end in 480) and PUT
+    ``/v2/testdata/context/block`` (+``/unblock``: logins there end in 480),
+    ``/v2/testdata/limits/subject/certificate`` (POST/DELETE: the subject's certificate limits) and PUT
     ``/v2/testdata/certificates/{serialNumber}`` are served — e.g. "company C granted office B InvoiceRead and
     InvoiceWrite" is POST /v2/testdata/permissions ``{"contextIdentifier": {"type": "Nip", "value": C},
     "authorizedIdentifier": {"type": "Nip", "value": B}, "permissions": [{"permissionType": "InvoiceRead",

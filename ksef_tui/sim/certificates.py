@@ -148,6 +148,8 @@ class CertificateBook(Book[KsefCertificate]):
     def __init__(self, core: Core) -> None:
         super().__init__(core)
         self.enrollments: dict[str, Enrollment] = {}
+        #: TE: a subject's own limits (POST /testdata/limits/subject/certificate): (requests, certificates).
+        self.overrides: dict[Identity, tuple[int | None, int | None]] = {}
         self._ca: SimCA | None = None
 
     @property
@@ -169,7 +171,12 @@ class CertificateBook(Book[KsefCertificate]):
         now = self.core.now()
         made = sum(1 for e in self.enrollments.values() if e.subject == subject)
         active = sum(1 for c in self._records.values() if c.subject == subject and c.status(now) == "Active")
-        return config.enrollment_limits[subject.type], made, config.certificate_limits[subject.type], active
+        enrollments, certificates = self.overrides.get(subject, (None, None))
+        if enrollments is None:
+            enrollments = config.enrollment_limits[subject.type]
+        if certificates is None:
+            certificates = config.certificate_limits[subject.type]
+        return enrollments, made, certificates, active
 
     # ----------------------------------------------------------------- enrollment
     def enroll(

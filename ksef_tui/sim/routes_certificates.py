@@ -37,11 +37,13 @@ from ksef_tui.sim.http import (
     Endpoint,
     JsonObject,
     need_enum,
+    need_int,
     need_str,
     no_content,
     ok,
     opt_enum,
     opt_list,
+    opt_obj,
     opt_str,
     query_int,
 )
@@ -87,6 +89,31 @@ def limits(ctx: Ctx) -> Response:
     certificate = {"limit": cert_limit, "remaining": max(cert_limit - active, 0)}
     can = enrollment["remaining"] > 0 and certificate["remaining"] > 0
     return ok({"canRequest": can, "enrollment": enrollment, "certificate": certificate})
+
+
+def subject_limits(ctx: Ctx) -> Response:
+    """GET /limits/subject: the certificate limits in force for the authenticated subject."""
+    enroll_limit, _, cert_limit, _ = ctx.state.certificates.limits(_me(ctx))
+    return ok({"enrollment": {"maxEnrollments": enroll_limit}, "certificate": {"maxCertificates": cert_limit}})
+
+
+def set_subject_limits(ctx: Ctx) -> Response:
+    """TE: POST /testdata/limits/subject/certificate changes the subject's limits (DELETE restores them)."""
+    body = ctx.json()
+    values = []
+    for key, name in (("enrollment", "maxEnrollments"), ("certificate", "maxCertificates")):
+        part = opt_obj(body, key)
+        value = None if part is None or part.get(name) is None else need_int(part, name, f"{key}.")
+        if value is not None and value < 0:
+            raise ApiError(VALIDATION, f"Pole '{key}.{name}' nie może być ujemne.")
+        values.append(value)
+    ctx.state.certificates.overrides[_me(ctx)] = (values[0], values[1])
+    return Response(status_code=200)
+
+
+def reset_subject_limits(ctx: Ctx) -> Response:
+    ctx.state.certificates.overrides.pop(_me(ctx), None)
+    return Response(status_code=200)
 
 
 def enrollment_data_endpoint(ctx: Ctx) -> Response:
@@ -278,6 +305,7 @@ def set_valid_to(ctx: Ctx) -> Response:
 
 
 ENDPOINTS = [
+    Endpoint("GET", "/limits/subject", "other", "access", (), subject_limits),
     Endpoint("GET", "/certificates/limits", "other", "access", (), limits),
     Endpoint("GET", "/certificates/enrollments/data", "other", "access", (), enrollment_data_endpoint),
     Endpoint("POST", "/certificates/enrollments", "other", "access", (), enroll),
@@ -286,4 +314,8 @@ ENDPOINTS = [
     Endpoint("POST", "/certificates/query", "other", "access", (), query),
     Endpoint("POST", "/certificates/{certificateSerialNumber}/revoke", "other", "access", (), revoke),
 ]
-TESTDATA_ENDPOINTS = [Endpoint("PUT", "/testdata/certificates/{serialNumber}", "other", "access", (), set_valid_to)]
+TESTDATA_ENDPOINTS = [
+    Endpoint("PUT", "/testdata/certificates/{serialNumber}", "other", "access", (), set_valid_to),
+    Endpoint("POST", "/testdata/limits/subject/certificate", "other", "access", (), set_subject_limits),
+    Endpoint("DELETE", "/testdata/limits/subject/certificate", "other", "access", (), reset_subject_limits),
+]

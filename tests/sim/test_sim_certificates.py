@@ -205,6 +205,12 @@ def test_expiry_and_offline_certificates_on_te(make_client: Factory) -> None:
     holder = Holder.make(rsa_key(0), seal_name(DEMO.nip), now=FIXED_NOW)
     tokens = login(te, holder, DEMO.nip)
     data = enrollment_data(te, tokens["access"])
+    limits = {"enrollment": {"maxEnrollments": 5}, "certificate": {"maxCertificates": 2}}
+    assert (
+        te.call("POST", "/testdata/limits/subject/certificate", token=tokens["access"], json_body=limits).status_code
+        == 200
+    )
+    assert te.call("GET", "/limits/subject", token=tokens["access"]).json() == limits
     assert data["organizationIdentifier"] == f"VATPL-{DEMO.nip}" and "serialNumber" not in data
     key, offline_key = ec_key(), ec_key()
     serial = issue(te, tokens["access"], enroll_body(csr(key, data)))["certificateSerialNumber"]
@@ -224,6 +230,9 @@ def test_expiry_and_offline_certificates_on_te(make_client: Factory) -> None:
         "PUT", "/testdata/certificates/0123456789ABCDEF", token=tokens["access"], json_body={"validTo": iso(FIXED_NOW)}
     )
     assert legacy_error(missing)[0] == 25008
+    assert te.call("DELETE", "/testdata/limits/subject/certificate", token=tokens["access"]).status_code == 200
+    restored = te.call("GET", "/limits/subject", token=tokens["access"]).json()
+    assert restored == {"enrollment": {"maxEnrollments": 300}, "certificate": {"maxCertificates": 100}}
 
 
 def test_csr_checks(prd: Api, issuer: Any) -> None:
