@@ -20,7 +20,7 @@ from ksef_tui.sim.seed import DEMO
 
 from ..harness import FIXED_NOW
 from .sim_support import Api, legacy_error
-from .xades_flow import Holder, claims, login, nip, status
+from .xades_flow import Holder, claims, login, nip, start, status
 from .xades_signer import certificate, ec_key, person_name, rsa_key, seal_name
 
 Factory = Callable[..., Api]
@@ -219,12 +219,17 @@ def test_expiry_and_offline_certificates_on_te(make_client: Factory) -> None:
     assert offline_cert.extensions.get_extension_for_class(x509.KeyUsage).value.content_commitment
     refused = status(te, Holder(offline_key, offline_cert), DEMO.nip)
     assert (refused["status"]["code"], refused["status"]["details"]) == (460, ["Niepoprawny certyfikat"])
+    te.state.config.offline_certificate_login = "21115"  # the other reading of an open point (§8.3)
+    assert legacy_error(start(te, Holder(offline_key, offline_cert), DEMO.nip))[0] == 21115
+    ksef = Holder(key, retrieve(te, tokens["access"], serial))
+    chained = status(te, ksef, DEMO.nip, params={"verifyCertificateChain": "true"})  # the simulator's CA is trusted
+    assert chained["status"]["code"] == 200
     path = f"/testdata/certificates/{serial}"
     later = te.call("PUT", path, token=tokens["access"], json_body={"validTo": iso(FIXED_NOW + timedelta(days=3650))})
     assert legacy_error(later)[0] == 21405
     assert te.call("PUT", path, token=tokens["access"], json_body={"validTo": iso(FIXED_NOW)}).status_code == 200
     assert listed(te, tokens["access"], {"type": "Authentication"})["certificates"][0]["status"] == "Expired"
-    expired = status(te, Holder(key, retrieve(te, tokens["access"], serial)), DEMO.nip)
+    expired = status(te, ksef, DEMO.nip)
     assert (expired["status"]["code"], expired["status"]["details"]) == (460, ["Nieważny certyfikat"])
     missing = te.call(
         "PUT", "/testdata/certificates/0123456789ABCDEF", token=tokens["access"], json_body={"validTo": iso(FIXED_NOW)}
