@@ -234,7 +234,9 @@ class GrantBook(Book[Grant]):
                     scopes.append(grant.scope)
             elif self._delegated(grant, context_type, context_value):
                 scopes.append(grant.scope)
-        return Access(False, [s for s in (*OWNER_PERMISSIONS, "EnforcementOperations") if s in scopes])
+        order = (*OWNER_PERMISSIONS, "EnforcementOperations")
+        known = [s for s in order if s in scopes]
+        return Access(False, known + [s for s in dict.fromkeys(scopes) if s not in order])
 
     def _delegated(self, grant: Grant, context_type: str, context_value: str) -> bool:
         """An indirect grant of the intermediary ``grant.context`` counts in the client's context when the

@@ -353,11 +353,14 @@ def test_fingerprint_login_after_a_fingerprint_grant(te: Api) -> None:
     grant = {
         "contextIdentifier": {"type": "Nip", "value": DEMO.nip},
         "authorizedIdentifier": {"type": "Fingerprint", "value": fingerprint(holder.cert).lower()},
-        "permissions": [{"permissionType": "InvoiceRead", "description": "Odczyt faktur"}],
+        "permissions": [
+            {"permissionType": "CollectiveIdentifierManage", "description": "Identyfikatory zbiorcze"},
+            {"permissionType": "InvoiceRead", "description": "Odczyt faktur"},
+        ],
     }
     assert te.call("POST", "/testdata/permissions", json_body=grant).status_code == 200
     tokens = login(te, holder, DEMO.nip, subject_type="certificateFingerprint")
-    assert per(tokens["access"]) == ["InvoiceRead"]
+    assert per(tokens["access"]) == ["InvoiceRead", "CollectiveIdentifierManage"]
     assert claims(tokens["access"])["sud"] == f'{{"Fingerprint": "{fingerprint(holder.cert)}"}}'
 
 
