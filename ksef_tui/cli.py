@@ -162,13 +162,65 @@ def cmd_profile_add(args: argparse.Namespace) -> int:
     from ksef_tui.services.workspace import today_in_warsaw
     from ksef_tui.vault import fingerprint
 
-    make_profile(args.name, args.nip, args.env, args.start_date)  # bad values fail before the token is asked
-    token = _read_token(args)
-    profile = _workspace(args).add_profile(args.name, args.nip, args.env, args.start_date, token, replace=args.replace)
-    print(t("profile.added", name=profile.name, nip=profile.nip, env=profile.environment, fp=fingerprint(token)))
+    make_profile(args.name, args.nip, args.env, args.start_date)  # bad values fail before a secret is read
+    if args.cert_p12 or args.cert_pem:
+        profile = _add_certificate_profile(args)
+    elif args.credential:
+        profile = _workspace(args).add_profile_using(args.name, args.nip, args.env, args.start_date, args.credential)
+        print(t("profile.added_using", name=profile.name, nip=profile.nip, credential=args.credential))
+    else:
+        token = _read_token(args)
+        profile = _workspace(args).add_profile(
+            args.name, args.nip, args.env, args.start_date, token, replace=args.replace
+        )
+        print(t("profile.added", name=profile.name, nip=profile.nip, env=profile.environment, fp=fingerprint(token)))
     if profile.start_date > today_in_warsaw():
         _warn(t("profile.future_start", date=_pl_date(profile.start_date)))
     return EXIT_OK
+
+
+def _secret_file(path: str | None) -> str | None:
+    """A password from a file (its first line), never from the command line itself."""
+    from ksef_tui.services.files import read_input
+
+    if path is None:
+        return None
+    lines = read_input(Path(path), max_bytes=4096).decode("utf-8", errors="replace").splitlines()
+    return lines[0] if lines else ""
+
+
+def _add_certificate_profile(args: argparse.Namespace) -> Profile:
+    from ksef_tui.services.files import read_input
+
+    if args.cert_p12:
+        data, key = read_input(Path(args.cert_p12)), None
+        password = _secret_file(args.cert_password_file)
+    else:
+        data = read_input(Path(args.cert_pem))
+        key = read_input(Path(args.key_pem)) if args.key_pem else None
+        password = _secret_file(args.key_password_file)
+    profile, credential = _workspace(args).add_certificate_profile(
+        args.name,
+        args.nip,
+        args.env,
+        args.start_date,
+        data,
+        password=password,
+        key=key,
+        credential_name=args.credential_name,
+        replace_profile=args.replace,
+    )
+    print(
+        t(
+            "profile.added_certificate",
+            name=profile.name,
+            nip=profile.nip,
+            subject=credential.subject,
+            fp=(credential.fingerprint or "")[:16],
+            until=credential.not_after.date().isoformat() if credential.not_after else "-",
+        )
+    )
+    return profile
 
 
 def cmd_profile_list(args: argparse.Namespace) -> int:
@@ -803,7 +855,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--nip", required=True)
     add.add_argument("--env", required=True, help="test | demo | prod | URL")
     add.add_argument("--start-date", required=True, metavar="YYYY-MM-DD")
-    add.add_argument("--token-stdin", action="store_true", help=t("cli.profile.token_stdin"))
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--token-stdin", action="store_true", help=t("cli.profile.token_stdin"))
+    how.add_argument("--cert-p12", metavar="FILE", help=t("cli.profile.cert_p12"))
+    how.add_argument("--cert-pem", metavar="FILE", help=t("cli.profile.cert_pem"))
+    how.add_argument("--credential", metavar="NAME", help=t("cli.profile.credential"))
+    add.add_argument("--cert-password-file", metavar="FILE", help=t("cli.profile.cert_password_file"))
+    add.add_argument("--key-pem", metavar="FILE", help=t("cli.profile.key_pem"))
+    add.add_argument("--key-password-file", metavar="FILE", help=t("cli.profile.key_password_file"))
+    add.add_argument("--credential-name", metavar="NAME", help=t("cli.profile.credential_name"))
     add.add_argument("--replace", action="store_true")
     secret_options(add)
     add.set_defaults(handler=cmd_profile_add)

@@ -1,4 +1,4 @@
-"""Protected KSeF calls on top of :class:`KsefHttp` and :class:`TokenAuth`.
+"""Protected KSeF calls on top of :class:`KsefHttp` and a :class:`SessionAuth` (a KSeF token or XAdES).
 
 A 401 on a protected call means the access token died early (revoked session, server restart): the access
 token is dropped and the call is repeated once with a refreshed or new one.
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from ksef_tui.domain.session import SessionTokens
-from ksef_tui.ksef.auth import TokenAuth
+from ksef_tui.ksef.auth import SessionAuth
 from ksef_tui.ksef.client import KsefHttp, field, json_object, parse_time
 from ksef_tui.ksef.errors import Unauthorized
 
@@ -31,7 +31,7 @@ class TokenStatus:
 class KsefApi:
     """The protected API of one context; ``async with`` closes its connection."""
 
-    def __init__(self, http: KsefHttp, auth: TokenAuth) -> None:
+    def __init__(self, http: KsefHttp, auth: SessionAuth) -> None:
         self.http = http
         self.auth = auth
 

@@ -21,8 +21,10 @@ from ksef_tui.store.apilog import append_api_log
 if TYPE_CHECKING:
     import httpx
 
+    from ksef_tui.domain.credential import Credential
     from ksef_tui.ksef.api import KsefApi
     from ksef_tui.ksef.limits import WaitCallback
+    from ksef_tui.ksef.xades import SigningCredential
     from ksef_tui.vault import Vault
 
 
@@ -67,15 +69,35 @@ def open_api(
     vault: Vault,
     *,
     token: str | None = None,
+    credential: Credential | None = None,
     on_wait: WaitCallback | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> KsefApi:
-    """The API of ``profile``; ``token`` overrides the vault (the wizard checks a token before saving it)."""
+    """The API of ``profile``; ``token`` overrides the vault (the wizard checks a token before saving it). With a
+    certificate ``credential`` it signs in with XAdES in the profile's context (the certificate's own company, or
+    a client that granted it rights)."""
+    from ksef_tui.domain.credential import CredentialKind
     from ksef_tui.ksef.api import KsefApi
-    from ksef_tui.ksef.auth import TokenAuth
+    from ksef_tui.ksef.auth import TokenAuth, XadesAuth
     from ksef_tui.ksef.client import KsefHttp
 
     http = KsefHttp(profile.base_url, on_wait=on_wait, transport=transport)
+    if token is None and credential is not None and credential.kind is CredentialKind.CERTIFICATE:
+        certificate = credential
+
+        async def signing() -> SigningCredential:
+            from ksef_tui.services.credentials import load_signing
+
+            return await asyncio.to_thread(load_signing, vault, certificate)
+
+        xades = XadesAuth(
+            http,
+            credential=signing,
+            context_type="Nip",
+            context_value=profile.nip,
+            store=VaultSessionStore(vault, profile),
+        )
+        return KsefApi(http, xades)
 
     async def ksef_token() -> str:
         value = (

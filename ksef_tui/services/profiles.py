@@ -80,7 +80,7 @@ def add_profile(repo: ProfileRepository, vault: Vault, profile: Profile, token: 
         existing = None
     if existing is not None and not replace:
         raise ProfileExists(profile.name)
-    _check_credential_name_free(repo, profile.name, keep=profile.name)
+    check_credential_name_free(repo, profile.name, keep=profile.name)
     profile = replace_field(profile, credential=profile.name)
     credential = Credential(profile.name, CredentialKind.TOKEN, profile.vault_environment, fingerprint(token))
     previous = vault.get_token(profile.vault_environment, profile.name)
@@ -96,7 +96,7 @@ def add_profile(repo: ProfileRepository, vault: Vault, profile: Profile, token: 
     vault.delete_session(profile.vault_environment, profile.name)  # a new token starts a new session
 
 
-def _check_credential_name_free(repo: ProfileRepository, name: str, *, keep: str) -> None:
+def check_credential_name_free(repo: ProfileRepository, name: str, *, keep: str) -> None:
     """A new credential may not take the name of one that other profiles sign in with."""
     others = [p.name for p in repo.users_of(name) if p.name != keep]
     if others:

@@ -149,7 +149,11 @@ class Verifier:
         self.profile = profile
         self._token = token
         self.api = api
-        self.auth: TokenAuth = api.auth
+        from ksef_tui.ksef.auth import TokenAuth
+
+        auth = api.auth
+        assert isinstance(auth, TokenAuth), "the token verification runs on a token login"
+        self.auth: TokenAuth = auth
         self.fresh = fresh
         self.clock = clock
         self.result = Verification(profile.name, profile.environment, fingerprint)

@@ -182,6 +182,45 @@ class Workspace:
                     self.profiles.put_credential(credential)
         return credential
 
+    def add_certificate_profile(
+        self,
+        name: str,
+        nip: str,
+        environment: str,
+        start_date: str,
+        data: bytes,
+        *,
+        password: str | None = None,
+        key: bytes | None = None,
+        credential_name: str | None = None,
+        replace_profile: bool = False,
+    ) -> tuple[Profile, Credential]:
+        """A company profile signing in with a certificate (PKCS#12, or certificate + key): read once with its
+        password, kept in the vault; blocking."""
+        from ksef_tui.ksef.xades import load_credential
+        from ksef_tui.services.credentials import add_certificate_profile
+        from ksef_tui.services.profiles import make_profile
+
+        profile = make_profile(name, nip, environment, start_date, secrets=self.secret_location(None))
+        signing = load_credential(data, password, key=key)
+        credential = add_certificate_profile(
+            self.profiles,
+            self.vault(profile),
+            profile,
+            signing,
+            credential_name=credential_name,
+            replace_profile=replace_profile,
+        )
+        return self.profiles.get(name), credential
+
+    def add_profile_using(self, name: str, nip: str, environment: str, start_date: str, credential: str) -> Profile:
+        """A client company signing in with a credential already there (the office's): no new secret."""
+        from ksef_tui.services.credentials import add_profile_using
+        from ksef_tui.services.profiles import make_profile
+
+        profile = make_profile(name, nip, environment, start_date, secrets=self.secret_location(None))
+        return add_profile_using(self.profiles, profile, credential)
+
     def remove_profile(self, name: str, *, delete_data: bool = False) -> Removal:
         from ksef_tui.services.profiles import remove_profile
 
@@ -266,7 +305,10 @@ class Workspace:
         from ksef_tui.services.connection import close_api, open_api
 
         vault = await asyncio.to_thread(self.vault, profile)
-        api = open_api(profile, vault, token=token, on_wait=on_wait, transport=self._transport(profile))
+        credential = None if token is not None else await asyncio.to_thread(self.profiles.credential_of, profile)
+        api = open_api(
+            profile, vault, token=token, credential=credential, on_wait=on_wait, transport=self._transport(profile)
+        )
         try:
             yield api
         finally:
@@ -315,7 +357,7 @@ class Workspace:
                 try:
                     result = await sync.run()
                 except KsefError as exc:
-                    raise SyncFailed(reason=exc.message(), hint=exc.hint()) from exc
+                    raise SyncFailed(reason=exc.message(), hint=exc.hint(), category=kept_category(exc)) from exc
         finally:
             await asyncio.to_thread(store.close)
         return SyncOutcome(result, warnings=warnings)
@@ -361,10 +403,7 @@ class Workspace:
                 try:
                     report = await sender.send(numbers)
                 except KsefError as exc:
-                    # A refused credential, a missing InvoiceWrite or an unreachable KSeF keeps its own exit code.
-                    kept = exc.category in (Category.NETWORK, Category.AUTH, Category.PERMISSIONS)
-                    category = exc.category if kept else Category.KSEF
-                    raise SendFailed(reason=exc.message(), hint=exc.hint(), category=category) from exc
+                    raise SendFailed(reason=exc.message(), hint=exc.hint(), category=kept_category(exc)) from exc
             if profile.mail.auto and (report.accepted or report.reconciled):
                 await asyncio.to_thread(self._deliver_mail, store, profile, report)
             return report
@@ -417,6 +456,13 @@ class SendFailed(UserError):
 
     key = "send.failed"
     category = Category.KSEF
+
+
+def kept_category(error: UserError) -> Category:
+    """A sync or send cut short keeps the exit code of a refused credential (2), a missing permission (5) or an
+    unreachable KSeF (3); any other KSeF refusal is 6."""
+    kept = (Category.NETWORK, Category.AUTH, Category.PERMISSIONS, Category.CONFIG)
+    return error.category if error.category in kept else Category.KSEF
 
 
 def _opt(path: Path | str | None) -> str | None:

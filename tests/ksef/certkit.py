@@ -206,5 +206,4 @@ def xades_api(
     auth = XadesAuth(
         http, credential=provide, context_type=context_type, context_value=context_value, verify_chain=verify_chain
     )
-    # KsefApi still annotates its auth as TokenAuth; both are SessionAuth, which is all it uses.
-    return KsefApi(http, auth)  # type: ignore[arg-type]
+    return KsefApi(http, auth)

@@ -80,7 +80,8 @@ async def test_token_of_another_company_is_caught_before_any_call(sim: Sim) -> N
 async def test_server_side_wrong_context_is_its_own_verdict(sim: Sim) -> None:
     """Bypassing our local check, KSeF itself refuses a token in another company's context."""
     api = make_api(sim.base_url, sim.tokens["other_nip"], sim.nip)
-    auth: TokenAuth = api.auth
+    auth = api.auth
+    assert isinstance(auth, TokenAuth)
     with pytest.raises(AuthenticationFailed) as info:
         await auth.authenticate()
     await api.http.aclose()
