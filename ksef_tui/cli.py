@@ -314,6 +314,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from ksef_tui.services.purchase_sync import SyncProgress
 
     workspace = _workspace(args)
+    if args.all:
+        return _sync_all(workspace, args)
     profile = workspace.profile(args.profile)
     chatty = sys.stderr.isatty() and not args.json
 
@@ -340,6 +342,40 @@ def cmd_sync(args: argparse.Namespace) -> int:
     for line in sync_summary(result):
         print(line)
     return EXIT_OK
+
+
+def _sync_all(workspace: Workspace, args: argparse.Namespace) -> int:
+    """Every company side by side: a line each (what came, or why not) and the totals; the worst exit code."""
+    import asyncio
+
+    results = asyncio.run(workspace.sync_all())
+    worst = EXIT_OK
+    rows: list[dict[str, object]] = []
+    new = corrections = 0
+    for item in results:
+        profile = item.profile
+        if item.error is not None:
+            code = EXIT_CODES[item.error.category]
+            worst = max(worst, code)
+            message = item.error.message()
+            rows.append({"profile": profile.name, "nip": profile.nip, "ok": False, "exit_code": code, "error": message})
+            if not args.json:
+                print(t("sync.all.failed", name=profile.name, nip=profile.nip, message=message))
+            continue
+        assert item.outcome is not None
+        result = item.outcome.result
+        new, corrections = new + result.new, corrections + result.corrections
+        rows.append({"profile": profile.name, "nip": profile.nip, "ok": True, "exit_code": 0, **result.to_json()})
+        if not args.json:
+            print(
+                t("sync.all.line", name=profile.name, nip=profile.nip, new=result.new, corrections=result.corrections)
+            )
+    failed = sum(1 for row in rows if not row["ok"])
+    if args.json:
+        print(json.dumps({"companies": rows, "new": new, "failed": failed}, ensure_ascii=False))
+    else:
+        print(t("sync.all.total", companies=len(rows), new=new, corrections=corrections, failed=failed))
+    return worst
 
 
 def t_group(group: str) -> str:
@@ -887,6 +923,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync", help=t("cli.sync"))
     sync.add_argument("--profile")
+    sync.add_argument("--all", action="store_true", help=t("cli.sync.all"))
     sync.add_argument("--json", action="store_true")
     secret_options(sync)
     sync.set_defaults(handler=cmd_sync)

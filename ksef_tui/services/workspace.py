@@ -68,6 +68,15 @@ class SyncOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class CompanySync:
+    """One company's part of ``sync --all``: its outcome, or the error that stopped it."""
+
+    profile: Profile
+    outcome: SyncOutcome | None
+    error: UserError | None = None
+
+
 def today_in_warsaw() -> date:
     return warsaw_date(datetime.now(WARSAW))
 
@@ -361,6 +370,26 @@ class Workspace:
         finally:
             await asyncio.to_thread(store.close)
         return SyncOutcome(result, warnings=warnings)
+
+    async def sync_all(
+        self, *, concurrency: int = 4, on_wait: Callable[[Wait], None] | None = None
+    ) -> list[CompanySync]:
+        """Sync every company at once (an office's clients): KSeF counts limits per context, so companies do not
+        slow each other; at most ``concurrency`` run together; one company's failure never stops the others.
+        Profiles of the same company (environment + NIP) share a store: it is synced once, by the first."""
+        gate = asyncio.Semaphore(max(1, concurrency))
+        chosen: dict[str, Profile] = {}
+        for profile in self.list_profiles():
+            chosen.setdefault(profile.company_key, profile)
+
+        async def one(profile: Profile) -> CompanySync:
+            async with gate:
+                try:
+                    return CompanySync(profile, await self.sync(profile, on_wait=on_wait))
+                except UserError as exc:
+                    return CompanySync(profile, None, exc)
+
+        return list(await asyncio.gather(*(one(p) for p in chosen.values())))
 
     async def send(
         self,

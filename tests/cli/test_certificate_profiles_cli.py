@@ -131,3 +131,41 @@ def _no_secret_outside_the_vault(home: Path, secrets: list[bytes], *, keep: set[
         data = path.read_bytes()
         for secret in core:
             assert secret not in data, path
+
+
+def test_sync_all_syncs_every_client_of_the_office_and_names_the_one_that_granted_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str], make_sim: Callable[..., Sim]
+) -> None:
+    sim = make_sim(environment="TE", seed_purchases=3)
+    office_nip, second, stranger = own_nip(3), own_nip(4), own_nip(5)
+    with sim.client() as http:
+        for client in (sim.nip, second):  # two companies grant the office invoice rights
+            response = http.post(
+                "/v2/testdata/permissions",
+                json={
+                    "contextIdentifier": {"type": "Nip", "value": client},
+                    "authorizedIdentifier": {"type": "Nip", "value": office_nip},
+                    "permissions": [{"permissionType": "InvoiceRead", "description": "biuro rachunkowe"}],
+                },
+            )
+            assert response.status_code == 200, response.text
+    key = ec_key()
+    bundle = write(home, "office.p12", p12(key, certificate(key, seal_name(office_nip, "Biuro sp. z o.o."))))
+    password = write(home, "office.pass", PASSWORD.encode())
+    how = ["--cert-p12", bundle, "--cert-password-file", password, "--credential-name", "biuro"]
+    assert main(add(home, sim, "biuro", office_nip, *how)) == 0, capsys.readouterr().err
+    for name, nip in (("pierwszy", sim.nip), ("drugi", second), ("obcy", stranger)):
+        assert main(add(home, sim, name, nip, "--credential", "biuro")) == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+    code = main(["sync", "--all", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 5  # the worst: the company that granted nothing
+    by_name = {row["profile"]: row for row in report["companies"]}
+    assert by_name["pierwszy"]["ok"] and by_name["pierwszy"]["new"] == 3  # the seeded purchases of the sim's NIP
+    assert by_name["drugi"]["ok"] and by_name["biuro"]["ok"]
+    assert not by_name["obcy"]["ok"] and by_name["obcy"]["exit_code"] == 5 and stranger in by_name["obcy"]["error"]
+    assert report["failed"] == 1
+    assert main(["--lang", "pl", "sync", "--all"]) == 5
+    out = capsys.readouterr().out
+    assert "obcy (NIP" in out and "nieudane: 1" in out
