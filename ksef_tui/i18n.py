@@ -321,6 +321,14 @@ PL: dict[str, str] = {
     "sales.none": "brak faktur sprzedaży (okres {period})",
     "sales.bad_series": "niepoprawny wzór numeracji „{series}”: {detail}",
     "credential.not_found": "nie ma poświadczenia {name}",
+    "doctor.cert.ok": "certyfikat {subject} ({identity}) ważny do {date}",
+    "doctor.cert.expiring": "— wygasa za {days} dni: zamów nowy (ksef-tui cert enroll) lub zaimportuj odnowiony",
+    "doctor.cert.expired": "certyfikat wygasł {date}",
+    "doctor.cert.renew": "zamów nowy certyfikat KSeF (ksef-tui cert enroll po zalogowaniu pieczęcią lub podpisem) albo zaimportuj odnowiony: ksef-tui profile add … --cert-p12 PLIK --replace",
+    "doctor.cert.not_yet": "certyfikat będzie ważny dopiero od {date}",
+    "doctor.cert.not_yet.hint": "poczekaj do tego dnia albo użyj innego certyfikatu; sprawdź też zegar komputera",
+    "doctor.cert.accepted": "KSeF przyjął podpis w kontekście NIP {nip} (dostęp do {until})",
+    "doctor.cert.missing.hint": "poproś właściciela firmy o nadanie tych uprawnień w KSeF (Uprawnienia) Tobie lub Twojemu biuru",
     "cli.sync.all": "importuj faktury zakupu wszystkich firm naraz (biuro rachunkowe)",
     "sync.all.line": "{name} (NIP {nip}): nowe {new}, w tym korekty {corrections}",
     "sync.all.failed": "{name} (NIP {nip}): nie zaimportowano: {message}",
@@ -886,6 +894,14 @@ EN: dict[str, str] = {
     "sales.none": "no sales invoices (period {period})",
     "sales.bad_series": 'invalid numbering pattern "{series}": {detail}',
     "credential.not_found": "there is no credential {name}",
+    "doctor.cert.ok": "certificate {subject} ({identity}) valid until {date}",
+    "doctor.cert.expiring": "— expires in {days} days: request a new one (ksef-tui cert enroll) or import the renewed one",
+    "doctor.cert.expired": "the certificate expired on {date}",
+    "doctor.cert.renew": "request a new KSeF certificate (ksef-tui cert enroll after a seal or signature login) or import the renewed one: ksef-tui profile add … --cert-p12 FILE --replace",
+    "doctor.cert.not_yet": "the certificate is valid only from {date}",
+    "doctor.cert.not_yet.hint": "wait for that day or use another certificate; check the computer's clock too",
+    "doctor.cert.accepted": "KSeF accepted the signature in the context of NIP {nip} (access until {until})",
+    "doctor.cert.missing.hint": "ask the company's owner to grant these permissions in KSeF (Uprawnienia) to you or your office",
     "cli.sync.all": "import the purchase invoices of every company at once (an accounting office)",
     "sync.all.line": "{name} (NIP {nip}): new {new}, of which corrections {corrections}",
     "sync.all.failed": "{name} (NIP {nip}): not imported: {message}",
@@ -1197,3 +1213,8 @@ from ksef_tui.i18n_certs import EN_CERTS, PL_CERTS  # noqa: E402
 
 PL.update(PL_CERTS)
 EN.update(EN_CERTS)
+
+from ksef_tui.i18n_certs_cli import EN_CERTS_CLI, PL_CERTS_CLI  # noqa: E402
+
+PL.update(PL_CERTS_CLI)
+EN.update(EN_CERTS_CLI)

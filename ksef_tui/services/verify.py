@@ -30,8 +30,9 @@ from ksef_tui.ksef.errors import (
 )
 
 if TYPE_CHECKING:
+    from ksef_tui.domain.credential import Credential
     from ksef_tui.ksef.api import KsefApi, TokenStatus
-    from ksef_tui.ksef.auth import TokenAuth
+    from ksef_tui.ksef.auth import SessionAuth
 
 REQUIRED_PERMISSIONS = ("InvoiceRead", "InvoiceWrite")
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -149,11 +150,7 @@ class Verifier:
         self.profile = profile
         self._token = token
         self.api = api
-        from ksef_tui.ksef.auth import TokenAuth
-
-        auth = api.auth
-        assert isinstance(auth, TokenAuth), "the token verification runs on a token login"
-        self.auth: TokenAuth = auth
+        self.auth: SessionAuth = api.auth
         self.fresh = fresh
         self.clock = clock
         self.result = Verification(profile.name, profile.environment, fingerprint)
@@ -276,6 +273,87 @@ class Verifier:
         return self.result
 
 
+class CertificateVerifier(Verifier):
+    """The same ordered checks for a profile signing in with a certificate (XAdES): the certificate readable
+    and valid now, KSeF reachable, the clock, the signature accepted in the profile's context (the company's own,
+    or a client that granted rights), then InvoiceRead and InvoiceWrite there."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        credential: Credential,
+        api: KsefApi,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_step: Callable[[Step], None] | None = None,
+        on_start: Callable[[str], None] | None = None,
+    ) -> None:
+        self.on_step = on_step or (lambda _step: None)
+        self.on_start = on_start or (lambda _name: None)
+        self.profile = profile
+        self.credential = credential
+        self.api = api
+        self.auth = api.auth
+        self.fresh = True
+        self.clock = clock
+        self.result = Verification(profile.name, profile.environment, credential.fingerprint or "")
+        self._reference = ""
+
+    async def _certificate(self) -> str:
+        from ksef_tui.domain.credential import EXPIRY_WARNING_DAYS
+
+        now = self.clock()
+        credential = self.credential
+        until = credential.not_after.astimezone(WARSAW).date().isoformat() if credential.not_after else "-"
+        if credential.not_before is not None and now < credential.not_before:
+            since = credential.not_before.astimezone(WARSAW).date().isoformat()
+            raise StepFailed(t("doctor.cert.not_yet", date=since), Category.AUTH, t("doctor.cert.not_yet.hint"))
+        if credential.not_after is not None and now > credential.not_after:
+            raise StepFailed(t("doctor.cert.expired", date=until), Category.AUTH, t("doctor.cert.renew"))
+        days = credential.days_left(now)
+        text = t("doctor.cert.ok", subject=credential.subject, identity=credential.identity or "-", date=until)
+        if days is not None and days <= EXPIRY_WARNING_DAYS:
+            text += " " + t("doctor.cert.expiring", days=days)
+        return text
+
+    async def _signature(self) -> str:
+        try:
+            tokens = await self.api.auth.authenticate()
+        except KsefError as exc:
+            if isinstance(exc, TransportFailure):
+                raise
+            raise StepFailed(exc.message(), exc.category, exc.hint()) from None
+        return t(
+            "doctor.cert.accepted",
+            nip=self.profile.nip,
+            until=f"{tokens.access_valid_until.astimezone(WARSAW):%H:%M:%S}",
+        )
+
+    async def _context_permissions(self) -> str:
+        from ksef_tui.ksef.auth import permissions_of
+
+        granted = set(permissions_of(await self.api.auth.access_token()))
+        self.result.permissions = tuple(sorted(granted))
+        missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
+        if missing:
+            names = ", ".join(t(f"perm.{p}") for p in missing)
+            raise StepFailed(t("setup.perm.missing", names=names), Category.PERMISSIONS, t("doctor.cert.missing.hint"))
+        return t("setup.perm.ok", names=", ".join(_permission_word(p) for p in sorted(granted)))
+
+    async def run(self) -> Verification:
+        steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+            ("certificate", self._certificate),
+            ("ksef_reachable", self._reachable),
+            ("challenge", self._challenge),
+            ("signature_accepted", self._signature),
+            ("permissions", self._context_permissions),
+        ]
+        for name, action in steps:
+            if not await self._step(name, action):
+                break
+        return self.result
+
+
 async def verify(
     profile: Profile,
     token: str,
@@ -290,4 +368,4 @@ async def verify(
     return await verifier.run()
 
 
-__all__ = ["REQUIRED_PERMISSIONS", "Category", "Step", "Verification", "Verifier", "verify"]
+__all__ = ["REQUIRED_PERMISSIONS", "Category", "CertificateVerifier", "Step", "Verification", "Verifier", "verify"]

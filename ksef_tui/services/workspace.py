@@ -332,10 +332,17 @@ class Workspace:
         on_start: Callable[[str], None] | None = None,
     ) -> Verification:
         """The doctor's checks for a stored profile: the token is read from the vault once."""
+        from ksef_tui.domain.credential import CredentialKind
         from ksef_tui.services.connection import TokenMissing
         from ksef_tui.services.verify import verify
         from ksef_tui.vault import fingerprint
 
+        credential = await asyncio.to_thread(self.profiles.credential_of, profile)
+        if credential.kind is CredentialKind.CERTIFICATE:
+            from ksef_tui.services.verify import CertificateVerifier
+
+            async with self.api(profile) as api:
+                return await CertificateVerifier(profile, credential, api, on_step=on_step, on_start=on_start).run()
         vault = await asyncio.to_thread(self.vault, profile)
         token = await vault.aget_token(profile.vault_environment, profile.credential_name)
         if not token:

@@ -169,3 +169,42 @@ def test_sync_all_syncs_every_client_of_the_office_and_names_the_one_that_grante
     assert main(["--lang", "pl", "sync", "--all"]) == 5
     out = capsys.readouterr().out
     assert "obcy (NIP" in out and "nieudane: 1" in out
+
+
+def test_doctor_checks_a_certificate_profile_step_by_step(
+    home: Path, capsys: pytest.CaptureFixture[str], make_sim: Callable[..., Sim]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sim = make_sim(environment="TE")
+    key = rsa_key()
+    password = write(home, "p.pass", PASSWORD.encode())
+    good = write(home, "good.p12", p12(key, certificate(key, seal_name(sim.nip))))
+    assert main(add(home, sim, "firma", sim.nip, "--cert-p12", good, "--cert-password-file", password)) == 0
+    capsys.readouterr()
+    assert main(["doctor", "--json"]) == 0, capsys.readouterr()
+    report = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in report["steps"]] == [
+        "certificate",
+        "ksef_reachable",
+        "challenge",
+        "signature_accepted",
+        "permissions",
+    ]
+    assert {"InvoiceRead", "InvoiceWrite"} <= set(report["permissions"])
+
+    old = certificate(key, seal_name(sim.nip), not_before=datetime.now(UTC) - timedelta(days=400), days=30)
+    expired = write(home, "old.p12", p12(key, old))
+    how = ["--cert-p12", expired, "--cert-password-file", password, "--replace"]
+    assert main(add(home, sim, "firma", sim.nip, *how)) == 0
+    capsys.readouterr()
+    assert main(["--lang", "pl", "doctor"]) == 2  # the credential cannot sign in: the token's code
+    out = capsys.readouterr().out
+    assert "certyfikat wygasł" in out and "cert enroll" in out
+
+    stranger = own_nip(6)  # a context that granted this seal nothing
+    how = ["--cert-p12", good, "--cert-password-file", password, "--credential-name", "pieczec"]
+    assert main(add(home, sim, "obca", stranger, *how)) == 0
+    capsys.readouterr()
+    assert main(["doctor", "--profile", "obca"]) == 5
+    assert "granted" in capsys.readouterr().out
