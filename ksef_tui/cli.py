@@ -288,8 +288,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     workspace = _workspace(args)
     profile = workspace.profile(args.profile)
     result = asyncio.run(workspace.verify(profile, fresh=args.fresh))
+    credential = workspace.credential_of(profile)
+    days = credential.days_left()
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        data = result.to_json()
+        data["credential"] = {"name": credential.name, "kind": credential.kind.value, "days_left": days}
+        print(json.dumps(data, ensure_ascii=False))
         return result.exit_code
     ok_mark, bad_mark = ("✓", "✗") if _unicode_ok(args) else ("ok", "FAIL")
     print(
@@ -301,6 +305,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if not step.ok and step.hint:
             print(f"    → {step.hint}")
     print(t("doctor.ok") if result.ok else t("doctor.failed", code=result.exit_code))
+    if credential.kind.value == "token" and days is not None:
+        _warn(t("doctor.token_days", days=max(days, 0)))
     return result.exit_code
 
 

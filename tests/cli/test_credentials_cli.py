@@ -36,7 +36,7 @@ def test_a_profile_from_before_credentials_keeps_working(
     capsys.readouterr()
 
     assert main(["doctor"]) == 0, capsys.readouterr()
-    capsys.readouterr()
+    assert "KSeF tokens stop working on 1 January 2027" in capsys.readouterr().err  # and what to do
     assert main(["profile", "list", "--json"]) == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert (listed["name"], listed["nip"], listed["env"]) == ("firma", sim.nip, sim.base_url)
