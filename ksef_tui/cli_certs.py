@@ -107,7 +107,7 @@ def _date(entry: CertificateEntry, which: str) -> str:
 def cmd_cert_enroll(args: argparse.Namespace) -> int:
     from ksef_tui.services.certificates import enroll
 
-    if not args.json:
+    if not args.json and sys.stderr.isatty():
         print(t("certs.enrolling", kind=t(f"certs.kind.{args.kind}")), file=sys.stderr)
     profile, done = _run(
         args, lambda w, p: enroll(w, p, kind=args.kind, name=args.name, use=args.use, algorithm=args.key)

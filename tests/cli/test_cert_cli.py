@@ -9,6 +9,7 @@ import argparse
 import io
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ import pytest
 from ksef_tui import cli
 from ksef_tui.cli import main
 from ksef_tui.cli_certs import add_cert_parsers
+from ksef_tui.domain.credential import EXPIRY_WARNING_DAYS
+from ksef_tui.ksef.certs import KsefCertificate
+from ksef_tui.services.certificates import CertificateEntry
 
 from ..conftest import Sim
 from ..ksef.certkit import PASSWORD, certificate, own_nip, p12, rsa_key, seal_name
@@ -100,12 +104,32 @@ def test_an_offline_certificate_is_kept_apart_and_the_profile_keeps_its_seal(
     assert code == 2 and "offline" in capsys.readouterr().err  # an offline certificate cannot sign in
     assert main(["cert", "enroll", "--profile", "firma", "--type", "offline"]) == 0, capsys.readouterr().err
     assert "firma-ksef-offline" in capsys.readouterr().out
+    assert main(["cert", "enroll", "--profile", "firma", "--type", "offline", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["credential"] == "firma-ksef-offline-2"  # a second one is numbered
+    code = main(["--lang", "en", "cert", "enroll", "--profile", "firma", "--name", "firma-ksef-offline"])
+    assert code == 2 and "already exists" in capsys.readouterr().err  # a name asked for must be new
     assert main(["profile", "list", "--json"]) == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["credential"]["name"] == "firma"  # still the seal
     assert main(["--lang", "en", "cert", "list", "--profile", "firma"]) == 0
     out = capsys.readouterr().out
-    assert "offline" in out and "firma-ksef-offline" in out
+    assert "offline" in out and "firma-ksef-offline" in out and "firma-ksef-offline-2" in out
+
+
+def test_a_certificate_is_warned_about_30_days_before_it_expires() -> None:
+    now = datetime.now(UTC)
+
+    def entry(days: int, status: str = "Active") -> CertificateEntry:
+        listed = KsefCertificate(
+            serial="0123456789ABCDEF", name="biuro", type="Authentication", common_name="Biuro", status=status,
+            subject_type="Nip", subject_value="5265877635", valid_from=now - timedelta(days=700),
+            valid_to=now + timedelta(days=days, hours=1), request_date=now - timedelta(days=700), last_use=None,
+        )  # fmt: skip
+        return CertificateEntry(listed, None, (), days, None)
+
+    assert entry(EXPIRY_WARNING_DAYS).expiring and entry(3).expiring
+    assert not entry(EXPIRY_WARNING_DAYS + 1).expiring and not entry(3, "Revoked").expiring
+    assert entry(3).to_json()["type"] == "authentication" and entry(3).to_json()["pem"] is None
 
 
 def test_a_token_profile_is_told_how_to_get_a_certificate(
