@@ -1013,9 +1013,11 @@ def build_parser() -> argparse.ArgumentParser:
     secret_options(upo)
     upo.set_defaults(handler=cmd_upo)
 
+    from ksef_tui.cli_certs import add_cert_parsers
     from ksef_tui.cli_mail import add_mail_parser
 
     add_mail_parser(commands)
+    add_cert_parsers(commands)
 
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)

@@ -5,7 +5,6 @@ certificate; an office sees the companies that granted it rights and not the oth
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from collections.abc import Callable
@@ -14,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ksef_tui import cli
 from ksef_tui.cli import main
-from ksef_tui.cli_certs import add_cert_parsers
 from ksef_tui.domain.credential import EXPIRY_WARNING_DAYS
 from ksef_tui.ksef.certs import KsefCertificate
 from ksef_tui.services.certificates import CertificateEntry
@@ -27,21 +24,6 @@ from .test_certificate_profiles_cli import add, write
 from .test_doctor_cli import home, secret_args
 
 __all__ = ["home"]
-
-
-@pytest.fixture(autouse=True)
-def _cert_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`cert` and `contexts` in the program's parser (a no-op once ``cli.build_parser`` adds them itself)."""
-    original = cli.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "cert" not in commands.choices:
-            add_cert_parsers(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
 
 
 def seal_profile(home: Path, sim: Sim, name: str = "firma", nip: str | None = None) -> None:
