@@ -75,6 +75,10 @@ def test_a_seal_profile_enrolls_and_then_signs_in_with_its_ksef_certificate(
     code = main(["--lang", "en", "sync", "--profile", "firma"])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and "revoked" in err.lower(), err
+    # The key made for the KSeF certificate lives in the vault only: no file of ours holds a private key in clear.
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert b"PRIVATE KEY" not in path.read_bytes(), path
 
 
 def test_an_offline_certificate_is_kept_apart_and_the_profile_keeps_its_seal(
