@@ -27,6 +27,7 @@ from ksef_tui.i18n import has_key, set_language, t
 if TYPE_CHECKING:
     from datetime import date
 
+    from ksef_tui.domain.credential import Credential
     from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
     from ksef_tui.services.purchase_sync import SyncResult
@@ -179,37 +180,51 @@ def cmd_profile_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _secret_file(path: str | None) -> str | None:
-    """A password from a file (its first line), never from the command line itself."""
-    from ksef_tui.services.files import read_input
+def _certificate_password(args: argparse.Namespace) -> str | None:
+    """The certificate's (or its key's) password from a 0600 file or a descriptor, never from the command line
+    itself; ``None`` when neither is given (an unencrypted key, or a prompt at a terminal if one is needed)."""
+    from ksef_tui.vault import read_master_password
 
-    if path is None:
+    path = args.cert_password_file or args.key_password_file
+    if path is None and args.cert_password_fd is None:
         return None
-    lines = read_input(Path(path), max_bytes=4096).decode("utf-8", errors="replace").splitlines()
-    return lines[0] if lines else ""
+    return read_master_password(
+        password_file=None if path is None else Path(path), password_fd=None if path else args.cert_password_fd
+    )
 
 
 def _add_certificate_profile(args: argparse.Namespace) -> Profile:
+    from ksef_tui.ksef.errors import PasswordNeeded
     from ksef_tui.services.files import read_input
 
     if args.cert_p12:
         data, key = read_input(Path(args.cert_p12)), None
-        password = _secret_file(args.cert_password_file)
     else:
         data = read_input(Path(args.cert_pem))
         key = read_input(Path(args.key_pem)) if args.key_pem else None
-        password = _secret_file(args.key_password_file)
-    profile, credential = _workspace(args).add_certificate_profile(
-        args.name,
-        args.nip,
-        args.env,
-        args.start_date,
-        data,
-        password=password,
-        key=key,
-        credential_name=args.credential_name,
-        replace_profile=args.replace,
-    )
+    password = _certificate_password(args)
+
+    def add(secret: str | None) -> tuple[Profile, Credential]:
+        return _workspace(args).add_certificate_profile(
+            args.name,
+            args.nip,
+            args.env,
+            args.start_date,
+            data,
+            password=secret,
+            key=key,
+            credential_name=args.credential_name,
+            replace_profile=args.replace,
+        )
+
+    try:
+        profile, credential = add(password)
+    except PasswordNeeded:
+        if password is not None or not sys.stdin.isatty():
+            raise
+        import getpass
+
+        profile, credential = add(getpass.getpass(t("profile.cert_password_prompt")))
     print(
         t(
             "profile.added_certificate",
@@ -903,6 +918,7 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--cert-pem", metavar="FILE", help=t("cli.profile.cert_pem"))
     how.add_argument("--credential", metavar="NAME", help=t("cli.profile.credential"))
     add.add_argument("--cert-password-file", metavar="FILE", help=t("cli.profile.cert_password_file"))
+    add.add_argument("--cert-password-fd", type=int, metavar="FD", help=t("cli.profile.cert_password_fd"))
     add.add_argument("--key-pem", metavar="FILE", help=t("cli.profile.key_pem"))
     add.add_argument("--key-password-file", metavar="FILE", help=t("cli.profile.key_password_file"))
     add.add_argument("--credential-name", metavar="NAME", help=t("cli.profile.credential_name"))

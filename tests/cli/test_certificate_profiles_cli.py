@@ -208,3 +208,26 @@ def test_doctor_checks_a_certificate_profile_step_by_step(
     capsys.readouterr()
     assert main(["doctor", "--profile", "obca"]) == 5
     assert "granted" in capsys.readouterr().out
+
+
+def test_the_certificate_password_comes_from_an_owner_only_file_or_a_descriptor(
+    home: Path, capsys: pytest.CaptureFixture[str], make_sim: Callable[..., Sim]
+) -> None:
+    import os
+
+    sim = make_sim(environment="TE")
+    key = rsa_key()
+    bundle = write(home, "seal.p12", p12(key, certificate(key, seal_name(sim.nip))))
+    loose = write(home, "loose.pass", PASSWORD.encode(), mode=0o644)  # readable by others: refused
+    code = main(add(home, sim, "firma", sim.nip, "--cert-p12", bundle, "--cert-password-file", loose))
+    err = capsys.readouterr().err
+    assert code not in (0, 70) and "Traceback" not in err and "loose.pass" in err, (code, err)
+    reader, writer = os.pipe()
+    os.write(writer, (PASSWORD + "\n").encode())
+    os.close(writer)
+    try:
+        code = main(add(home, sim, "firma", sim.nip, "--cert-p12", bundle, "--cert-password-fd", str(reader)))
+    finally:
+        os.close(reader)
+    assert code == 0, capsys.readouterr().err
+    assert main(["doctor"]) == 0
