@@ -130,6 +130,15 @@ def _permission_word(name: str) -> str:
     return t(f"perm.{name}") if has_key(f"perm.{name}") else name
 
 
+def _required(granted: set[str], hint: str) -> str:
+    """InvoiceRead and InvoiceWrite among ``granted``, or the step fails naming the missing ones."""
+    missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
+    if missing:
+        names = ", ".join(t(f"perm.{p}") for p in missing)
+        raise StepFailed(t("setup.perm.missing", names=names), Category.PERMISSIONS, hint)
+    return t("setup.perm.ok", names=", ".join(_permission_word(p) for p in sorted(granted)))
+
+
 class Verifier:
     """Runs the steps for one profile and one token (the token itself never leaves this object)."""
 
@@ -253,21 +262,20 @@ class Verifier:
         self.result.permissions = tuple(sorted(granted))
         if status is not None and status.status != "Active":
             raise StepFailed(t("setup.perm.status", status=status.status), Category.AUTH, t("setup.hint.new_token"))
-        missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
-        if missing:
-            names = ", ".join(t(f"perm.{p}") for p in missing)
-            raise StepFailed(t("setup.perm.missing", names=names), Category.PERMISSIONS, t("setup.perm.missing.hint"))
-        return t("setup.perm.ok", names=", ".join(_permission_word(p) for p in sorted(granted)))
+        return _required(granted, t("setup.perm.missing.hint"))
 
-    async def run(self) -> Verification:
-        steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+    def _steps(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+        return [
             ("token_shape", self._shape),
             ("ksef_reachable", self._reachable),
             ("challenge", self._challenge),
             ("token_accepted", self._authenticate),
             ("permissions", self._permissions),
         ]
-        for name, action in steps:
+
+    async def run(self) -> Verification:
+        """The steps in order; the first that fails ends the run (the later ones cannot be judged)."""
+        for name, action in self._steps():
             if not await self._step(name, action):
                 break
         return self.result
@@ -334,24 +342,16 @@ class CertificateVerifier(Verifier):
 
         granted = set(permissions_of(await self.api.auth.access_token()))
         self.result.permissions = tuple(sorted(granted))
-        missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
-        if missing:
-            names = ", ".join(t(f"perm.{p}") for p in missing)
-            raise StepFailed(t("setup.perm.missing", names=names), Category.PERMISSIONS, t("doctor.cert.missing.hint"))
-        return t("setup.perm.ok", names=", ".join(_permission_word(p) for p in sorted(granted)))
+        return _required(granted, t("doctor.cert.missing.hint"))
 
-    async def run(self) -> Verification:
-        steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+    def _steps(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+        return [
             ("certificate", self._certificate),
             ("ksef_reachable", self._reachable),
             ("challenge", self._challenge),
             ("signature_accepted", self._signature),
             ("permissions", self._context_permissions),
         ]
-        for name, action in steps:
-            if not await self._step(name, action):
-                break
-        return self.result
 
 
 async def verify(

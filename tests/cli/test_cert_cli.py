@@ -19,7 +19,7 @@ from ksef_tui.ksef.certs import KsefCertificate
 from ksef_tui.services.certificates import CertificateEntry
 
 from ..conftest import Sim
-from ..ksef.certkit import PASSWORD, certificate, own_nip, p12, rsa_key, seal_name
+from ..ksef.certkit import PASSWORD, certificate, grant_office, own_nip, p12, rsa_key, seal_name
 from .test_certificate_profiles_cli import add, write
 from .test_doctor_cli import home, secret_args
 
@@ -139,19 +139,7 @@ def test_contexts_lists_the_companies_that_granted_the_office(
     sim = make_sim(environment="TE")
     office, stranger = own_nip(1), own_nip(2)
     client = sim.nip
-    with sim.client() as http:  # the client company grants the office invoice rights (KSeF's test data)
-        response = http.post(
-            "/v2/testdata/permissions",
-            json={
-                "contextIdentifier": {"type": "Nip", "value": client},
-                "authorizedIdentifier": {"type": "Nip", "value": office},
-                "permissions": [
-                    {"permissionType": "InvoiceRead", "description": "biuro rachunkowe"},
-                    {"permissionType": "InvoiceWrite", "description": "biuro rachunkowe"},
-                ],
-            },
-        )
-        assert response.status_code == 200, response.text
+    grant_office(sim, client, office)  # the client company grants the office invoice rights
     seal_profile(home, sim, "biuro", office)
     capsys.readouterr()
 

@@ -15,7 +15,7 @@ import pytest
 from ksef_tui.cli import main
 
 from ..conftest import Sim
-from ..ksef.certkit import PASSWORD, certificate, ec_key, own_nip, p12, pem, pkcs8, rsa_key, seal_name
+from ..ksef.certkit import PASSWORD, certificate, ec_key, grant_office, own_nip, p12, pem, pkcs8, rsa_key, seal_name
 from .test_doctor_cli import home, secret_args
 
 __all__ = ["home"]
@@ -85,19 +85,7 @@ def test_an_office_certificate_works_for_the_clients_that_granted_it(
     sim = make_sim(environment="TE")
     office_nip, stranger = own_nip(1), own_nip(2)
     client = sim.nip
-    with sim.client() as http:  # the client company grants the office invoice rights (KSeF's test data)
-        response = http.post(
-            "/v2/testdata/permissions",
-            json={
-                "contextIdentifier": {"type": "Nip", "value": client},
-                "authorizedIdentifier": {"type": "Nip", "value": office_nip},
-                "permissions": [
-                    {"permissionType": "InvoiceRead", "description": "biuro rachunkowe"},
-                    {"permissionType": "InvoiceWrite", "description": "biuro rachunkowe"},
-                ],
-            },
-        )
-        assert response.status_code == 200, response.text
+    grant_office(sim, client, office_nip)  # the client company grants the office invoice rights
     key = rsa_key()
     seal = certificate(key, seal_name(office_nip, "Biuro Rachunkowe sp. z o.o."))
     bundle = write(home, "office.p12", p12(key, seal))
@@ -138,17 +126,8 @@ def test_sync_all_syncs_every_client_of_the_office_and_names_the_one_that_grante
 ) -> None:
     sim = make_sim(environment="TE", seed_purchases=3)
     office_nip, second, stranger = own_nip(3), own_nip(4), own_nip(5)
-    with sim.client() as http:
-        for client in (sim.nip, second):  # two companies grant the office invoice rights
-            response = http.post(
-                "/v2/testdata/permissions",
-                json={
-                    "contextIdentifier": {"type": "Nip", "value": client},
-                    "authorizedIdentifier": {"type": "Nip", "value": office_nip},
-                    "permissions": [{"permissionType": "InvoiceRead", "description": "biuro rachunkowe"}],
-                },
-            )
-            assert response.status_code == 200, response.text
+    for client in (sim.nip, second):  # two companies grant the office invoice rights
+        grant_office(sim, client, office_nip, "InvoiceRead")
     key = ec_key()
     bundle = write(home, "office.p12", p12(key, certificate(key, seal_name(office_nip, "Biuro sp. z o.o."))))
     password = write(home, "office.pass", PASSWORD.encode())

@@ -207,3 +207,20 @@ def xades_api(
         http, credential=provide, context_type=context_type, context_value=context_value, verify_chain=verify_chain
     )
     return KsefApi(http, auth)
+
+
+def grant_office(sim: Any, client: str, office: str, *scopes: str) -> None:
+    """Company ``client`` grants the office's NIP invoice rights, through KSeF's TE test data."""
+    with sim.client() as http:
+        response = http.post(
+            "/v2/testdata/permissions",
+            json={
+                "contextIdentifier": {"type": "Nip", "value": client},
+                "authorizedIdentifier": {"type": "Nip", "value": office},
+                "permissions": [
+                    {"permissionType": scope, "description": "biuro rachunkowe"}
+                    for scope in scopes or ("InvoiceRead", "InvoiceWrite")
+                ],
+            },
+        )
+    assert response.status_code == 200, response.text
