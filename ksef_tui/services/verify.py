@@ -296,16 +296,9 @@ class CertificateVerifier(Verifier):
         on_step: Callable[[Step], None] | None = None,
         on_start: Callable[[str], None] | None = None,
     ) -> None:
-        self.on_step = on_step or (lambda _step: None)
-        self.on_start = on_start or (lambda _name: None)
-        self.profile = profile
+        fingerprint = credential.fingerprint or ""
+        super().__init__(profile, "", api, fingerprint=fingerprint, clock=clock, on_step=on_step, on_start=on_start)
         self.credential = credential
-        self.api = api
-        self.auth = api.auth
-        self.fresh = True
-        self.clock = clock
-        self.result = Verification(profile.name, profile.environment, credential.fingerprint or "")
-        self._reference = ""
 
     async def _certificate(self) -> str:
         from ksef_tui.domain.credential import EXPIRY_WARNING_DAYS
