@@ -33,6 +33,7 @@ PL: dict[str, str] = {
     "settings.error": "błąd w ustawieniach",
     "settings.bad_backend": "{where}: nieznany sposób przechowywania sekretów {value} (dostępne: {options})",
     "settings.bad_file": "nie można odczytać pliku ustawień {path}: {detail}",
+    "settings.bad_keys": "w pliku ustawień {path} sekcja [keys] musi przypisywać identyfikatorom skrótów napisy, np. \"wizard.update\" = \"ctrl+s\"",
     "profile.bad_port": "adres {env} ma niepoprawny numer portu (1–65535)",
     "profile.date_before_ksef": "data rozpoczęcia korzystania z KSeF {value} jest wcześniejsza niż start KSeF ({epoch})",
     "profile.future_start": "firma zacznie korzystać z KSeF {date}; do tego dnia import nie znajdzie faktur",
@@ -611,6 +612,7 @@ EN: dict[str, str] = {
     "settings.error": "error in the settings",
     "settings.bad_backend": "{where}: unknown secret backend {value} (choose {options})",
     "settings.bad_file": "cannot read the settings file {path}: {detail}",
+    "settings.bad_keys": "in the settings file {path} the [keys] table must map binding ids to strings, e.g. \"wizard.update\" = \"ctrl+s\"",
     "profile.bad_port": "address {env} has an invalid port number (1–65535)",
     "profile.date_before_ksef": "the KSeF start date {value} is before KSeF itself started ({epoch})",
     "profile.future_start": "the company starts using KSeF on {date}; until then the import finds no invoices",
@@ -1228,3 +1230,8 @@ from ksef_tui.i18n_certs_cli import EN_CERTS_CLI, PL_CERTS_CLI  # noqa: E402
 
 PL.update(PL_CERTS_CLI)
 EN.update(EN_CERTS_CLI)
+
+from ksef_tui.i18n_ui import EN_UI, PL_UI  # noqa: E402
+
+PL.update(PL_UI)
+EN.update(EN_UI)

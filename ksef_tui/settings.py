@@ -3,6 +3,11 @@
 ```toml
 language = "pl"                       # pl | en  (KSEF_TUI_LANG, --lang)
 ascii = false                         # ASCII glyphs instead of ✓/✗ (KSEF_TUI_ASCII=1)
+theme = "ansi-dark"                   # any Textual theme; ansi-* follow the terminal's own palette (KSEF_TUI_THEME)
+
+[keys]                                # remap a binding by its id (see the command palette: "Keys")
+"wizard.update" = "ctrl+s"
+"goto.diagnostics" = "f12,alt+d"
 
 [secrets]
 backend = "encrypted-file"            # system | encrypted-file | plaintext-file | environment | memory
@@ -52,6 +57,8 @@ class Settings:
     debug: bool = False
     secrets: SecretSettings = field(default_factory=SecretSettings)
     config_path: Path | None = None
+    theme: str | None = None  # None: the app's default for the terminal
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. {"wizard.update": "ctrl+s"}
 
     def with_secrets(
         self,
@@ -120,6 +127,10 @@ def load_settings(
     chosen = env.get("KSEF_TUI_SECRET_BACKEND") or secrets.get("backend")
     pw_file = env.get("KSEF_TUI_MASTER_PASSWORD_FILE") or secrets.get("password_file")
     file = secrets.get("file")
+    raw_keys = data.get("keys", {})
+    if not isinstance(raw_keys, dict) or not all(isinstance(v, str) for v in raw_keys.values()):
+        raise SettingsError("settings.bad_keys", path=source)
+    theme = env.get("KSEF_TUI_THEME") or data.get("theme")
     return Settings(
         language=lang,
         ascii=_flag(env.get("KSEF_TUI_ASCII", data.get("ascii", ""))),
@@ -130,4 +141,6 @@ def load_settings(
             password_file=Path(str(pw_file)).expanduser() if pw_file else None,
         ),
         config_path=source,
+        theme=str(theme) if theme else None,
+        keys={str(k): str(v) for k, v in raw_keys.items()},
     )

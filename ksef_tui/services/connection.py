@@ -72,10 +72,12 @@ def open_api(
     credential: Credential | None = None,
     on_wait: WaitCallback | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    signing: SigningCredential | None = None,
 ) -> KsefApi:
     """The API of ``profile``; ``token`` overrides the vault (the wizard checks a token before saving it). With a
     certificate ``credential`` it signs in with XAdES in the profile's context (the certificate's own company, or
-    a client that granted it rights)."""
+    a client that granted it rights); ``signing`` is that certificate with its key already in memory (the wizard
+    checks a certificate before it goes into the vault)."""
     from ksef_tui.domain.credential import CredentialKind
     from ksef_tui.ksef.api import KsefApi
     from ksef_tui.ksef.auth import TokenAuth, XadesAuth
@@ -83,16 +85,18 @@ def open_api(
 
     http = KsefHttp(profile.base_url, on_wait=on_wait, transport=transport)
     if token is None and credential is not None and credential.kind is CredentialKind.CERTIFICATE:
-        certificate = credential
+        certificate, in_memory = credential, signing
 
-        async def signing() -> SigningCredential:
+        async def load() -> SigningCredential:
             from ksef_tui.services.credentials import load_signing
 
+            if in_memory is not None:
+                return in_memory
             return await asyncio.to_thread(load_signing, vault, certificate)
 
         xades = XadesAuth(
             http,
-            credential=signing,
+            credential=load,
             context_type="Nip",
             context_value=profile.nip,
             store=VaultSessionStore(vault, profile),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ksef_tui import paths
 from ksef_tui.domain.booking import WARSAW, warsaw_date
-from ksef_tui.domain.profile import Profile, SecretLocation
+from ksef_tui.domain.profile import BackendChoice, Profile, SecretLocation
 from ksef_tui.errors import Category, PathError, UserError
 from ksef_tui.i18n import t
 from ksef_tui.settings import SecretSettings, Settings, load_settings
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ksef_tui.domain.credential import Credential
     from ksef_tui.ksef.api import KsefApi
     from ksef_tui.ksef.limits import Wait
+    from ksef_tui.ksef.xades import SigningCredential
     from ksef_tui.services.purchase_sync import SyncProgress, SyncResult
     from ksef_tui.services.sending import Plan, SendOptions, SendProgress, SendReport
     from ksef_tui.services.verify import Step, Verification
@@ -142,6 +143,30 @@ class Workspace:
             file_path=Path(location.file) if location and location.file else None,
         )
         vault = Vault(backend)
+        self._vaults[location] = vault
+        return vault
+
+    def use_backend(self, choice: BackendChoice, *, password: str | None = None) -> Vault:
+        """Make ``choice`` where new secrets go for the rest of this run (the wizard's answer to "no OS keyring"),
+        keyed with ``password`` when it is the encrypted file; profiles saved now remember it. Blocking."""
+        from ksef_tui.vault import Vault, resolve_backend
+
+        self.secret_override = replace(self.secret_override, backend=choice)
+        location = self.secret_location(None)
+        file = Path(location.file) if location and location.file else None
+        vault = Vault(resolve_backend(choice, password=password, file_path=file))
+        self._vaults[location] = vault
+        return vault
+
+    def unlock(self, profile: Profile, password: str) -> Vault:
+        """Open ``profile``'s encrypted-file vault with a master password typed in the app (no password file was
+        named for it). Blocking: one Argon2 derivation; a wrong password is a ``UserError``."""
+        from ksef_tui.vault import Vault, resolve_backend
+
+        location = self.secret_location(profile)
+        choice = BackendChoice(location.backend) if location else BackendChoice.ENCRYPTED_FILE
+        file = Path(location.file) if location and location.file else None
+        vault = Vault(resolve_backend(choice, password=password, file_path=file))
         self._vaults[location] = vault
         return vault
 
@@ -307,16 +332,26 @@ class Workspace:
         profile: Profile,
         *,
         token: str | None = None,
+        credential: Credential | None = None,
+        signing: SigningCredential | None = None,
         on_wait: Callable[[Wait], None] | None = None,
     ) -> AsyncIterator[KsefApi]:
-        """The KSeF API of ``profile`` (``token`` overrides the vault, as the wizard checks before saving).
-        On exit the connection closes and the redacted call log is kept for support."""
+        """The KSeF API of ``profile`` (``token``, or ``credential`` with its ``signing`` key in memory, override
+        the profile's own, as the wizard checks before saving). On exit the connection closes and the redacted
+        call log is kept for support."""
         from ksef_tui.services.connection import close_api, open_api
 
         vault = await asyncio.to_thread(self.vault, profile)
-        credential = None if token is not None else await asyncio.to_thread(self.profiles.credential_of, profile)
+        if token is None and credential is None:
+            credential = await asyncio.to_thread(self.profiles.credential_of, profile)
         api = open_api(
-            profile, vault, token=token, credential=credential, on_wait=on_wait, transport=self._transport(profile)
+            profile,
+            vault,
+            token=token,
+            credential=credential,
+            signing=signing,
+            on_wait=on_wait,
+            transport=self._transport(profile),
         )
         try:
             yield api

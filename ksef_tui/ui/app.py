@@ -1,0 +1,273 @@
+"""The app shell: modes (one screen each), the company in use, the header's data, themes, keymap, palette.
+
+``make_app(settings, workspace)`` is the one factory: ``ksef-tui``, ``ksef-tui setup``, ``ksef-tui sandbox``,
+the Pilot and snapshot tests and the screenshot script all build the app through it. The first frame paints
+before any store, vault or network work: those run in workers after mount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.reactive import var
+from textual.screen import Screen
+from textual.theme import Theme
+
+from ksef_tui.i18n import t
+from ksef_tui.ui.bindings import app_bindings, describe_keys, localize
+from ksef_tui.ui.glyphs import Glyphs, glyphs
+
+if TYPE_CHECKING:
+    from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.overview import CompanyOverview
+    from ksef_tui.services.verify import Verification
+    from ksef_tui.services.workspace import Workspace
+    from ksef_tui.settings import Settings
+
+#: Colours taken from the xterm-256 palette's cube and grey ramp, so a plain 256-colour SSH terminal shows
+#: them as designed (no nearest-colour banding).
+KSEF_DARK = Theme(
+    name="ksef-dark",
+    primary="#5f87d7",
+    secondary="#5fafaf",
+    accent="#d7af5f",
+    warning="#d7af00",
+    error="#d75f5f",
+    success="#5faf5f",
+    foreground="#e4e4e4",
+    background="#121212",
+    surface="#1c1c1c",
+    panel="#262626",
+    dark=True,
+)
+KSEF_LIGHT = Theme(
+    name="ksef-light",
+    primary="#005faf",
+    secondary="#008787",
+    accent="#af5f00",
+    warning="#af8700",
+    error="#af0000",
+    success="#008700",
+    foreground="#1c1c1c",
+    background="#eeeeee",
+    surface="#e4e4e4",
+    panel="#d0d0d0",
+    dark=False,
+)
+DEFAULT_THEME = KSEF_DARK.name
+
+#: Screens by mode name, with the i18n key of their name in the palette and the binding that opens them.
+SCREENS: dict[str, tuple[str, str]] = {
+    "home": ("screen.home", "goto.home"),
+    "setup": ("screen.setup", "goto.setup"),
+    "diagnostics": ("screen.diagnostics", "goto.diagnostics"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SetupPrefill:
+    """``ksef-tui setup --env … --nip … --start-date … --name …``: the wizard opens with these filled."""
+
+    environment: str = ""
+    nip: str = ""
+    start_date: str = ""
+    name: str = ""
+
+
+def _home() -> Screen[None]:
+    from ksef_tui.ui.screens.home import HomeScreen
+
+    return HomeScreen()
+
+
+def _setup() -> Screen[None]:
+    from ksef_tui.ui.screens.wizard import SetupWizardScreen
+
+    return SetupWizardScreen()
+
+
+def _diagnostics() -> Screen[None]:
+    from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen
+
+    return DiagnosticsScreen()
+
+
+class KsefApp(App[int]):
+    """ksef-tui: the company in use, its header data, and the way between screens."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "ksef-tui"
+    BINDINGS: ClassVar[list[BindingType]] = list(app_bindings())
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
+        "home": _home,
+        "setup": _setup,
+        "diagnostics": _diagnostics,
+    }
+
+    profile: var[Profile | None] = var(None)
+    overview: var[CompanyOverview | None] = var(None)
+    session_note: var[str] = var("")  # "" = what the overview says; else e.g. "opening a KSeF session…"
+    last_verification: var[Verification | None] = var(None)
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        sandbox: str = "",
+        setup: SetupPrefill | None = None,
+        profile_name: str = "",
+        warnings: list[str] | None = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__()
+        localize(self)
+        self.workspace = workspace
+        self.settings = settings
+        self.glyphs: Glyphs = glyphs(settings.ascii)
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.sandbox = sandbox  # "" or what the SANDBOX badge says it runs against
+        self.setup_prefill = setup
+        self.profile_name = profile_name
+        self.warnings = warnings if warnings is not None else []
+        self._prepare = prepare
+        self.register_theme(KSEF_DARK)
+        self.register_theme(KSEF_LIGHT)
+
+    # ------------------------------------------------------------------------------------------- start
+
+    def on_mount(self) -> None:
+        wanted = self.settings.theme or DEFAULT_THEME
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        if self.settings.keys:
+            self.set_keymap(dict(self.settings.keys))
+        self.switch_mode("setup" if self.setup_prefill is not None else "home")
+        for warning in self.warnings:
+            self.notify(warning, severity="warning", timeout=10)
+        if self._prepare is not None:
+            self._run_prepare(self._prepare)
+        else:
+            self._load_company()
+
+    @work(exclusive=True, group="app-prepare", exit_on_error=False, description="prepare the sandbox")
+    async def _run_prepare(self, prepare: Callable[[], Awaitable[None]]) -> None:
+        """The sandbox's demo data, made after the first frame (the header says so meanwhile)."""
+        from ksef_tui.errors import report
+
+        self.session_note = t("app.preparing")
+        try:
+            await prepare()
+        except Exception as exc:
+            self.notify(t("app.prepare_failed", problem=report(exc).message), severity="error", timeout=15)
+        finally:
+            self.session_note = ""
+        self._load_company()
+
+    @work(thread=True, exclusive=True, group="company-load", exit_on_error=False, description="load company")
+    def _load_company(self, name: str | None = None) -> None:
+        """Pick the company (the named one, ``--profile``, else the first) and read its overview."""
+        from ksef_tui.errors import UserError
+
+        try:
+            profiles = self.workspace.list_profiles()
+        except UserError as exc:
+            self.call_from_thread(self.notify, exc.message(), severity="error", timeout=10)
+            return
+        if not profiles:
+            self.call_from_thread(self._first_run)
+            return
+        wanted = name or self.profile_name
+        profile = next((p for p in profiles if p.name == wanted), profiles[0])
+        self.call_from_thread(setattr, self, "profile", profile)
+        self._read_overview(profile)
+
+    def _read_overview(self, profile: Profile) -> None:
+        from ksef_tui.services.overview import overview
+
+        data = overview(self.workspace, profile)
+        self.call_from_thread(setattr, self, "overview", data)
+
+    def _first_run(self) -> None:
+        if self.current_mode != "setup":
+            self.switch_mode("setup")
+        self.notify(t("app.first_run"), timeout=8)
+
+    def refresh_company(self) -> None:
+        """Read the company's overview again (after a verification, a sync, a send)."""
+        if self.profile is not None:
+            self._refresh_overview(self.profile)
+
+    @work(thread=True, exclusive=True, group="company-overview", exit_on_error=False, description="overview")
+    def _refresh_overview(self, profile: Profile) -> None:
+        self._read_overview(profile)
+
+    def use_company(self, name: str) -> None:
+        """Work in another company (the switcher's choice, or a profile just saved by the wizard)."""
+        self.overview = None
+        self._load_company(name)
+
+    # ----------------------------------------------------------------------------------------- actions
+
+    def action_goto(self, mode: str) -> None:
+        if mode in self.MODES and self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_switch_company(self) -> None:
+        from ksef_tui.ui.screens.switcher import CompanySwitcher
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.use_company(name)
+
+        self.push_screen(CompanySwitcher(current=self.profile.name if self.profile else ""), chosen)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every screen by its name and every app binding by its label, beside Textual's own (theme, keys…)."""
+        for mode, (name_key, binding_id) in SCREENS.items():
+            keys = self._keys_of(binding_id)
+            help_text = t(f"{name_key}.help") + (f"  [{describe_keys(keys)}]" if keys else "")
+            yield SystemCommand(t(name_key), help_text, lambda m=mode: self.action_goto(m))
+        switch_keys = self._keys_of("company.switch")
+        yield SystemCommand(
+            t("cmd.switch"), t("cmd.switch.help") + f"  [{describe_keys(switch_keys)}]", self.action_switch_company
+        )
+        yield from super().get_system_commands(screen)
+
+    def _keys_of(self, binding_id: str) -> str:
+        """The keys that run the binding ``binding_id`` now (the user's keymap, else the defaults)."""
+        if binding_id in self.settings.keys:
+            return self.settings.keys[binding_id]
+        keys = [b.key for group in self._bindings.key_to_bindings.values() for b in group if b.id == binding_id]
+        return ",".join(keys)
+
+
+def make_app(
+    settings: Settings,
+    workspace: Workspace,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    sandbox: str = "",
+    setup: SetupPrefill | None = None,
+    profile_name: str = "",
+    warnings: list[str] | None = None,
+    prepare: Callable[[], Awaitable[None]] | None = None,
+) -> KsefApp:
+    """The app with its services: the one way every face and test builds it. ``prepare`` runs after the first
+    frame, before the company is loaded (the sandbox's demo data)."""
+    return KsefApp(
+        workspace,
+        settings,
+        clock=clock,
+        sandbox=sandbox,
+        setup=setup,
+        profile_name=profile_name,
+        warnings=warnings,
+        prepare=prepare,
+    )

@@ -1,0 +1,207 @@
+"""The KSeF setup wizard against the simulator over real HTTP: a good token saves the profile and its secret;
+each failure is shown on its own step with what to do, and the form stays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.widgets import Input, Select, Static
+
+from ksef_tui.ui.app import KsefApp, SetupPrefill
+from ksef_tui.vault import Vault
+
+from ..conftest import Sim
+from ..ksef import certkit
+from .conftest import add_token_profile
+
+SIZE = (110, 36)
+
+
+async def fill(app: KsefApp, sim: Sim, token: str, *, nip: str | None = None, name: str = "firma") -> None:
+    screen = app.screen
+    screen.query_one("#environment", Select).value = "url"
+    screen.query_one("#url", Input).value = sim.base_url
+    screen.query_one("#nip", Input).value = nip or sim.nip
+    screen.query_one("#start-date", Input).value = "2026-02-01"
+    screen.query_one("#name", Input).value = name
+    screen.query_one("#token", Input).value = token
+
+
+def text_of(app: KsefApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def run_update(app: KsefApp, pilot: object) -> None:
+    await pilot.press("ctrl+s")  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def test_first_run_opens_the_wizard_and_a_good_token_is_saved(
+    app_factory: Callable[..., KsefApp], sim: Sim, vault: Vault
+) -> None:
+    app = app_factory(sim)
+    token = sim.tokens["full"]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert app.current_mode == "setup"
+        await fill(app, sim, token)
+        await run_update(app, pilot)
+        steps = text_of(app, "#wizard-steps")
+        assert steps.count("✓") == 5, steps
+        assert "✗" not in steps
+        assert app.screen.query_one("#token", Input).value == ""
+        assert token not in app.export_screenshot()
+        assert "firma" in text_of(app, "#wizard-result")
+        assert app.profile is not None and app.profile.name == "firma"
+    profiles = app.workspace.list_profiles()
+    assert [p.name for p in profiles] == ["firma"]
+    assert vault.get_token(profiles[0].vault_environment, "firma") == token
+
+
+async def check_failure(
+    app_factory: Callable[..., KsefApp], sim: Sim, token: str, step: str, words: list[str], *, nip: str | None = None
+) -> str:
+    app = app_factory(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await fill(app, sim, token, nip=nip)
+        await run_update(app, pilot)
+        steps = text_of(app, "#wizard-steps")
+        failed = [line for line in steps.splitlines() if line.startswith("✗")]
+        assert failed and step in failed[0], steps
+        for word in words:
+            assert word in steps, (word, steps)
+        assert "✗" in text_of(app, "#wizard-result")
+        assert app.screen.query_one("#token", Input).value == token  # the form stays
+    assert app.workspace.list_profiles() == []
+    return steps
+
+
+async def test_a_ksef_1_0_token_fails_on_its_shape(app_factory: Callable[..., KsefApp], sim: Sim) -> None:
+    await check_failure(app_factory, sim, "A" * 64, "token shape", ["KSeF 2.0"])
+
+
+async def test_a_token_of_another_company_fails_on_its_shape(app_factory: Callable[..., KsefApp], sim: Sim) -> None:
+    await check_failure(app_factory, sim, sim.tokens["other_nip"], "token shape", [sim.nip])
+
+
+async def test_a_read_only_token_names_the_missing_invoice_issuing(
+    app_factory: Callable[..., KsefApp], sim: Sim
+) -> None:
+    await check_failure(app_factory, sim, sim.tokens["read_only"], "permissions", ["InvoiceWrite"])
+
+
+async def test_a_revoked_token_is_refused_by_ksef(app_factory: Callable[..., KsefApp], sim: Sim) -> None:
+    await check_failure(app_factory, sim, sim.tokens["revoked"], "token accepted", ["revoked"])
+
+
+async def test_an_unreachable_ksef_fails_on_reachability(
+    app_factory: Callable[..., KsefApp], sim: Sim, unused_tcp_port: int = 9
+) -> None:
+    app = app_factory(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await fill(app, sim, sim.tokens["full"])
+        app.screen.query_one("#url", Input).value = "http://127.0.0.1:9/v2"
+        await run_update(app, pilot)
+        steps = text_of(app, "#wizard-steps")
+        failed = [line for line in steps.splitlines() if line.startswith("✗")]
+        assert failed and "KSeF reachable" in failed[0], steps
+    assert app.workspace.list_profiles() == []
+
+
+async def test_a_bad_nip_checksum_is_shown_as_it_is_typed(app_factory: Callable[..., KsefApp]) -> None:
+    app = app_factory(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#nip", Input).focus()
+        await pilot.press(*"5265877636")
+        await pilot.pause()
+        assert "check digit" in text_of(app, "#nip-problem")
+        await pilot.press("backspace", "5")
+        await pilot.pause()
+        assert "valid" in text_of(app, "#nip-problem")
+
+
+async def test_setup_line_prefills_and_focuses_the_token(app_factory: Callable[..., KsefApp], sim: Sim) -> None:
+    prefill = SetupPrefill(environment=sim.base_url, nip=sim.nip, start_date="2026-03-01", name="klient")
+    app = app_factory(sim, setup=prefill)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#environment", Select).value == "url"
+        assert screen.query_one("#url", Input).value == sim.base_url
+        assert screen.query_one("#nip", Input).value == sim.nip
+        assert app.focused is screen.query_one("#token", Input)
+        await pilot.press(*sim.tokens["full"])
+        await run_update(app, pilot)
+        assert text_of(app, "#wizard-steps").count("✓") == 5
+    assert [p.name for p in app.workspace.list_profiles()] == ["klient"]
+
+
+async def test_an_existing_company_opens_home_with_its_header(app_factory: Callable[..., KsefApp], sim: Sim) -> None:
+    app = app_factory(sim)
+    add_token_profile(app.workspace, sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.current_mode == "home"
+        header = app.screen.query_one("CompanyHeader")
+        text = " ".join(str(w.render()) for w in header.query("Static"))
+        assert "demo" in text and "526-587-76-35" in text
+        assert "31 days to 2027-01-01" in text  # 31 whole days and some hours
+
+
+async def choose_certificate(app: KsefApp, pilot: object, path: str, password: str) -> None:
+    screen = app.screen
+    screen.query_one("#kind-certificate").value = True  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    screen.query_one("#certificate-file", Input).value = path
+    screen.query_one("#password", Input).value = password
+
+
+async def test_a_seal_certificate_signs_in_and_is_saved(
+    app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], vault: Vault, tmp_path: Path
+) -> None:
+    sim = make_sim(environment="TE")
+    key = certkit.ec_key()
+    seal = tmp_path / "seal.p12"
+    seal.write_bytes(certkit.p12(key, certkit.certificate(key, certkit.seal_name(sim.nip))))
+    app = app_factory(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await fill(app, sim, "")
+        await choose_certificate(app, pilot, str(seal), certkit.PASSWORD)
+        await run_update(app, pilot)
+        steps = text_of(app, "#wizard-steps")
+        assert steps.count("✓") == 5, steps
+        assert app.screen.query_one("#password", Input).value == ""
+    [profile] = app.workspace.list_profiles()
+    assert vault.get_certificate(profile.vault_environment, "firma") is not None
+
+
+async def test_an_expired_certificate_fails_on_its_first_step(
+    app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], tmp_path: Path
+) -> None:
+    sim = make_sim(environment="TE")
+    key = certkit.ec_key()
+    old = certkit.certificate(key, certkit.seal_name(sim.nip), not_before=datetime.now(UTC) - timedelta(days=400))
+    seal = tmp_path / "old.p12"
+    seal.write_bytes(certkit.p12(key, old))
+    app = app_factory(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await fill(app, sim, "")
+        await choose_certificate(app, pilot, str(seal), certkit.PASSWORD)
+        await run_update(app, pilot)
+        steps = text_of(app, "#wizard-steps")
+        failed = [line for line in steps.splitlines() if line.startswith("✗")]
+        assert failed and "certificate" in failed[0] and "expired" in failed[0], steps
+    assert app.workspace.list_profiles() == []
