@@ -48,7 +48,13 @@ def heavy_modules_after(code: str, home: Path) -> list[str]:
     [
         pytest.param("import ksef_tui.cli", id="cli-import"),
         pytest.param(QUIET_CLI + "    assert main(['--version']) == 0", id="cli-version"),
-        pytest.param(QUIET_CLI + "    assert main([]) == 0", id="cli-help"),
+        pytest.param(
+            QUIET_CLI
+            + "    try:\n        main(['--help'])\n    except SystemExit as done:\n        assert done.code == 0",
+            id="cli-help",
+        ),
+        # ``ksef-tui`` alone outside a terminal: a clear refusal (2), nothing heavy loaded on the way
+        pytest.param(QUIET_CLI + "    assert main([]) == 2", id="cli-tui-no-terminal"),
         pytest.param(QUIET_CLI + "    assert main(['profile', 'list']) == 0", id="cli-profile-list"),
         pytest.param(FIRST_FRAME, id="first-frame"),
         # Step and Verification (a setup screen shows them); the steps import the client when they run.
@@ -74,3 +80,47 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
         tmp_path,
     )
     assert {"httpx", "cryptography", "keyring"} <= set(opened)
+
+
+TUI_FIRST_FRAME = """
+import asyncio, json, sys
+from ksef_tui.settings import Settings
+from ksef_tui.services.workspace import Workspace
+from ksef_tui.ui.app import KsefApp, make_app
+
+HEAVY = {heavy!r}
+seen = []
+
+def start_work(self):
+    seen.append(sorted({{m.split('.')[0] for m in sys.modules}} & HEAVY))
+    self.exit()
+
+KsefApp.start_work = start_work
+
+async def main():
+    app = make_app(Settings(), Workspace(Settings()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+
+asyncio.run(main())
+print(json.dumps(seen))
+"""
+
+
+def test_the_tui_paints_its_first_frame_before_loading_the_store_vault_or_client(tmp_path: Path) -> None:
+    """The first frame needs Textual and our light modules only; the store (tinydb, filelock), the vault
+    (keyring) and the KSeF client (httpx, jwt, cryptography) load in workers after it."""
+    heavy = set(HEAVY) - {"textual"}
+    env = {**os.environ}
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[name] = str(tmp_path / name.lower())
+    done = subprocess.run(
+        [sys.executable, "-c", TUI_FIRST_FRAME.format(heavy=heavy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[]]

@@ -310,3 +310,24 @@ def use_encrypted_file(workspace: Workspace, master_password: str) -> VaultStatu
     (blocking: one Argon2 derivation). The password stays in this process only."""
     workspace.use_backend(BackendChoice.ENCRYPTED_FILE, password=master_password)
     return VaultStatus(True, str(workspace.vault(None).describe()))
+
+
+#: The vault's error key when an encrypted file needs its master password and none was named.
+MASTER_PASSWORD_REQUIRED = "secrets.master_password_required"
+
+
+def vault_problem(workspace: Workspace, profile: Profile) -> UserError | None:
+    """Why ``profile``'s vault cannot be opened now (``None``: it can). Blocking. The app asks for the master
+    password when the problem's key is :data:`MASTER_PASSWORD_REQUIRED`."""
+    try:
+        workspace.vault(profile)
+    except UserError as exc:
+        return exc
+    return None
+
+
+def unlock(workspace: Workspace, profile: Profile, master_password: str) -> None:
+    """Open ``profile``'s encrypted-file vault with the master password typed in the app. Blocking (Argon2);
+    a wrong password is a ``UserError``."""
+    vault = workspace.unlock(profile, master_password)
+    vault.get_token(profile.vault_environment, profile.credential_name)  # a wrong key fails here, not later

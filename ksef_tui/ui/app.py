@@ -151,6 +151,10 @@ class KsefApp(App[int]):
         self.switch_mode("setup" if self.setup_prefill is not None else "home")
         for warning in self.warnings:
             self.notify(warning, severity="warning", timeout=10)
+        self.call_after_refresh(self.start_work)
+
+    def start_work(self) -> None:
+        """After the first frame: the company's store, vault and KSeF work, all in workers."""
         if self._prepare is not None:
             self._run_prepare(self._prepare)
         else:
@@ -186,7 +190,27 @@ class KsefApp(App[int]):
         wanted = name or self.profile_name
         profile = next((p for p in profiles if p.name == wanted), profiles[0])
         self.call_from_thread(setattr, self, "profile", profile)
+        from ksef_tui.services.setup import MASTER_PASSWORD_REQUIRED, vault_problem
+
+        problem = vault_problem(self.workspace, profile)
+        if problem is not None and problem.key == MASTER_PASSWORD_REQUIRED:
+            self.call_from_thread(self._ask_master_password, profile)
+            return
+        if problem is not None:
+            self.call_from_thread(self.notify, problem.message(), severity="error", timeout=15)
         self._read_overview(profile)
+
+    def _ask_master_password(self, profile: Profile) -> None:
+        from ksef_tui.ui.screens.unlock import UnlockDialog
+
+        def opened(ok: bool | None) -> None:
+            if ok:
+                self._refresh_overview(profile)
+            else:
+                self.notify(t("unlock.later"), severity="warning", timeout=10)
+                self._refresh_overview(profile)
+
+        self.push_screen(UnlockDialog(profile), opened)
 
     def _read_overview(self, profile: Profile) -> None:
         from ksef_tui.services.overview import overview
@@ -238,6 +262,18 @@ class KsefApp(App[int]):
         yield SystemCommand(
             t("cmd.switch"), t("cmd.switch.help") + f"  [{describe_keys(switch_keys)}]", self.action_switch_company
         )
+        covered = {binding_id for _name, binding_id in SCREENS.values()} | {"company.switch"}
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.id or binding.id in covered or binding.id in seen or not binding.description:
+                continue
+            seen.add(binding.id)
+            yield SystemCommand(
+                binding.description,
+                f"[{describe_keys(key)}]",
+                lambda node=active.node, action=binding.action: self.call_later(self.run_action, action, node),
+            )
         yield from super().get_system_commands(screen)
 
     def _keys_of(self, binding_id: str) -> str:

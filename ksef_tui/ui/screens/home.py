@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from ksef_tui.domain.booking import WARSAW
 from ksef_tui.i18n import t
 from ksef_tui.ui.bindings import describe_keys, localize
-from ksef_tui.ui.widgets.header import CompanyHeader, credential_text, pretty_nip, session_text
+from ksef_tui.ui.widgets.header import CompanyHeader, credential_text, pretty_nip, session_words
 
 if TYPE_CHECKING:
     from ksef_tui.services.overview import CompanyOverview
@@ -35,7 +35,7 @@ def summary_lines(overview: CompanyOverview | None, now: datetime) -> list[str]:
         return [t("home.loading")]
     profile = overview.profile
     credential, _ = credential_text(overview, now)
-    session, _ = session_text(overview, "", now)
+    session, _ = session_words(overview, now)
     lines = [
         f"{t('home.company')}: {profile.name} (NIP {pretty_nip(profile.nip)})",
         f"{t('home.environment')}: {profile.environment}",

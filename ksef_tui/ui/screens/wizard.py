@@ -133,10 +133,10 @@ class SetupWizardScreen(Screen[None]):
                     )
                     yield Button(t("wizard.storage.use"), id="use-encrypted-file")
             with VerticalScroll(id="wizard-side"):
-                yield Static("", id="wizard-help")
                 yield Static(t("wizard.steps.title"), classes="section-title")
                 yield Static("", id="wizard-steps")
                 yield Static("", id="wizard-result")
+                yield Static("", id="wizard-help")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -50,18 +50,25 @@ def credential_text(overview: CompanyOverview, now: datetime) -> tuple[str, str]
     return text, "-warn" if days <= WARN_DAYS else ""
 
 
+def session_words(overview: CompanyOverview, now: datetime) -> tuple[str, str]:
+    """(text, CSS class) of the KSeF session kept between runs: none, active until HH:MM, or to refresh."""
+    session = overview.session
+    if session.refresh_until is None or not session.active(now):
+        return t("session.none"), "-muted"
+    until = (session.access_until or session.refresh_until).astimezone(WARSAW)
+    if session.access_until is not None and session.access_until > now:
+        return t("session.active", until=f"{until:%H:%M}"), "-ok"
+    return t("session.refreshable"), "-ok"
+
+
 def session_text(overview: CompanyOverview | None, note: str, now: datetime) -> tuple[str, str]:
+    """The header's session cell: what is happening now (``note``), else the kept session."""
     if note:
         return note, "-busy"
     if overview is None:
         return "", ""
-    session = overview.session
-    if session.refresh_until is None or not session.active(now):
-        return t("header.session.none"), "-muted"
-    until = (session.access_until or session.refresh_until).astimezone(WARSAW)
-    if session.access_until is not None and session.access_until > now:
-        return t("header.session.active", until=f"{until:%H:%M}"), "-ok"
-    return t("header.session.refreshable"), "-ok"
+    words, css = session_words(overview, now)
+    return t("header.session", state=words), css
 
 
 class CompanyHeader(Horizontal):
