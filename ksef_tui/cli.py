@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ksef_tui.services.workspace import Workspace
     from ksef_tui.settings import Settings
     from ksef_tui.store.purchases import PurchaseRecord
+    from ksef_tui.ui.app import KsefApp
 
 EXIT_OK = 0
 EXIT_INVALID = EXIT_CODES[Category.INVALID]
@@ -1035,11 +1036,80 @@ def build_parser() -> argparse.ArgumentParser:
     add_mail_parser(commands)
     add_cert_parsers(commands)
 
+    setup = commands.add_parser("setup", help=t("cli.setup"))
+    setup.add_argument("--env", default="", metavar="ENV", help=t("cli.setup.env"))
+    setup.add_argument("--nip", default="", help=t("cli.setup.nip"))
+    setup.add_argument("--start-date", default="", metavar="YYYY-MM-DD", help=t("cli.setup.start_date"))
+    setup.add_argument("--name", default="", help=t("cli.setup.name"))
+    setup.set_defaults(handler=cmd_setup)
+
+    sandbox = commands.add_parser("sandbox", help=t("cli.sandbox"))
+    sandbox.set_defaults(handler=cmd_sandbox)
+
     sim = commands.add_parser("sim", help=t("cli.sim"))
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
     serve = sim_commands.add_parser("serve", help=t("cli.sim.serve"), add_help=False)
     serve.set_defaults(handler=cmd_sim_serve, passthrough=True)
     return parser
+
+
+def _needs_terminal() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError("tui.no_terminal")
+
+
+def _run_app(app: KsefApp) -> int:
+    code = app.run()
+    return int(code or EXIT_OK)
+
+
+def _tui_workspace(args: argparse.Namespace) -> tuple[Workspace, list[str]]:
+    """The workspace for the TUI: its warnings are kept for the app to show, not printed under the screen."""
+    from ksef_tui.services.workspace import Workspace
+
+    warnings: list[str] = []
+    return Workspace(args.settings, warn=warnings.append), warnings
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    """``ksef-tui`` alone: the app (the setup wizard first when there is no company yet)."""
+    _needs_terminal()
+    from ksef_tui.ui.app import make_app
+
+    workspace, warnings = _tui_workspace(args)
+    return _run_app(make_app(args.settings, workspace, warnings=warnings))
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """``ksef-tui setup --env … --nip …``: the app on the KSeF settings with those fields filled and the token
+    field focused (the line support staff send a customer)."""
+    _needs_terminal()
+    from ksef_tui.ui.app import SetupPrefill, make_app
+
+    workspace, warnings = _tui_workspace(args)
+    prefill = SetupPrefill(environment=args.env, nip=args.nip, start_date=args.start_date, name=args.name)
+    return _run_app(make_app(args.settings, workspace, setup=prefill, warnings=warnings))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """``ksef-tui sandbox``: the app against the in-process simulator with a seeded demo company, in a
+    temporary directory with an in-memory vault; nothing touches the user's own profiles."""
+    _needs_terminal()
+    from ksef_tui.sandbox import create_sandbox
+    from ksef_tui.ui.app import make_app
+
+    sandbox = create_sandbox(args.settings)
+    try:
+        app = make_app(
+            args.settings,
+            sandbox.workspace,
+            sandbox=sandbox.base_url,
+            prepare=sandbox.seed,
+            profile_name=sandbox.profile.name,
+        )
+        return _run_app(app)
+    finally:
+        sandbox.close()
 
 
 def cmd_sim_serve(args: argparse.Namespace) -> int:
@@ -1117,8 +1187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.rest = rest
     args.settings = settings
     if getattr(args, "handler", None) is None:
-        parser.print_help()
-        return EXIT_OK
+        args.handler = cmd_tui
     try:
         code: int = args.handler(args)
     except BrokenPipeError:  # the reader went away (| head): not an error of ours

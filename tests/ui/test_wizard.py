@@ -203,5 +203,5 @@ async def test_an_expired_certificate_fails_on_its_first_step(
         await run_update(app, pilot)
         steps = text_of(app, "#wizard-steps")
         failed = [line for line in steps.splitlines() if line.startswith("✗")]
-        assert failed and "certificate" in failed[0] and "expired" in failed[0], steps
+        assert failed and "certificate" in failed[0] and "expired" in steps, steps
     assert app.workspace.list_profiles() == []

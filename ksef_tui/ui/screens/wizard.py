@@ -381,9 +381,9 @@ class SetupWizardScreen(Screen[None]):
     def _step_done(self, step: Step) -> None:
         glyphs = self.ksef_app.glyphs
         mark = glyphs.ok if step.ok else glyphs.fail
-        line = f"{mark} {t('doctor.step.' + step.name):<22} {step.ms:>5} ms  {step.detail}"
+        line = f"{mark} {t('doctor.step.' + step.name):<24} {step.ms:>6} ms\n    {step.detail}"
         if not step.ok and step.hint:
-            line += f"\n     {glyphs.arrow} {step.hint}"
+            line += f"\n    {glyphs.arrow} {step.hint}"
         self._steps[step.name] = line
         self._render_steps()
 

@@ -129,7 +129,7 @@ class CompanyHeader(Horizontal):
         else:
             company.update(f"{profile.name} {app.glyphs.sep} NIP {pretty_nip(profile.nip)}")
             label, css = environment_label(profile)
-            env.display = True
+            env.display = not app.sandbox  # the SANDBOX badge says where it runs
             env.update(label)
             env.set_classes(css)
             overview = app.overview
