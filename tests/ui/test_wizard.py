@@ -205,3 +205,58 @@ async def test_an_expired_certificate_fails_on_its_first_step(
         failed = [line for line in steps.splitlines() if line.startswith("✗")]
         assert failed and "certificate" in failed[0] and "expired" in steps, steps
     assert app.workspace.list_profiles() == []
+
+
+async def test_an_office_signs_in_for_a_client_that_granted_it_rights(
+    app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], vault: Vault
+) -> None:
+    sim = make_sim(environment="TE")
+    office_nip = certkit.own_nip(1)
+    certkit.grant_office(sim, sim.nip, office_nip)
+    key = certkit.ec_key()
+    seal = certkit.certificate(key, certkit.seal_name(office_nip, "Biuro Rachunkowe sp. z o.o."))
+    app = app_factory(sim)
+    app.workspace.add_certificate_profile(
+        "biuro", office_nip, sim.base_url, "2026-02-01", certkit.p12(key, seal), password=certkit.PASSWORD
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("f3")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        screen.query_one("#kind-existing").value = True  # type: ignore[attr-defined]
+        await pilot.pause()
+        screen.query_one("#credential", Select).value = "biuro"
+        await fill(app, sim, "", name="klient")
+        await run_update(app, pilot)
+        steps = text_of(app, "#wizard-steps")
+        assert steps.count("✓") == 5, steps
+        assert app.profile is not None and app.profile.name == "klient"
+    client = app.workspace.profiles.get("klient")
+    assert client.credential_name == "biuro" and client.nip == sim.nip
+
+
+async def test_a_new_token_replaces_the_companys_old_one(
+    app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], vault: Vault
+) -> None:
+    sim = make_sim()
+    app = app_factory(sim)
+    profile = add_token_profile(app.workspace, sim, "read_only", name="firma")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press("f3")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#nip", Input).value == sim.nip  # the company's fields, never its token
+        assert screen.query_one("#token", Input).value == ""
+        assert "fingerprint" in text_of(app, "#token-note")
+        screen.query_one("#token", Input).value = sim.tokens["full"]
+        await run_update(app, pilot)
+        assert text_of(app, "#wizard-steps").count("✓") == 5
+    assert [p.name for p in app.workspace.list_profiles()] == ["firma"]
+    assert vault.get_token(profile.vault_environment, "firma") == sim.tokens["full"]
