@@ -170,6 +170,7 @@ async def check_and_save(
     if problems:
         field, problem = next(iter(problems.items()))
         raise SetupRefused("wizard.refused", field=t(f"wizard.label.{field}"), problem=problem)
+    request = await asyncio.to_thread(_with_replace, workspace, request)
     profile = make_profile(
         request.name.strip(),
         request.nip,
@@ -182,6 +183,23 @@ async def check_and_save(
     if request.kind is CredentialChoice.CERTIFICATE:
         return await _certificate(workspace, profile, request, on_step, on_start)
     return await _existing(workspace, profile, request, on_step, on_start)
+
+
+def _with_replace(workspace: Workspace, request: SetupRequest) -> SetupRequest:
+    """A profile of this name for the same company is being updated (``ksef-tui setup --name`` for a company
+    already there); one for another company stays a refusal when saving (``ProfileExists``)."""
+    from dataclasses import replace
+
+    from ksef_tui.domain.nip import parse_nip
+
+    if request.replace:
+        return request
+    existing = {p.name: p for p in workspace.list_profiles()}.get(request.name.strip())
+    try:
+        same = existing is not None and existing.nip == parse_nip(request.nip)
+    except ValueError:
+        same = False
+    return replace(request, replace=True) if same else request
 
 
 async def _token(

@@ -260,3 +260,17 @@ async def test_a_new_token_replaces_the_companys_old_one(
         assert text_of(app, "#wizard-steps").count("✓") == 5
     assert [p.name for p in app.workspace.list_profiles()] == ["firma"]
     assert vault.get_token(profile.vault_environment, "firma") == sim.tokens["full"]
+
+
+async def test_the_setup_line_updates_a_company_already_there(
+    app_factory: Callable[..., KsefApp], sim: Sim, vault: Vault
+) -> None:
+    app = app_factory(sim, setup=SetupPrefill(environment=sim.base_url, nip=sim.nip, name="firma"))
+    add_token_profile(app.workspace, sim, "read_only", name="firma")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await fill(app, sim, sim.tokens["full"])
+        await run_update(app, pilot)
+        assert text_of(app, "#wizard-steps").count("✓") == 5
+    [profile] = app.workspace.list_profiles()
+    assert vault.get_token(profile.vault_environment, "firma") == sim.tokens["full"]
