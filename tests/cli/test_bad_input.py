@@ -24,6 +24,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -275,8 +276,13 @@ def test_bad_input_offline(
 def synced(
     env: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, make_sim: Callable[..., Sim]
 ) -> Iterator[tuple[Env, Sim]]:
-    sim = make_sim(seed_purchases=6)
-    assert add_profile(capsys, monkeypatch, env.home, sim, sim.tokens["full"])[0] == 0
+    sim = make_sim(seed_purchases=40)
+    # A start in the month before last: one export window to wait for, not ten (the cases need a few purchases,
+    # not the whole year)
+    first = date.today().replace(day=1)
+    start = (first - timedelta(days=1)).replace(day=1)
+    code = add_profile(capsys, monkeypatch, env.home, sim, sim.tokens["full"], start_date=start.isoformat())[0]
+    assert code == 0
     assert main(["sync"]) == 0
     capsys.readouterr()
     workspace = Workspace()
