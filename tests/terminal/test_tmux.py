@@ -22,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -140,15 +141,19 @@ class Terminal:
 
 @pytest.fixture
 def terminal_factory(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Terminal]]:
+    """Terminals whose tmux sockets live in a short private directory (a socket's path is limited to about
+    100 bytes, too few for ``tmp_path``), removed with it."""
     made: list[Terminal] = []
+    sockets = tempfile.mkdtemp(prefix="ksef-tmux-")
 
     def factory(env: dict[str, str]) -> Terminal:
-        made.append(Terminal(env, tmp_path / f"tmux-{len(made)}.conf"))
+        made.append(Terminal({**env, "TMUX_TMPDIR": sockets}, tmp_path / f"tmux-{len(made)}.conf"))
         return made[-1]
 
     yield factory
     for terminal in made:
         terminal.close()
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 def wait_exit(term: Terminal, path: Path, timeout: float = DEADLINE) -> str:
