@@ -1059,7 +1059,10 @@ def _needs_terminal() -> None:
 
 
 def _run_app(app: KsefApp) -> int:
+    """The app's exit code: 0 after ctrl+q; Textual's 1 (it crashed and printed the traceback) is ours 70."""
     code = app.run()
+    if app.return_code:
+        return EXIT_CODES[Category.INTERNAL] if app.return_code == 1 else app.return_code
     return int(code or EXIT_OK)
 
 

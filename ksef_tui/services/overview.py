@@ -63,10 +63,13 @@ def session_state(workspace: Workspace, profile: Profile) -> SessionState:
     return SessionState(tokens.access_valid_until, tokens.refresh_valid_until)
 
 
-def overview(workspace: Workspace, profile: Profile, *, with_store: bool = True) -> CompanyOverview:
-    """One company's overview (blocking)."""
+def overview(
+    workspace: Workspace, profile: Profile, *, with_store: bool = True, credential: Credential | None = None
+) -> CompanyOverview:
+    """One company's overview (blocking); ``credential`` when the caller has read it already (many companies)."""
     problems: list[str] = []
-    credential = workspace.credential_of(profile)
+    if credential is None or credential.fingerprint is None:
+        credential = workspace.credential_of(profile)
     session = _guarded(problems, lambda: session_state(workspace, profile), SessionState())
     if not with_store or not workspace.store_path(profile).exists():
         return CompanyOverview(profile, credential, session, problems=tuple(problems))
@@ -79,7 +82,11 @@ def overview(workspace: Workspace, profile: Profile, *, with_store: bool = True)
 
 def overviews(workspace: Workspace) -> list[CompanyOverview]:
     """Every profile's overview, in the profiles' order (blocking)."""
-    return [overview(workspace, profile) for profile in workspace.list_profiles()]
+    credentials = {c.name: c for c in workspace.profiles.credentials()}  # profiles.json read once, not per company
+    return [
+        overview(workspace, profile, credential=credentials.get(profile.credential_name))
+        for profile in workspace.list_profiles()
+    ]
 
 
 def _guarded(problems: list[str], action: Callable[[], T], fallback: T) -> T:
@@ -100,9 +107,9 @@ def _store_counts(workspace: Workspace, profile: Profile) -> tuple[datetime | No
     try:
         cursor = CursorRepository(store).get(CURSOR_KEY)
         purchases = PurchaseRepository(store).count()
-        sales = SalesRepository(store)
-        unsent = sum(len(sales.list(state=SendState(state))) for state in UNSENT_STATES)
-        rejected = len(sales.list(state=SendState.REJECTED))
+        states = [sale.status.state for sale in SalesRepository(store).list()]  # one pass over the register
+        unsent = sum(1 for state in states if state.value in UNSENT_STATES)
+        rejected = sum(1 for state in states if state is SendState.REJECTED)
     finally:
         store.close()
     return (cursor.updated_at if cursor else None), purchases, unsent, rejected

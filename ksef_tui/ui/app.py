@@ -129,6 +129,7 @@ class KsefApp(App[int]):
     ) -> None:
         super().__init__()
         localize(self)
+        self._localize_palette_binding()
         self.workspace = workspace
         self.settings = settings
         self.glyphs: Glyphs = glyphs(settings.ascii)
@@ -140,6 +141,19 @@ class KsefApp(App[int]):
         self._prepare = prepare
         self.register_theme(KSEF_DARK)
         self.register_theme(KSEF_LIGHT)
+
+    def _localize_palette_binding(self) -> None:
+        """Textual adds the palette's own binding with an English label; ours says it in the user's language."""
+        from dataclasses import replace
+
+        table = self._bindings.key_to_bindings
+        for key, bindings in table.items():
+            table[key] = [
+                replace(b, description=t("bind.palette"), tooltip=t("bind.palette.help"), id=b.id or "app.palette")
+                if b.action in ("command_palette", "app.command_palette")
+                else b
+                for b in bindings
+            ]
 
     # ------------------------------------------------------------------------------------------- start
 
@@ -234,6 +248,9 @@ class KsefApp(App[int]):
 
     def use_company(self, name: str) -> None:
         """Work in another company (the switcher's choice, or a profile just saved by the wizard)."""
+        if self.profile is not None and self.profile.name == name and self.overview is not None:
+            self.refresh_company()
+            return
         self.overview = None
         self._load_company(name)
 
@@ -269,12 +286,37 @@ class KsefApp(App[int]):
             if not binding.id or binding.id in covered or binding.id in seen or not binding.description:
                 continue
             seen.add(binding.id)
+            help_text = f"{binding.tooltip}  [{describe_keys(key)}]" if binding.tooltip else f"[{describe_keys(key)}]"
             yield SystemCommand(
                 binding.description,
-                f"[{describe_keys(key)}]",
+                help_text,
                 lambda node=active.node, action=binding.action: self.call_later(self.run_action, action, node),
             )
-        yield from super().get_system_commands(screen)
+        yield from self._textual_commands(screen)
+
+    def _textual_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own palette entries (theme, keys, screenshot) in the user's language; quitting is ours."""
+        yield SystemCommand(t("cmd.theme"), t("cmd.theme.help"), self.action_change_theme)
+        if screen.query("HelpPanel"):
+            yield SystemCommand(t("cmd.keys"), t("cmd.keys.hide"), self.action_hide_help_panel)
+        else:
+            yield SystemCommand(t("cmd.keys"), t("cmd.keys.show"), self.action_show_help_panel)
+        yield SystemCommand(
+            t("cmd.screenshot"), t("cmd.screenshot.help"), lambda: self.set_timer(0.1, self.deliver_screenshot)
+        )
+
+    def action_command_palette(self) -> None:
+        """The palette, with its prompt in the user's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=t("palette.placeholder")))
+
+    def search_themes(self) -> None:
+        from textual.command import CommandPalette
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider], placeholder=t("palette.themes")))
 
     def _keys_of(self, binding_id: str) -> str:
         """The keys that run the binding ``binding_id`` now (the user's keymap, else the defaults)."""

@@ -32,12 +32,19 @@ APP_QUIT = "app.quit"
 
 def app_bindings() -> list[Binding]:
     return [
-        Binding("f2,alt+h", "goto('home')", "bind.home", id=GOTO_HOME),
+        Binding("f2,alt+h", "goto('home')", "bind.home", id=GOTO_HOME, tooltip="screen.home.help"),
         # shown on the home screen's menu and in the palette; the footer keeps its room for the screen's own keys
-        Binding("f3,alt+k", "goto('setup')", "bind.setup", id=GOTO_SETUP, show=False),
-        Binding("f12,alt+d", "goto('diagnostics')", "bind.diagnostics", id=GOTO_DIAGNOSTICS, show=False),
-        Binding("ctrl+o,alt+c", "switch_company", "bind.switch", id=COMPANY_SWITCH),
-        Binding("ctrl+q", "quit", "bind.quit", id=APP_QUIT, priority=True),
+        Binding("f3,alt+k", "goto('setup')", "bind.setup", id=GOTO_SETUP, show=False, tooltip="screen.setup.help"),
+        Binding(
+            "f12,alt+d",
+            "goto('diagnostics')",
+            "bind.diagnostics",
+            id=GOTO_DIAGNOSTICS,
+            show=False,
+            tooltip="screen.diagnostics.help",
+        ),
+        Binding("ctrl+o,alt+c", "switch_company", "bind.switch", id=COMPANY_SWITCH, tooltip="cmd.switch.help"),
+        Binding("ctrl+q", "quit", "bind.quit", id=APP_QUIT, priority=True, tooltip="bind.quit.help"),
     ]
 
 

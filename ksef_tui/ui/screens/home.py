@@ -84,6 +84,7 @@ class HomeScreen(Screen[None]):
             label = t(f"screen.{name}") if name != "switch" else t("cmd.switch")
             menu.add_option(Option(f"{label:<34} {keys}", id=name))
         self.watch(app, "overview", self._show, init=True)
+        menu.highlighted = 0
         menu.focus()
 
     def _show(self, _value: object = None) -> None:

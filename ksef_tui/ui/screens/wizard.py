@@ -56,7 +56,7 @@ class SetupWizardScreen(Screen[None]):
     """The form on the left, the help and the live steps on the right."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "update", "bind.wizard.update", id="wizard.update"),
+        Binding("ctrl+s", "update", "bind.wizard.update", id="wizard.update", tooltip="bind.wizard.update.help"),
     ]
 
     def __init__(self) -> None:
