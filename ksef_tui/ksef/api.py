@@ -53,8 +53,13 @@ class KsefApi:
         return dict(self.http.limiter.calls)
 
     def log_lines(self) -> list[str]:
-        """The redacted call log of this connection."""
+        """The redacted call log of this connection, a line a call."""
         return self.http.log.lines()
+
+    def log_records(self) -> list[str]:
+        """The redacted call log of this connection with each call's redacted request and response: the lines
+        of the profile's log file (JSON)."""
+        return self.http.log.records()
 
     async def stored_session(self) -> SessionTokens | None:
         """The session kept between runs, if any (the verifier proves it alive before reusing it)."""

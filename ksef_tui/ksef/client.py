@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ksef_tui.ksef.apilog import ApiCall, ApiLog, redact_url
+from ksef_tui.ksef.apilog import ApiCall, ApiLog, HttpMessage, redact_url
 from ksef_tui.ksef.errors import (
     ApiError,
     ProtocolViolation,
@@ -34,6 +34,7 @@ from ksef_tui.ksef.errors import (
     transport_failure,
 )
 from ksef_tui.ksef.limits import UNLIMITED, RateLimiter, Wait, WaitCallback, group_for
+from ksef_tui.ksef.redaction import redact_body, redact_headers
 
 USER_AGENT = "ksef-tui"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -110,20 +111,30 @@ class KsefHttp:
         while True:
             await self.limiter.acquire(group, self._wait)
             started = time.perf_counter()
+            request = self._http.build_request(
+                method, url, json=json, params=params, content=content, headers=send_headers
+            )
             try:
-                response = await self._http.request(
-                    method, url, json=json, params=params, content=content, headers=send_headers
-                )
+                response = await self._http.send(request)
             except httpx.TransportError as exc:
                 failure = transport_failure(exc, self.host)
-                self._record(method, url, None, started, group, note=failure.kind)
+                self._record(method, url, None, started, group, note=failure.kind, request=request)
                 if idempotent and failures < self.max_retries:
                     failures += 1
                     await self._sleep(0.5 * 2**failures)
                     continue
                 raise failure from None
             error = error_from_response(response) if response.is_error else None
-            self._record(method, url, response.status_code, started, group, codes=error.codes if error else ())
+            self._record(
+                method,
+                url,
+                response.status_code,
+                started,
+                group,
+                codes=error.codes if error else (),
+                request=request,
+                response=response,
+            )
             if error is None:
                 return response
             if isinstance(error, RateLimited):
@@ -150,17 +161,22 @@ class KsefHttp:
         *,
         codes: tuple[int, ...] = (),
         note: str = "",
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
     ) -> None:
+        ms = int((time.perf_counter() - started) * 1000)
         self.log.add(
             ApiCall(
                 at=datetime.now(UTC),
                 method=method,
                 path=redact_url(url, base_path=self._base_path),
                 status=status,
-                ms=int((time.perf_counter() - started) * 1000),
+                ms=ms,
                 group=group.split(":", 1)[0],
                 codes=codes,
                 note=note,
+                request=_kept(request.headers, request.content) if request is not None else None,
+                response=_kept(response.headers, response.content) if response is not None else None,
             )
         )
 
@@ -168,6 +184,17 @@ class KsefHttp:
         """A call whose answer must be a JSON object."""
         response = await self.request(method, path, **kwargs)
         return json_object(response.content, f"{method} {path}")
+
+
+def _kept(headers: httpx.Headers, content: bytes) -> HttpMessage:
+    """What the API log keeps of one side of a call: redacted headers and body (see ``ksef.redaction``)."""
+    content_type = headers.get("content-type", "")
+    return HttpMessage(
+        headers=redact_headers(headers.items()),
+        body=redact_body(content, content_type),
+        content_type=content_type,
+        size=len(content),
+    )
 
 
 def json_object(content: bytes, where: str) -> dict[str, Any]:

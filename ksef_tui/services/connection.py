@@ -134,4 +134,4 @@ async def close_api(api: KsefApi, profile: Profile) -> None:
     worth failing the command for: the calls are done)."""
     await api.aclose()
     with contextlib.suppress(OSError):
-        await asyncio.to_thread(append_api_log, api_log_path(profile), api.log_lines())
+        await asyncio.to_thread(append_api_log, api_log_path(profile), api.log_records())
