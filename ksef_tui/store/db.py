@@ -47,6 +47,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -277,6 +278,24 @@ def _read_owner(path: Path) -> tuple[int | None, str | None, str | None]:
         )
     except (OSError, ValueError, AttributeError):
         return None, None, None
+
+
+@dataclass(frozen=True, slots=True)
+class LockOwner:
+    """Who holds a store's single-writer lock, as its owner sidecar says (``None`` fields: not readable)."""
+
+    pid: int | None
+    host: str | None
+    since: str | None  # ISO 8601, the holder's local time
+
+
+def lock_owner(path: Path) -> LockOwner | None:
+    """The holder of the store at ``path`` (for the diagnostics screen), or ``None`` when no session holds it.
+    Reads the owner sidecar only (taking the lock to look would make a concurrent open fail). A sidecar left by
+    a crashed session names a process that no longer runs. Blocking."""
+    if not _owner_path(path).exists():
+        return None
+    return LockOwner(*_read_owner(path))
 
 
 def _move_aside(path: Path) -> Path:
