@@ -1235,3 +1235,13 @@ from ksef_tui.i18n_ui import EN_UI, PL_UI  # noqa: E402
 
 PL.update(PL_UI)
 EN.update(EN_UI)
+
+from ksef_tui.i18n_sandbox import EN_SANDBOX, PL_SANDBOX  # noqa: E402
+
+PL.update(PL_SANDBOX)
+EN.update(EN_SANDBOX)
+
+from ksef_tui.i18n_switcher import EN_SWITCHER, PL_SWITCHER  # noqa: E402
+
+PL.update(PL_SWITCHER)
+EN.update(EN_SWITCHER)

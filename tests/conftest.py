@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ksef_tui.i18n import set_language
 from ksef_tui.ksef.api import KsefApi
 from ksef_tui.ksef.auth import MemorySessionStore, SessionStore, TokenAuth
 from ksef_tui.ksef.client import KsefHttp
@@ -95,9 +96,12 @@ time.tzset()
 
 
 @pytest.fixture(autouse=True)
-def _english_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests read messages in English unless they ask for Polish; the product default stays Polish."""
+def _english_by_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests read messages in English unless they ask for Polish; the product default stays Polish. The
+    process-wide language a test (or the command line, or an app) set is dropped after it, for the next."""
     monkeypatch.setenv("KSEF_TUI_LANG", "en")
+    yield
+    set_language(None)
 
 
 @pytest.fixture

@@ -230,7 +230,9 @@ def test_render_refuses_fa2_cleanly(capsys: pytest.CaptureFixture[str], tmp_path
     assert len(err.strip().splitlines()) == 1
 
 
-def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys)
-    assert code == EXIT_OK
-    assert "invoice" in out
+def test_no_command_outside_a_terminal_says_the_app_needs_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ksef-tui`` alone starts the TUI; where stdin/stdout are no terminal (a pipe, cron) it says so, exit 2."""
+    code, out, err = run(capsys)
+    assert code == EXIT_INPUT
+    assert "needs a terminal" in err and "Traceback" not in err
+    assert out == ""

@@ -44,7 +44,7 @@ def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 def polish() -> Iterator[None]:
     set_language("pl")
     yield
-    set_language("en")
+    set_language(None)
 
 
 @pytest.fixture

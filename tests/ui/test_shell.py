@@ -50,7 +50,7 @@ async def test_a_screen_opens_by_its_name_in_the_palette(
             await palette(app, pilot, name)
             assert app.current_mode == "setup"
     finally:
-        set_language("en")
+        set_language(None)
 
 
 async def test_keys_lead_to_every_screen_and_the_keymap_remaps_them(

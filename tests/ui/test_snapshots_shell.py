@@ -65,7 +65,7 @@ def fixed_check(monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], None]
 def lang(request: pytest.FixtureRequest) -> Iterator[str]:
     set_language(request.param)
     yield request.param
-    set_language("en")
+    set_language(None)
 
 
 def build(sim: Sim | None = None, profile: bool = False) -> KsefApp:
