@@ -1245,3 +1245,8 @@ from ksef_tui.i18n_switcher import EN_SWITCHER, PL_SWITCHER  # noqa: E402
 
 PL.update(PL_SWITCHER)
 EN.update(EN_SWITCHER)
+
+from ksef_tui.i18n_diag import EN_DIAG, PL_DIAG  # noqa: E402
+
+PL.update(PL_DIAG)
+EN.update(EN_DIAG)
