@@ -178,11 +178,16 @@ async def check_and_save(
         request.start_date.strip(),
         secrets=workspace.secret_location(None),
     )
+    from ksef_tui.services.workspace import keep_verification
+
     if request.kind is CredentialChoice.TOKEN:
-        return await _token(workspace, profile, request, on_step, on_start)
-    if request.kind is CredentialChoice.CERTIFICATE:
-        return await _certificate(workspace, profile, request, on_step, on_start)
-    return await _existing(workspace, profile, request, on_step, on_start)
+        outcome = await _token(workspace, profile, request, on_step, on_start)
+    elif request.kind is CredentialChoice.CERTIFICATE:
+        outcome = await _certificate(workspace, profile, request, on_step, on_start)
+    else:
+        outcome = await _existing(workspace, profile, request, on_step, on_start)
+    await keep_verification(profile, outcome.verification)  # for support, whatever the outcome
+    return outcome
 
 
 def _with_replace(workspace: Workspace, request: SetupRequest) -> SetupRequest:
@@ -240,7 +245,6 @@ async def _certificate(
 ) -> SetupOutcome:
     from ksef_tui.services.credentials import describe
     from ksef_tui.services.files import read_input
-    from ksef_tui.services.verify import CertificateVerifier
 
     def load() -> tuple[bytes, bytes | None]:
         data = read_input(Path(request.certificate_file.strip()).expanduser())
@@ -251,8 +255,9 @@ async def _certificate(
     password = request.password or None
     signing = await asyncio.to_thread(_load_signing, data, password, key)
     credential = describe(profile.name, profile.vault_environment, signing)
-    async with workspace.api(profile, credential=credential, signing=signing) as api:
-        verification = await CertificateVerifier(profile, credential, api, on_step=on_step, on_start=on_start).run()
+    verification = await _verify_certificate(
+        workspace, profile, credential, signing=signing, on_step=on_step, on_start=on_start
+    )
     if not verification.ok:
         return SetupOutcome(verification, None)
     saved, _credential = await asyncio.to_thread(
@@ -269,6 +274,23 @@ async def _certificate(
     return SetupOutcome(verification, saved)
 
 
+async def _verify_certificate(
+    workspace: Workspace,
+    profile: Profile,
+    credential: Credential,
+    *,
+    signing: SigningCredential | None,
+    on_step: Callable[[Step], None] | None,
+    on_start: Callable[[str], None] | None,
+) -> Verification:
+    """The certificate's steps in ``profile``'s context: ``signing`` in memory (a file not saved yet), else the
+    credential's key from the vault (an office's credential)."""
+    from ksef_tui.services.verify import CertificateVerifier
+
+    async with workspace.api(profile, credential=credential, signing=signing) as api:
+        return await CertificateVerifier(profile, credential, api, on_step=on_step, on_start=on_start).run()
+
+
 def _load_signing(data: bytes, password: str | None, key: bytes | None) -> SigningCredential:
     from ksef_tui.ksef.xades import load_credential
 
@@ -282,11 +304,10 @@ async def _existing(
     on_step: Callable[[Step], None] | None,
     on_start: Callable[[str], None] | None,
 ) -> SetupOutcome:
-    from ksef_tui.services.verify import CertificateVerifier
-
     credential: Credential = await asyncio.to_thread(workspace.profiles.credential, request.credential.strip())
-    async with workspace.api(profile, credential=credential) as api:
-        verification = await CertificateVerifier(profile, credential, api, on_step=on_step, on_start=on_start).run()
+    verification = await _verify_certificate(
+        workspace, profile, credential, signing=None, on_step=on_step, on_start=on_start
+    )
     if not verification.ok:
         return SetupOutcome(verification, None)
     saved = await asyncio.to_thread(

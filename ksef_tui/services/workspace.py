@@ -377,15 +377,18 @@ class Workspace:
             from ksef_tui.services.verify import CertificateVerifier
 
             async with self.api(profile) as api:
-                return await CertificateVerifier(profile, credential, api, on_step=on_step, on_start=on_start).run()
-        vault = await asyncio.to_thread(self.vault, profile)
-        token = await vault.aget_token(profile.vault_environment, profile.credential_name)
-        if not token:
-            raise TokenMissing(profile)
-        async with self.api(profile, token=token) as api:
-            return await verify(
-                profile, token, api, fingerprint=fingerprint(token), fresh=fresh, on_step=on_step, on_start=on_start
-            )
+                result = await CertificateVerifier(profile, credential, api, on_step=on_step, on_start=on_start).run()
+        else:
+            vault = await asyncio.to_thread(self.vault, profile)
+            token = await vault.aget_token(profile.vault_environment, profile.credential_name)
+            if not token:
+                raise TokenMissing(profile)
+            async with self.api(profile, token=token) as api:
+                result = await verify(
+                    profile, token, api, fingerprint=fingerprint(token), fresh=fresh, on_step=on_step, on_start=on_start
+                )
+        await keep_verification(profile, result)
+        return result
 
     async def sync(
         self,
@@ -527,6 +530,15 @@ class SendFailed(UserError):
 
     key = "send.failed"
     category = Category.KSEF
+
+
+async def keep_verification(profile: Profile, verification: Verification) -> None:
+    """The last verification of ``profile``, kept for the diagnostics screen and support (fingerprints only)."""
+    from datetime import UTC
+
+    from ksef_tui.services.diagnostics import record_verification
+
+    await asyncio.to_thread(record_verification, profile, verification, datetime.now(UTC))
 
 
 def kept_category(error: UserError) -> Category:

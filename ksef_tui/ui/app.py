@@ -67,6 +67,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "home": ("screen.home", "goto.home"),
     "setup": ("screen.setup", "goto.setup"),
     "diagnostics": ("screen.diagnostics", "goto.diagnostics"),
+    "api_log": ("screen.api_log", "goto.api_log"),
 }
 
 
@@ -98,6 +99,12 @@ def _diagnostics() -> Screen[None]:
     return DiagnosticsScreen()
 
 
+def _api_log() -> Screen[None]:
+    from ksef_tui.ui.screens.api_log import ApiLogScreen
+
+    return ApiLogScreen()
+
+
 class KsefApp(App[int]):
     """ksef-tui: the company in use, its header data, and the way between screens."""
 
@@ -108,6 +115,7 @@ class KsefApp(App[int]):
         "home": _home,
         "setup": _setup,
         "diagnostics": _diagnostics,
+        "api_log": _api_log,
     }
 
     profile: var[Profile | None] = var(None)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 GOTO_HOME = "goto.home"
 GOTO_SETUP = "goto.setup"
 GOTO_DIAGNOSTICS = "goto.diagnostics"
+GOTO_API_LOG = "goto.api_log"
 COMPANY_SWITCH = "company.switch"
 APP_QUIT = "app.quit"
 
@@ -43,6 +44,7 @@ def app_bindings() -> list[Binding]:
             show=False,
             tooltip="screen.diagnostics.help",
         ),
+        Binding("alt+j", "goto('api_log')", "bind.api_log", id=GOTO_API_LOG, show=False, tooltip="screen.api_log.help"),
         Binding("ctrl+o,alt+c", "switch_company", "bind.switch", id=COMPANY_SWITCH, tooltip="cmd.switch.help"),
         Binding("ctrl+q", "quit", "bind.quit", id=APP_QUIT, priority=True, tooltip="bind.quit.help"),
     ]

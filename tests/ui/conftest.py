@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ksef_tui.domain.profile import Profile
@@ -64,6 +65,14 @@ def app_factory(vault: Vault) -> Callable[..., KsefApp]:
         return make_app(settings, workspace_for(sim, vault, settings), clock=lambda: FIXED_NOW, **options)
 
     return factory
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Every worker done and what they posted handled (twice: a worker's result may start another)."""
+    for _ in range(2):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 def add_token_profile(workspace: Workspace, sim: Sim, token_name: str = "full", name: str = "demo") -> Profile:

@@ -34,7 +34,7 @@ from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen, SaveReportDialog
 from ksef_tui.vault import Vault
 
 from ..conftest import Sim
-from .conftest import FIXED_NOW, add_token_profile
+from .conftest import FIXED_NOW, add_token_profile, settle
 
 SIZE = (100, 30)
 S = TypeVar("S", bound=Screen[Any])
@@ -229,12 +229,6 @@ def company_app(app_factory: Callable[..., KsefApp]) -> tuple[KsefApp, Profile]:
     profile = app.workspace.add_profile("firma", NIP, "test", "2026-02-01", TOKEN)
     seed(app, profile)
     return app, profile
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def press_for(pilot: Pilot[Any], key: str, kind: type[S]) -> S:

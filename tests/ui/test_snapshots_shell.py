@@ -23,7 +23,7 @@ from ksef_tui.ui.app import KsefApp, make_app
 from ksef_tui.vault import MemoryKeyring, Vault
 
 from ..conftest import Sim
-from .conftest import FIXED_NOW
+from .conftest import FIXED_NOW, settle
 
 SIZE = (110, 36)
 NIP = "5265877635"
@@ -75,13 +75,6 @@ def build(sim: Sim | None = None, profile: bool = False) -> KsefApp:
     if profile and sim is not None:
         workspace.add_profile("demo", sim.nip, sim.base_url, "2026-02-01", sim.tokens["full"])
     return make_app(Settings(theme="ksef-dark"), workspace, clock=lambda: FIXED_NOW)
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def fill(pilot: Pilot[Any]) -> None:

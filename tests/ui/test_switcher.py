@@ -43,7 +43,7 @@ from ksef_tui.vault import Vault
 
 from ..ksef.certkit import PASSWORD, certificate, ec_key, p12, seal_name
 from ..services.sending_kit import sale_xml
-from .conftest import FIXED_NOW, workspace_for
+from .conftest import FIXED_NOW, settle, workspace_for
 
 #: The last purchase import of "alfa": 28.11.2026 08:15 in Warsaw.
 LAST_SYNC = datetime(2026, 11, 28, 7, 15, tzinfo=UTC)
@@ -106,13 +106,6 @@ def office(isolated_home: Path, vault: Vault, app_factory: Callable[..., KsefApp
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    """Every worker done and what they posted handled."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_switcher(pilot: Pilot[int]) -> CompanySwitcher:

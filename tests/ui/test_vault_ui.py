@@ -14,30 +14,24 @@ from ksef_tui.ui.app import make_app
 from ksef_tui.vault import BackendChoice
 
 from ..conftest import Sim
+from .conftest import settle
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 MASTER = "correct horse battery staple"
-
-
-async def settle(app: object, pilot: object) -> None:
-    await app.workers.wait_for_complete()  # type: ignore[attr-defined]
-    await pilot.pause()  # type: ignore[attr-defined]
-    await app.workers.wait_for_complete()  # type: ignore[attr-defined]
-    await pilot.pause()  # type: ignore[attr-defined]
 
 
 async def test_without_a_keyring_the_wizard_offers_an_encrypted_file(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     app = make_app(Settings(), Workspace(Settings()), clock=lambda: NOW)
     async with app.run_test(size=(110, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         screen = app.screen
         assert screen.query_one("#storage").display
         assert "no usable system keyring" in str(screen.query_one("#storage-why", Static).render())
         screen.query_one("#master", Input).value = MASTER
         screen.query_one("#master-again", Input).value = MASTER
         screen.query_one("#use-encrypted-file").press()  # type: ignore[attr-defined]
-        await settle(app, pilot)
+        await settle(pilot)
         assert not screen.query_one("#storage").display
         screen.query_one("#environment", Select).value = "url"
         screen.query_one("#url", Input).value = sim.base_url
@@ -46,7 +40,7 @@ async def test_without_a_keyring_the_wizard_offers_an_encrypted_file(sim: Sim, m
         screen.query_one("#name", Input).value = "firma"
         screen.query_one("#token", Input).value = sim.tokens["full"]
         await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await settle(pilot)
         assert str(screen.query_one("#wizard-steps", Static).render()).count("✓") == 5
     [profile] = Workspace(Settings()).list_profiles()
     assert profile.secrets is not None and profile.secrets.backend == BackendChoice.ENCRYPTED_FILE.value
@@ -60,12 +54,12 @@ async def test_a_locked_vault_asks_for_the_master_password_at_start(sim: Sim, mo
 
     app = make_app(Settings(), Workspace(Settings()), clock=lambda: NOW)
     async with app.run_test(size=(110, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert type(app.screen).__name__ == "UnlockDialog"
         await pilot.press(*"wrong password", "enter")
-        await settle(app, pilot)
+        await settle(pilot)
         assert "Wrong master password" in str(app.screen.query_one("#unlock-problem", Static).render())
         await pilot.press(*MASTER, "enter")
-        await settle(app, pilot)
+        await settle(pilot)
         assert type(app.screen).__name__ == "HomeScreen"
         assert app.overview is not None and app.overview.credential.fingerprint

@@ -167,6 +167,16 @@ async def choose_certificate(app: KsefApp, pilot: object, path: str, password: s
     screen.query_one("#password", Input).value = password
 
 
+async def check_certificate(app: KsefApp, sim: Sim, seal: Path) -> tuple[str, str]:
+    """The wizard run with the certificate file ``seal``: (the steps shown, the password field after)."""
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await fill(app, sim, "")
+        await choose_certificate(app, pilot, str(seal), certkit.PASSWORD)
+        await run_update(app, pilot)
+        return text_of(app, "#wizard-steps"), app.screen.query_one("#password", Input).value
+
+
 async def test_a_seal_certificate_signs_in_and_is_saved(
     app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], vault: Vault, tmp_path: Path
 ) -> None:
@@ -175,14 +185,9 @@ async def test_a_seal_certificate_signs_in_and_is_saved(
     seal = tmp_path / "seal.p12"
     seal.write_bytes(certkit.p12(key, certkit.certificate(key, certkit.seal_name(sim.nip))))
     app = app_factory(sim)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await fill(app, sim, "")
-        await choose_certificate(app, pilot, str(seal), certkit.PASSWORD)
-        await run_update(app, pilot)
-        steps = text_of(app, "#wizard-steps")
-        assert steps.count("✓") == 5, steps
-        assert app.screen.query_one("#password", Input).value == ""
+    steps, password = await check_certificate(app, sim, seal)
+    assert steps.count("✓") == 5, steps
+    assert password == ""
     [profile] = app.workspace.list_profiles()
     assert vault.get_certificate(profile.vault_environment, "firma") is not None
 
@@ -196,14 +201,9 @@ async def test_an_expired_certificate_fails_on_its_first_step(
     seal = tmp_path / "old.p12"
     seal.write_bytes(certkit.p12(key, old))
     app = app_factory(sim)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await fill(app, sim, "")
-        await choose_certificate(app, pilot, str(seal), certkit.PASSWORD)
-        await run_update(app, pilot)
-        steps = text_of(app, "#wizard-steps")
-        failed = [line for line in steps.splitlines() if line.startswith("✗")]
-        assert failed and "certificate" in failed[0] and "expired" in steps, steps
+    steps, _password = await check_certificate(app, sim, seal)
+    failed = [line for line in steps.splitlines() if line.startswith("✗")]
+    assert failed and "certificate" in failed[0] and "expired" in steps, steps
     assert app.workspace.list_profiles() == []
 
 

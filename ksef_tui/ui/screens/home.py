@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from ksef_tui.services.overview import CompanyOverview
     from ksef_tui.ui.app import KsefApp
 
-MENU = (("setup", "goto.setup"), ("diagnostics", "goto.diagnostics"), ("switch", "company.switch"))
+MENU = (
+    ("setup", "goto.setup"),
+    ("diagnostics", "goto.diagnostics"),
+    ("api_log", "goto.api_log"),
+    ("switch", "company.switch"),
+)
 
 
 def _moment(value: datetime | None) -> str:

@@ -41,6 +41,7 @@ from ksef_tui.i18n import t
 from ksef_tui.services.overview import overview
 from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.widgets.header import WARN_DAYS, credential_text, environment_label, pretty_nip
+from ksef_tui.ui.widgets.table_styles import component_styles
 
 if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
@@ -148,14 +149,8 @@ class CompanyTable(DataTable[Text]):
 
     def styles_by_name(self) -> dict[str, Style]:
         """The component styles (theme colours resolved), by their short name: ``warn``, ``env-prod``…"""
-        styles: dict[str, Style] = {}
-        for name in ("current", "muted", "warn", "bad", "env-prod", "env-demo", "env-test", "env-url"):
-            component = f"company-table--{name}"
-            style = self.get_component_rich_style(component, partial=True)
-            if style.color is not None:  # the partial style drops a colour's alpha ($foreground-muted): blend it
-                style += Style(color=self.get_component_rich_style(component).color)
-            styles[name] = style
-        return styles
+        names = ("current", "muted", "warn", "bad", "env-prod", "env-demo", "env-test", "env-url")
+        return component_styles(self, "company-table", names)
 
 
 def _cell(text: str, style: Style | str = "") -> Text:
