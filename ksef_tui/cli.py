@@ -1182,6 +1182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if version:
         print(f"ksef-tui {__version__}")
         return EXIT_OK
+    if not args_list:  # ``ksef-tui`` alone: the app, without building the sub-commands' parser (its first frame)
+        try:
+            return cmd_tui(argparse.Namespace(settings=settings, rest=[]))
+        except (Exception, KeyboardInterrupt) as exc:
+            return _fail(exc, settings)
     _translate_argparse()
     parser = build_parser()
     args, rest = parser.parse_known_args(args_list)
