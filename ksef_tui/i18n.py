@@ -1250,3 +1250,8 @@ from ksef_tui.i18n_diag import EN_DIAG, PL_DIAG  # noqa: E402
 
 PL.update(PL_DIAG)
 EN.update(EN_DIAG)
+
+from ksef_tui.i18n_form import EN_FORM, PL_FORM  # noqa: E402
+
+PL.update(PL_FORM)
+EN.update(EN_FORM)
