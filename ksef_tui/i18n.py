@@ -1255,3 +1255,8 @@ from ksef_tui.i18n_form import EN_FORM, PL_FORM  # noqa: E402
 
 PL.update(PL_FORM)
 EN.update(EN_FORM)
+
+from ksef_tui.i18n_detail import EN_DETAIL, PL_DETAIL  # noqa: E402
+
+PL.update(PL_DETAIL)
+EN.update(EN_DETAIL)

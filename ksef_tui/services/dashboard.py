@@ -1,0 +1,192 @@
+"""The company at a glance, as the home screen draws it: this month's sales and purchases (counts and gross
+totals), VAT due against VAT deductible, what waits to be sent or was rejected, and a per-day count of the KSeF
+traffic of the last 30 days.
+
+What counts where (every day a Warsaw day):
+
+* this month's sales: the register's invoices issued this month, drafts left out (not issued yet); their gross
+  and VAT per currency (a sales invoice's VAT is in its own currency);
+* this month's purchases: purchase invoices issued this month, gross per currency;
+* VAT deductible: the purchases booked into this month's settlement period, each its
+  :func:`services.booking.deductible_vat` (KSeF's VAT in PLN times the booking's deduction);
+* to send and rejected: the whole register, counted as :mod:`services.overview` counts them;
+* traffic: invoices received = purchases by their receipt day (KSeF number assigned); invoices sent = sales
+  KSeF accepted, by the day it assigned their number (a duplicate, whose number is the original's, is not a
+  send of ours).
+
+Blocking (the store): the UI runs it in a thread worker, after its first frame. The store is opened read-only
+and closed again; one that cannot be read gives a :class:`Dashboard` with no numbers and the reason in
+``problem``, never an exception. The heavy store modules load when it runs, not when it is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ksef_tui.domain.booking import Period, warsaw_date
+from ksef_tui.domain.money import ZERO, q2
+from ksef_tui.errors import UserError, report
+from ksef_tui.i18n import language, t
+
+if TYPE_CHECKING:
+    from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.workspace import Workspace
+    from ksef_tui.store.db import Store
+
+#: How many days the traffic chart covers, today included.
+DAYS = 30
+PLN = "PLN"
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    """Sums per currency: PLN first, then the others by name."""
+
+    sums: tuple[tuple[str, Decimal], ...] = ()
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, Decimal]]) -> Amounts:
+        totals: dict[str, Decimal] = {}
+        for currency, value in pairs:
+            totals[currency] = totals.get(currency, ZERO) + value
+        ordered = sorted(totals.items(), key=lambda item: (item[0] != PLN, item[0]))
+        return cls(tuple((currency, q2(value)) for currency, value in ordered))
+
+    @property
+    def pln(self) -> Decimal:
+        return next((value for currency, value in self.sums if currency == PLN), ZERO)
+
+    @property
+    def others(self) -> tuple[tuple[str, Decimal], ...]:
+        return tuple((currency, value) for currency, value in self.sums if currency != PLN)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthSide:
+    """One side of the month: how many invoices and their gross total per currency."""
+
+    count: int
+    gross: Amounts
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """Invoices received and sent through KSeF per day, oldest day first (``first_day`` … today)."""
+
+    first_day: date
+    received: tuple[int, ...]
+    sent: tuple[int, ...]
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first_day + timedelta(days=offset) for offset in range(len(self.received))]
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """What the home screen draws; ``None`` numbers (and ``problem``) when the store could not be read."""
+
+    today: date
+    sales: MonthSide | None = None
+    purchases: MonthSide | None = None
+    vat_due: Amounts | None = None
+    vat_deductible: Decimal | None = None
+    unsent: int | None = None
+    rejected: int | None = None
+    traffic: Traffic | None = None
+    problem: str = field(default="")
+
+    @property
+    def month(self) -> Period:
+        return Period.of(self.today)
+
+
+def amount_text(value: Decimal, currency: str = PLN) -> str:
+    """An amount with its currency as the screen shows it: ``1 234,56 zł`` in Polish, ``1,234.56 PLN`` in
+    English (the purchases screen's format)."""
+    from ksef_tui.services.purchases import money
+
+    unit = "zł" if currency == PLN and language() == "pl" else currency
+    return f"{money(value)}\u00a0{unit}"
+
+
+def month_name(period: Period) -> str:
+    """``listopad 2026`` / ``November 2026``."""
+    return f"{t(f'dash.month.{period.month}')} {period.year}"
+
+
+def window(today: date, days: int = DAYS) -> date:
+    """The first day of the traffic window that ends ``today``."""
+    return today - timedelta(days=days - 1)
+
+
+def dashboard(workspace: Workspace, profile: Profile, now: datetime | None = None) -> Dashboard:
+    """The company's dashboard as of ``now`` (blocking)."""
+    today = warsaw_date(now or datetime.now(UTC))
+    if not workspace.store_path(profile).exists():
+        return Dashboard(today, problem=t("dash.no_data"))
+    try:
+        store = workspace.store(profile, read_only=True)
+        try:
+            return read_dashboard(store, today)
+        finally:
+            store.close()
+    except (UserError, OSError) as exc:
+        return Dashboard(today, problem=report(exc).message)
+
+
+def read_dashboard(store: Store, today: date) -> Dashboard:
+    """The dashboard from an open store (blocking; the caller closes it)."""
+    from ksef_tui.services.booking import deductible_vat
+    from ksef_tui.services.overview import UNSENT_STATES
+    from ksef_tui.store.purchases import PurchaseRepository
+    from ksef_tui.store.sales import SalesRepository, SendState
+
+    month = Period.of(today)
+    first = window(today)
+    purchases = PurchaseRepository(store)
+    bought = purchases.list(month)
+    booked = purchases.list(month, by="booking")
+    with purchases.lock:
+        purchases.table.refresh()
+        received_at = list(purchases.index.ints("received"))
+    received = _per_day((warsaw_date(datetime.fromtimestamp(stamp, UTC)) for stamp in received_at), first, today)
+
+    sales = SalesRepository(store)
+    issued = [sale for sale in sales.list(month) if sale.status.state is not SendState.DRAFT]
+    accepted = sales.list(state=SendState.ACCEPTED)
+    with sales.lock:
+        sales.table.refresh()
+        codes, values = sales.table.index.coded("state")
+        states = [values[code] for code in codes]
+    sent = _per_day(
+        (
+            warsaw_date(sale.status.acquisition_date)
+            for sale in accepted
+            if sale.status.acquisition_date is not None and not sale.status.duplicate
+        ),
+        first,
+        today,
+    )
+    return Dashboard(
+        today,
+        sales=MonthSide(len(issued), Amounts.of((s.record.currency, s.record.gross) for s in issued)),
+        purchases=MonthSide(len(bought), Amounts.of((p.currency, p.gross) for p in bought)),
+        vat_due=Amounts.of((s.record.currency, s.record.vat) for s in issued),
+        vat_deductible=q2(sum((deductible_vat(p) for p in booked), ZERO)),
+        unsent=sum(1 for state in states if state in UNSENT_STATES),
+        rejected=sum(1 for state in states if state == SendState.REJECTED.value),
+        traffic=Traffic(first, received, sent),
+    )
+
+
+def _per_day(days: Iterable[date], first: date, last: date) -> tuple[int, ...]:
+    counts: dict[date, int] = {}
+    for day in days:
+        if first <= day <= last:
+            counts[day] = counts.get(day, 0) + 1
+    return tuple(counts.get(first + timedelta(days=offset), 0) for offset in range((last - first).days + 1))

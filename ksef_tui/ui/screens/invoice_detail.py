@@ -1,0 +1,327 @@
+"""The invoice detail, of a purchase (by its KSeF number) or a sale (by its invoice number): parties, dates,
+KSeF number, payment, lines, the VAT summary per rate, the correction links, a sale's send state, and KOD I
+drawn so a phone scans it from the screen, with its link and label.
+
+The store is read and the XML parsed by ``services.invoice_view`` in a thread worker (lxml); the visualisation
+(MF's stylesheet) is rendered in one too. Saving asks for a path in a small dialog and never overwrites a file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from ksef_tui.errors import UserError
+from ksef_tui.i18n import t
+from ksef_tui.services.invoice_view import (
+    InvoiceView,
+    PartyView,
+    What,
+    content,
+    default_path,
+    load_invoice,
+    open_in_browser,
+    save_new,
+    save_temporary,
+)
+from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.header import CompanyHeader
+from ksef_tui.ui.widgets.qr import QrCode
+
+if TYPE_CHECKING:
+    from ksef_tui.domain.profile import Profile
+    from ksef_tui.ui.app import KsefApp
+
+LOAD_GROUP = "detail-load"
+FILE_GROUP = "detail-file"
+
+
+def problem_text(error: BaseException | None) -> str:
+    if isinstance(error, UserError):
+        hint = error.hint()
+        return error.message() + (f"\n{hint}" if hint else "")
+    return f"{type(error).__name__}: {error}"
+
+
+class SaveFileDialog(ModalScreen[str | None]):
+    """Where to save: a path (``~`` allowed), prefilled with a new file in the home directory; Enter saves,
+    Escape cancels (``None``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "bind.detail.save_cancel", id="detail.save_cancel"),
+    ]
+
+    def __init__(self, title: str, default: str) -> None:
+        super().__init__()
+        localize(self)
+        self.title_text = title
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail-save-box") as box:
+            box.border_title = self.title_text
+            yield Label(t("detail.save.prompt"))
+            yield Input(value=self.default, id="detail-save-path")
+        yield Footer()
+
+    @on(Input.Submitted, "#detail-save-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _facts(view: InvoiceView) -> Text:
+    """Numbers, dates, payment, send state: a ``label: value`` line each (long values wrap)."""
+    none = t("detail.none")
+    rows: list[tuple[str, str, str]] = [
+        (t("detail.number"), view.number, "bold"),
+        (t("detail.kind"), view.kind_text, ""),
+        (t("detail.ksef_number"), view.ksef_number or none, "bold" if view.ksef_number else "dim"),
+        (t("detail.issue_date"), view.issue_date, ""),
+    ]
+    if view.sale_date:
+        rows.append((t("detail.sale_date"), view.sale_date, ""))
+    rows.append((t("detail.acquired"), view.acquired or none, "" if view.acquired else "dim"))
+    if view.send_state:
+        rows.append((t("detail.send_state"), view.send_state, "bold"))
+    if view.payment_form:
+        rows.append((t("detail.payment_form"), view.payment_form, ""))
+    if view.payment_due:
+        rows.append((t("detail.payment_due"), view.payment_due, ""))
+    rows.extend((t("detail.bank_account"), account, "") for account in view.bank_accounts)
+    if view.correction_reason:
+        rows.append((t("detail.correction_reason"), view.correction_reason, ""))
+    text = Text()
+    for index, (label, value, style) in enumerate(rows):
+        if index:
+            text.append("\n")
+        text.append(f"{label}: ", style="dim")
+        text.append(value, style=style)
+    return text
+
+
+def _party(title: str, party: PartyView) -> Text:
+    text = Text(title + "\n", style="bold")
+    text.append(party.name + "\n", style="")
+    if party.id_label:
+        text.append(party.id_label + "\n", style="")
+    text.append(", ".join(party.address), style="dim")
+    return text
+
+
+def _parties(view: InvoiceView) -> Table:
+    grid = Table.grid(padding=(0, 2), expand=True)
+    grid.add_column(ratio=1)
+    grid.add_column(ratio=1)
+    grid.add_row(_party(t("detail.seller"), view.seller), _party(t("detail.buyer"), view.buyer))
+    return grid
+
+
+def _lines(view: InvoiceView) -> Table:
+    table = Table(title=t("detail.lines"), title_justify="left", expand=True, show_edge=False, pad_edge=False)
+    table.add_column(t("detail.col.no"), justify="right", no_wrap=True)
+    table.add_column(t("detail.col.name"), ratio=1)
+    table.add_column(t("detail.col.unit"), no_wrap=True)
+    table.add_column(t("detail.col.quantity"), justify="right", no_wrap=True)
+    table.add_column(t("detail.col.unit_net"), justify="right", no_wrap=True)
+    table.add_column(t("detail.col.rate"), justify="right", no_wrap=True)
+    table.add_column(t("detail.col.net"), justify="right", no_wrap=True)
+    for line in view.lines:
+        table.add_row(line.number, Text(line.name), line.unit, line.quantity, line.unit_net, line.rate, line.net)
+    return table
+
+
+def _summary(view: InvoiceView) -> Table:
+    table = Table(
+        title=f"{t('detail.vat_summary')} ({view.currency})", title_justify="left", show_edge=False, pad_edge=False
+    )
+    table.add_column(t("detail.col.rate"), no_wrap=True)
+    table.add_column(t("detail.col.net"), justify="right", no_wrap=True)
+    table.add_column(t("detail.col.vat"), justify="right", no_wrap=True)
+    table.add_column(t("detail.gross"), justify="right", no_wrap=True)
+    for row in view.vat_rows:
+        table.add_row(row.rate, row.net, row.vat, "")
+    table.add_section()
+    table.add_row(Text(t("detail.total"), style="bold"), view.net, view.vat, Text(view.gross, style="bold"))
+    return table
+
+
+def _link_prompt(index: int, view: InvoiceView) -> Text:
+    link = view.corrections[index]
+    label = t("detail.corrected") if link.corrects else t("detail.corrected_by")
+    text = Text(f"{label}: ", style="dim")
+    text.append(f"{link.number}  {link.ksef_number or t('detail.none')}  {link.issue_date}")
+    text.append("  ")
+    text.append(t("detail.link.open") if link.target else t("detail.link.absent"), style="italic dim")
+    return text
+
+
+class InvoiceDetailScreen(Screen[None]):
+    """One invoice as its parties and the tax office see it, with KOD I to scan."""
+
+    CSS_PATH = "../styles/invoice_detail.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "bind.detail.back", id="detail.back"),
+        Binding("o", "open_html", "bind.detail.open_html", id="detail.open_html"),
+        Binding("h", "save('html')", "bind.detail.save_html", id="detail.save_html"),
+        Binding("x", "save('xml')", "bind.detail.save_xml", id="detail.save_xml"),
+        Binding("u", "save('upo')", "bind.detail.save_upo", id="detail.save_upo"),
+    ]
+
+    class Loaded(Message):
+        """The worker read and parsed the invoice."""
+
+        def __init__(self, view: InvoiceView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, source: Literal["purchase", "sale"], key: str) -> None:
+        super().__init__()
+        localize(self)
+        self.source: Literal["purchase", "sale"] = source
+        self.key = key
+        self.view: InvoiceView | None = None
+
+    @property
+    def ksef_app(self) -> KsefApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield CompanyHeader()
+        with VerticalScroll(id="detail-body"):
+            yield Static(t(f"detail.title.{self.source}", number=self.key), classes="screen-title", id="detail-title")
+            yield Static(t("detail.loading"), id="detail-status")
+            with Horizontal(id="detail-top"):
+                with Vertical(id="detail-info"):
+                    yield Static(id="detail-parties")
+                    yield Static(id="detail-facts")
+                with Vertical(id="detail-qr"):
+                    yield Static(t("detail.qr.title"), id="detail-qr-title")
+                    yield QrCode(ascii_only=self.ksef_app.settings.ascii, id="detail-qr-code")
+                    yield Static(id="detail-qr-label")
+                    yield Static(id="detail-qr-link")
+            yield OptionList(id="detail-links")
+            yield Static(id="detail-lines")
+            yield Static(id="detail-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-top").display = False
+        self.query_one("#detail-links").display = False
+        self.query_one("#detail-body", VerticalScroll).focus()
+        profile = self.ksef_app.profile
+        if profile is None:
+            self.query_one("#detail-status", Static).update(t("detail.not_found", ksef_number=self.key))
+            return
+        self._load(profile)
+
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="detail: load the invoice")
+    def _load(self, profile: Profile) -> None:
+        view = load_invoice(self.ksef_app.workspace, profile, self.source, self.key)
+        self.post_message(self.Loaded(view))
+
+    def on_invoice_detail_screen_loaded(self, message: Loaded) -> None:
+        view = self.view = message.view
+        self.query_one("#detail-title", Static).update(
+            t(f"detail.title.{view.source}", number=view.number) + f"  ({view.kind_text})"
+        )
+        self.query_one("#detail-status", Static).display = False
+        self.query_one("#detail-top").display = True
+        self.query_one("#detail-parties", Static).update(_parties(view))
+        self.query_one("#detail-facts", Static).update(_facts(view))
+        self.query_one("#detail-qr-code", QrCode).show(view.qr_modules)
+        self.query_one("#detail-qr-label", Static).update(Text(view.qr_label, style="bold"))
+        self.query_one("#detail-qr-link", Static).update(Text(view.qr_url, style="link " + view.qr_url))
+        self.query_one("#detail-lines", Static).update(_lines(view))
+        self.query_one("#detail-summary", Static).update(_summary(view))
+        links = self.query_one("#detail-links", OptionList)
+        links.clear_options()
+        if view.corrections:
+            links.border_title = t("detail.corrections")
+            links.add_options([Option(_link_prompt(i, view), id=str(i)) for i in range(len(view.corrections))])
+            links.display = True
+            links.highlighted = 0
+            links.focus()
+
+    @on(OptionList.OptionSelected, "#detail-links")
+    def _link_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.view is None or event.option.id is None:
+            return
+        link = self.view.corrections[int(event.option.id)]
+        if link.target is None:
+            self.notify(t("detail.link.absent"))
+            return
+        source, key = link.target
+        self.app.push_screen(InvoiceDetailScreen(source, key))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        problem = problem_text(event.worker.error)
+        if event.worker.group == LOAD_GROUP:
+            status = self.query_one("#detail-status", Static)
+            status.display = True
+            status.update(t("detail.load_failed", problem=problem))
+        self.notify(problem, severity="error", timeout=10)
+
+    # ------------------------------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_open_html(self) -> None:
+        if self.view is None:
+            self.notify(t("detail.loading"))
+            return
+        self.notify(t("detail.working"), timeout=3)
+        self._open_html(self.view)
+
+    @work(thread=True, group=FILE_GROUP, exit_on_error=False, description="detail: open the visualisation")
+    def _open_html(self, view: InvoiceView) -> None:
+        path = save_temporary(view)
+        key = "detail.opened" if open_in_browser(path) else "detail.written_temp"
+        self.app.call_from_thread(self.notify, t(key, path=str(path)), timeout=15)
+
+    def action_save(self, what: What) -> None:
+        view = self.view
+        if view is None:
+            self.notify(t("detail.loading"))
+            return
+        if what == "upo" and not view.has_upo:
+            error = UserError("detail.no_upo")
+            self.notify(problem_text(error), severity="warning", timeout=8)
+            return
+
+        def chosen(where: str | None) -> None:
+            if where is not None:
+                self._save(view, what, where)
+
+        self.app.push_screen(SaveFileDialog(t(f"detail.save.title.{what}"), default_path(view, what)), chosen)
+
+    @work(thread=True, group=FILE_GROUP, exit_on_error=False, description="detail: save a file")
+    def _save(self, view: InvoiceView, what: What, where: str) -> None:
+        app = self.ksef_app
+        profile = app.profile
+        try:
+            if profile is None:
+                raise UserError("detail.no_upo")
+            path = save_new(content(app.workspace, profile, view, what), where)
+        except UserError as exc:
+            self.app.call_from_thread(self.notify, problem_text(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self.notify, t("detail.saved", path=str(path)), timeout=8)

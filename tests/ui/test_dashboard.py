@@ -1,0 +1,237 @@
+"""The home screen's dashboard against the sandbox (the simulator in process, the demo company's history made by
+the real services), with the sandbox's clocks held at the screens' FIXED_NOW so its dates, and so the snapshots,
+stay the same whatever the day: this month's numbers, the traffic bars, the refresh after the company's overview
+changes, a store that cannot be read, the menu's screens; snapshots in Polish, English and ASCII."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import OptionList, Static
+
+from ksef_tui import sandbox as sandbox_module
+from ksef_tui.domain.booking import Period, warsaw_date
+from ksef_tui.i18n import set_language
+from ksef_tui.sandbox import Sandbox, create_sandbox
+from ksef_tui.services import purchase_sync
+from ksef_tui.services.booking import BookingRequest, book
+from ksef_tui.services.dashboard import amount_text, dashboard
+from ksef_tui.settings import Settings
+from ksef_tui.sim.clock import OffsetClock
+from ksef_tui.sim.seed import OTHER
+from ksef_tui.store.purchases import PurchaseRepository
+from ksef_tui.ui.app import KsefApp, make_app
+from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen
+from ksef_tui.ui.screens.home import HomeScreen
+from ksef_tui.ui.widgets.bars import DayBars
+from ksef_tui.ui.widgets.month_summary import MonthSummary
+
+from .conftest import FIXED_NOW, settle
+
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def held_clock(monkeypatch: pytest.MonkeyPatch) -> OffsetClock:
+    """The simulator's clock and the purchase import's, started at FIXED_NOW (time flows from there)."""
+    clock = OffsetClock()
+    clock.advance((FIXED_NOW - datetime.now(UTC)).total_seconds())
+    real_config = sandbox_module._sim_config
+    monkeypatch.setattr(sandbox_module, "_sim_config", lambda seed: replace(real_config(seed), clock=clock))
+    real_init = purchase_sync.PurchaseSync.__init__
+
+    def init(self: purchase_sync.PurchaseSync, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("clock", clock.now)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(purchase_sync.PurchaseSync, "__init__", init)
+    return clock
+
+
+@pytest.fixture
+def make_box(held_clock: OffsetClock) -> Iterator[Callable[..., Sandbox]]:
+    """``make_box(ascii=…)``: a sandbox (not seeded yet: the app seeds it after its first frame, as
+    ``ksef-tui sandbox`` does) dated FIXED_NOW; closed after the test."""
+    opened: list[Sandbox] = []
+
+    def factory(*, ascii_only: bool = False) -> Sandbox:
+        box = create_sandbox(Settings(theme="ksef-dark", ascii=ascii_only), today=warsaw_date(FIXED_NOW))
+        opened.append(box)
+        return box
+
+    yield factory
+    for box in opened:
+        box.close()
+
+
+def sandbox_app(box: Sandbox, *, seeded: bool = False) -> KsefApp:
+    return make_app(
+        box.workspace.settings,
+        box.workspace,
+        clock=lambda: FIXED_NOW,
+        sandbox=box.base_url,
+        prepare=None if seeded else box.seed,
+        profile_name=box.profile.name,
+    )
+
+
+def summary_text(app: KsefApp) -> str:
+    return str(app.screen.query_one(MonthSummary).render().plain)
+
+
+@pytest.fixture
+def lang(request: pytest.FixtureRequest) -> Iterator[str]:
+    set_language(request.param)
+    yield request.param
+    set_language(None)
+
+
+# ------------------------------------------------------------------------------------------------- Pilot
+
+
+async def test_the_dashboard_shows_the_stores_numbers_after_the_first_frame(make_box: Callable[..., Sandbox]) -> None:
+    set_language("pl")
+    try:
+        box = make_box()
+        app = sandbox_app(box)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, HomeScreen)
+            assert "…" in summary_text(app)  # the first frame: nothing read yet
+            await settle(pilot)
+            await settle(pilot)
+            expected = await _read(box)
+            shown = summary_text(app)
+            assert expected.sales is not None and expected.purchases is not None and expected.vat_due is not None
+            assert f"{expected.sales.count} faktur" in shown
+            assert amount_text(expected.sales.gross.pln) in shown
+            assert amount_text(expected.purchases.gross.pln) in shown
+            assert amount_text(expected.vat_due.pln) in shown
+            assert f"Faktury sprzedaży do wysłania: {expected.unsent}" in shown
+            assert f"Odrzucone przez KSeF: {expected.rejected} ✗" in shown
+            assert expected.traffic is not None
+            assert app.screen.query_one("#dash-received", DayBars).values == expected.traffic.received
+            assert app.screen.query_one("#dash-sent", DayBars).values == expected.traffic.sent
+            assert box.demo is not None and expected.traffic.sent[-1] == len(box.demo.accepted)
+            sent_label = app.screen.query_one("#dash-sent-label", Static).render()
+            assert str(sent_label).endswith(f": {sum(expected.traffic.sent)}")
+    finally:
+        set_language(None)
+
+
+async def test_a_booking_shows_when_the_screen_is_shown_again(make_box: Callable[..., Sandbox]) -> None:
+    set_language("en")
+    try:
+        box = make_box()
+        app = sandbox_app(box)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await settle(pilot)
+            assert "Deductible VAT" in summary_text(app)
+            before = await _read(box)
+            assert before.vat_deductible == 0
+            month = Period.of(warsaw_date(FIXED_NOW))
+            store = box.workspace.store(box.profile)
+            try:
+                repo = PurchaseRepository(store)
+                record = next(r for r in repo.all() if Period.of(r.issue_date) == month and r.vat > 0)
+                book(repo, record.ksef_number, BookingRequest("goods", 100, str(month)), clock=lambda: FIXED_NOW)
+            finally:
+                store.close()
+            await pilot.press("f12")  # away (where a booking is made) and back home
+            await settle(pilot)
+            await pilot.press("f2")
+            await settle(pilot)
+            assert amount_text(record.vat) in summary_text(app)
+    finally:
+        set_language(None)
+
+
+async def test_a_store_that_cannot_be_read_shows_dashes_and_the_reason(make_box: Callable[..., Sandbox]) -> None:
+    set_language("en")
+    try:
+        box = make_box()
+        assert box.sim is not None
+        other = box.workspace.add_profile(
+            "other", OTHER.nip, box.base_url, "2026-02-01", box.sim.named_tokens["other_nip"]
+        )
+        app = make_app(box.workspace.settings, box.workspace, clock=lambda: FIXED_NOW, profile_name=other.name)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert "Sales       -" in summary_text(app) or "-" in summary_text(app).splitlines()[0]
+            problem = app.screen.query_one("#dash-problem", Static)
+            assert problem.display and "no company data" in str(problem.render())
+            path = box.workspace.store_path(other)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{not json", encoding="utf-8")
+            app.refresh_company()
+            await settle(pilot)
+            assert problem.display and str(problem.render()) != ""
+            assert "no company data" not in str(problem.render())
+            assert summary_text(app).splitlines()[0].rstrip().endswith("-")
+            assert str(app.screen.query_one("#dash-received-label", Static).render()).endswith(": -")
+    finally:
+        set_language(None)
+
+
+async def test_the_menu_lists_the_screens_the_app_has(
+    make_box: Callable[..., Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = make_box()
+    app = sandbox_app(box)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        menu = app.screen.query_one(OptionList)
+        ids = [menu.get_option_at_index(i).id for i in range(menu.option_count)]
+        assert ids == [name for name in ("setup", "diagnostics", "api_log", "switch") if name in ids]
+        assert "purchases" not in ids and "transactions" not in ids
+
+    def purchases() -> Screen[None]:
+        return DiagnosticsScreen()  # stands in for the purchases screen, registered under its mode
+
+    monkeypatch.setattr(KsefApp, "MODES", {**KsefApp.MODES, "purchases": purchases})
+    app = sandbox_app(box)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        menu = app.screen.query_one(OptionList)
+        assert menu.get_option_at_index(0).id == "purchases"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.current_mode == "purchases"
+
+
+async def _read(box: Sandbox) -> Any:
+    import asyncio
+
+    return await asyncio.to_thread(dashboard, box.workspace, box.profile, FIXED_NOW)
+
+
+# --------------------------------------------------------------------------------------------- snapshots
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"], indirect=True)
+def test_snapshot(snap_compare: Any, lang: str, make_box: Callable[..., Sandbox]) -> None:
+    app = sandbox_app(make_box())
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("lang", ["pl"], indirect=True)
+def test_snapshot_ascii(snap_compare: Any, lang: str, make_box: Callable[..., Sandbox]) -> None:
+    app = sandbox_app(make_box(ascii_only=True))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 34), run_before=run_before)
