@@ -1260,3 +1260,8 @@ from ksef_tui.i18n_detail import EN_DETAIL, PL_DETAIL  # noqa: E402
 
 PL.update(PL_DETAIL)
 EN.update(EN_DETAIL)
+
+from ksef_tui.i18n_dashboard import EN_DASHBOARD, PL_DASHBOARD  # noqa: E402
+
+PL.update(PL_DASHBOARD)
+EN.update(EN_DASHBOARD)
