@@ -295,17 +295,17 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         seller = draft.seller
         widgets.append(
             Horizontal(
-                customer_field,
-                field("issue_date", self._input("issue_date", draft.issue_date)),
-                field("sale_date", self._input("sale_date", draft.sale_date)),
+                field("seller_name", self._input("seller_name", seller.name)),
+                field("seller_address", self._input("seller_address", seller.address.line1)),
+                field("seller_address2", self._input("seller_address2", seller.address.line2 or "")),
                 classes="form-row",
             )
         )
         widgets.append(
             Horizontal(
-                field("seller_name", self._input("seller_name", seller.name)),
-                field("seller_address", self._input("seller_address", seller.address.line1)),
-                field("seller_address2", self._input("seller_address2", seller.address.line2 or "")),
+                customer_field,
+                field("issue_date", self._input("issue_date", draft.issue_date)),
+                field("sale_date", self._input("sale_date", draft.sale_date)),
                 classes="form-row",
             )
         )
@@ -321,7 +321,10 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         widgets.append(
             Horizontal(
                 field("currency", self._input("currency", draft.currency, disabled=original is not None)),
-                field("exchange_rate", self._input("exchange_rate", draft.exchange_rate)),
+                field(
+                    "exchange_rate",
+                    self._input("exchange_rate", draft.exchange_rate, disabled=draft.currency.upper() == "PLN"),
+                ),
                 field(
                     "payment_form",
                     Select(
@@ -492,6 +495,8 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
             self.touched.add(f"line-{index}-{column}")
         elif widget.id and widget.id.startswith("f-"):
             self.touched.add(widget.id[2:].replace("seller_address2", "seller_address"))
+        if widget.id == "f-currency" and isinstance(event, Input.Changed) and self.context.original is None:
+            self.query_one("#f-exchange_rate", Input).disabled = event.value.strip().upper() in ("", "PLN")
         self._refresh_form()
 
     @on(Input.Submitted)
@@ -499,6 +504,10 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         """Enter moves on, as Tab does (ctrl+s saves)."""
         event.stop()
         self.focus_next()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No new customer in a correction (its buyer is the original's)."""
+        return not (action == "new_customer" and self.correct is not None)
 
     async def action_add_line(self) -> None:
         if self.context is None:
