@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from ksef_tui.store.purchases import PurchaseRepository
 from ksef_tui.ui.app import KsefApp, make_app
 from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen
 from ksef_tui.ui.screens.home import HomeScreen
-from ksef_tui.ui.widgets.bars import DayBars
+from ksef_tui.ui.widgets.bars import DayBars, axis_rows, bar_rows, hbar
 from ksef_tui.ui.widgets.month_summary import MonthSummary
 
 from .conftest import FIXED_NOW, settle
@@ -215,23 +216,43 @@ async def _read(box: Sandbox) -> Any:
 # --------------------------------------------------------------------------------------------- snapshots
 
 
-@pytest.mark.parametrize("lang", ["pl", "en"], indirect=True)
-def test_snapshot(snap_compare: Any, lang: str, make_box: Callable[..., Sandbox]) -> None:
-    app = sandbox_app(make_box())
+@pytest.mark.parametrize(
+    ("lang", "ascii_only", "size"),
+    [("pl", False, SIZE), ("en", False, SIZE), ("pl", True, (120, 34))],
+    ids=["pl", "en", "pl-ascii-120"],
+    indirect=["lang"],
+)
+def test_snapshot(
+    snap_compare: Any, lang: str, ascii_only: bool, size: tuple[int, int], make_box: Callable[..., Sandbox]
+) -> None:
+    app = sandbox_app(make_box(ascii_only=ascii_only))
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         await settle(pilot)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("lang", ["pl"], indirect=True)
-def test_snapshot_ascii(snap_compare: Any, lang: str, make_box: Callable[..., Sandbox]) -> None:
-    app = sandbox_app(make_box(ascii_only=True))
+def test_bars_scale_to_the_top_and_show_every_count_above_zero() -> None:
+    # two rows = 16 eighths: 8 of 8 fills both, 4 of 8 the lower one, 1 of 8 two eighths; 0 stays blank
+    assert bar_rows([0, 1, 4, 8], 8, 2) == ["   █", " ▂██"]
+    assert bar_rows([0, 1, 4, 8], 8, 2, ascii_only=True) == ["   #", " .##"]
+    assert bar_rows([1, 100], 100, 1) == ["▁█"]  # the smallest count still shows
+    assert bar_rows([0, 3], 3, 1, width=2) == ["  █ "]  # a bar and a gap a day
 
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        await settle(pilot)
 
-    assert snap_compare(app, terminal_size=(120, 34), run_before=run_before)
+def test_the_axis_ticks_every_seventh_day_back_from_today() -> None:
+    days = [date(2026, 11, 1) + timedelta(days=n) for n in range(30)]
+    base, labels = axis_rows(days, 1, 4)
+    assert [i - 4 for i, char in enumerate(base) if char == "┴"] == [1, 8, 15, 22, 29]
+    assert labels.split() == ["02.11", "09.11", "16.11", "23.11", "30.11"]
+    assert labels.endswith("30.11") and len(labels) == len(base)
+    assert axis_rows(days, 1, 4, ascii_only=True)[0].strip().startswith("-+")
+
+
+def test_vat_bars_share_one_scale() -> None:
+    assert hbar(Decimal(100), Decimal(100), 10) == "█" * 10
+    assert hbar(Decimal(25), Decimal(100), 10) == "██▌"
+    assert hbar(Decimal(0), Decimal(100), 10) == ""
+    assert hbar(Decimal("0.01"), Decimal(100), 10, ascii_only=True) == "#"

@@ -55,20 +55,9 @@ def summary_rows(
     sales = None if dash is None else dash.sales
     purchases = None if dash is None else dash.purchases
     rows: list[Row] = []
-    rows += _amount_rows(
-        t("dash.sales"),
-        missing if sales is None else t("dash.invoices", count=sales.count),
-        None if sales is None else sales.gross,
-        "",
-        missing,
-    )
-    rows += _amount_rows(
-        t("dash.purchases"),
-        missing if purchases is None else t("dash.invoices", count=purchases.count),
-        None if purchases is None else purchases.gross,
-        "",
-        missing,
-    )
+    for label, side in ((t("dash.sales"), sales), (t("dash.purchases"), purchases)):
+        count = missing if side is None else t("dash.invoices", count=side.count)
+        rows += _amount_rows(label, count, None if side is None else side.gross, "", missing)
     due = None if dash is None else dash.vat_due
     deductible = None if dash is None else dash.vat_deductible
     top = max(due.pln if due is not None else Decimal(0), deductible or Decimal(0))
