@@ -10,7 +10,6 @@ are saved by :func:`save_new`, which never overwrites a file. No Textual here.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -68,7 +67,8 @@ class LineView:
 class VatRow:
     rate: str
     net: str
-    vat: str
+    vat: str  # "" for a rate without tax (0%, zw, np, oo, margin)
+    gross: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +191,7 @@ def vat_rows(buckets: dict[str, Decimal], rates: set[str]) -> tuple[VatRow, ...]
         net = buckets.get(bucket.net, ZERO)
         vat = buckets.get(bucket.tax, ZERO) if bucket.tax else None
         label = t("detail.bucket.11") if key == "11" else _bucket_label(key, rates)
-        rows.append(VatRow(label, money(net), money(vat) if vat is not None else ""))
+        rows.append(VatRow(label, money(net), money(vat) if vat is not None else "", money(net + (vat or ZERO))))
     return tuple(rows)
 
 
@@ -247,7 +247,7 @@ def _purchase(workspace: Workspace, profile: Profile, store: Store, key: str) ->
 
 
 def _sale(profile: Profile, store: Store, key: str) -> InvoiceView:
-    from ksef_tui.services.sales import sales_xml_root
+    from ksef_tui.services.mail import load_invoice as load_sale_xml
     from ksef_tui.services.sending import sales_upo_root
     from ksef_tui.store.sales import SalesRepository, SendState
 
@@ -255,15 +255,9 @@ def _sale(profile: Profile, store: Store, key: str) -> InvoiceView:
     sale = repo.get(key)
     if sale is None:
         raise InvoiceNotFound(ksef_number=key)
-    record, status = sale.record, sale.status
-    path = sales_xml_root(store.path) / record.xml_path
-    try:
-        xml = path.read_bytes()
-    except OSError as exc:
-        raise PathError(path, exc, category=Category.CONFIG) from None
-    if hashlib.sha256(xml).hexdigest() != record.xml_sha256:
-        raise UserError("detail.xml_damaged", number=key, reason="SHA-256")
-    parsed = _parse(xml)
+    status = sale.status
+    invoice = load_sale_xml(store, sale)  # the register's file, checked against its digest, and parsed
+    xml, parsed = invoice.xml, invoice.parsed
     links: list[CorrectedLink] = []
     numbers = set(repo.numbers())
     for ref in parsed.corrected:

@@ -154,7 +154,7 @@ def _summary(view: InvoiceView) -> Table:
     table.add_column(t("detail.col.vat"), justify="right", no_wrap=True)
     table.add_column(t("detail.gross"), justify="right", no_wrap=True)
     for row in view.vat_rows:
-        table.add_row(row.rate, row.net, row.vat, "")
+        table.add_row(row.rate, row.net, row.vat, row.gross)
     table.add_section()
     table.add_row(Text(t("detail.total"), style="bold"), view.net, view.vat, Text(view.gross, style="bold"))
     return table
