@@ -77,9 +77,10 @@ def summary_rows(
         )
     )
     rows.append(Row())
-    rows.append(Row(f"{t('home.unsent')}: {'-' if unsent is None else unsent}"))
+    unknown = "…" if loading and unsent is None else "-"  # the overview's counts come before the dashboard's
+    rows.append(Row(f"{t('home.unsent')}: {unknown if unsent is None else unsent}"))
     bad = bool(rejected)
-    shown = "-" if rejected is None else f"{rejected} {fail}" if bad else str(rejected)
+    shown = unknown if rejected is None else f"{rejected} {fail}" if bad else str(rejected)
     rows.append(Row(f"{t('home.rejected')}: {shown}", tone="bad" if bad else ""))
     return rows
 
