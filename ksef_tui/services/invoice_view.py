@@ -195,6 +195,14 @@ def vat_rows(buckets: dict[str, Decimal], rates: set[str]) -> tuple[VatRow, ...]
     return tuple(rows)
 
 
+def _payment(form: str, *, paid: bool) -> str:
+    """The payment method in words, "(paid)" added when the invoice says it was paid (``Zaplacono``)."""
+    text = t(f"detail.pay.{form}") if form in PAYMENT_FORMS else ""
+    if paid:
+        text = f"{text} ({t('detail.paid')})" if text else t("detail.paid")
+    return text
+
+
 # ------------------------------------------------------------------------------------------------ loading
 
 
@@ -341,7 +349,7 @@ def _view(  # noqa: PLR0917
         net=money(parsed.net_total),
         vat=money(parsed.vat_total),
         gross=money(parsed.gross),
-        payment_form=t(f"detail.pay.{form}") if form in PAYMENT_FORMS else "",
+        payment_form=_payment(form, paid=parsed.paid),
         payment_due=", ".join(day(d) for d in parsed.payment_due),
         bank_accounts=parsed.bank_accounts,
         corrections=tuple(links),

@@ -129,7 +129,9 @@ def test_saving_never_overwrites_and_the_visualisation_is_mf_html(box: Sandbox, 
     assert temp.read_bytes() == html and temp.suffix == ".html"
 
 
-@pytest.mark.parametrize("sample", ["FA3_example_1.xml", "FA3_example_2.xml", "FA3_example_3.xml"])
+@pytest.mark.parametrize(
+    "sample", ["FA3_example_1.xml", "FA3_example_2.xml", "FA3_example_3.xml", "fa3_basic_vat_23_8.xml"]
+)
 def test_official_samples_imported_as_sales(box: Sandbox, sample: str) -> None:
     """MF's samples are sold by NIP 9999999999: that company's register (the same profile otherwise)."""
     profile = replace(box.profile, nip="9999999999")
@@ -145,4 +147,18 @@ def test_official_samples_imported_as_sales(box: Sandbox, sample: str) -> None:
     view = load_invoice(box.workspace, profile, "sale", result.imported[0])
     assert view.lines and view.vat_rows and view.qr_label == "OFFLINE" and view.send_state == "queued"
     assert view.seller.id_label == "NIP 9999999999" and view.buyer.name
+    if sample == "FA3_example_1.xml":  # paid by transfer (FormaPlatnosci 6, Zaplacono 1)
+        assert view.payment_form == "bank transfer (paid)"
+    if sample == "fa3_basic_vat_23_8.xml":  # two rates, a due date and an account
+        assert [row.rate for row in view.vat_rows] == ["23%", "8%"]
+        assert (view.payment_due, view.bank_accounts) == ("15.02.2026", ("PL61109010140000071219812874",))
     assert [list(row) for row in view.qr_modules] == qr_modules(view.qr_url)
+
+
+def test_a_sale_built_in_the_app_shows_its_payment(box: Sandbox) -> None:
+    with box.workspace.open_store(box.profile, read_only=True) as store:
+        sales = SalesRepository(store).list()
+    for sale in sales:
+        view = load_invoice(box.workspace, box.profile, "sale", sale.record.number)
+        if view.kind == "VAT":  # the sandbox's invoices are paid by transfer with a due date
+            assert view.payment_form == "bank transfer" and view.payment_due.endswith(".2026"), view
