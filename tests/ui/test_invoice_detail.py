@@ -232,10 +232,10 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "fa3"
 MF_TOKEN = "20251130-EC-0123456789-ABCDEF0123-45|nip-9999999999|" + "ab" * 32
 
 
-def mf_company(vault: Vault) -> KsefApp:
+def mf_company(vault: Vault, *, ascii_only: bool = False) -> KsefApp:
     """A company whose sales register holds MF's samples 1 (FV2026/02/150) and 2 (its correction FK2026/03/200),
     imported by the service as the CLI imports them (queued, no KSeF number yet: the label reads OFFLINE)."""
-    settings = Settings(theme="ksef-dark")
+    settings = Settings(theme="ksef-dark", ascii=ascii_only)
     workspace = Workspace(settings, vault=vault, transport=lambda _profile: None)
     profile = workspace.add_profile("mf", "9999999999", "test", "2026-02-01", MF_TOKEN)
     with workspace.open_store(profile) as store:
@@ -293,3 +293,18 @@ def test_snapshot_sale_correction_lines_and_summary(snap_compare: Any, vault: Va
         await pilot.pause()
 
     assert snap_compare(mf_company(vault), terminal_size=(120, 34), run_before=run_before)
+
+
+def test_snapshot_ascii_kod_i_below_the_facts(snap_compare: Any, vault: Vault) -> None:
+    """ASCII mode (PL): the code drawn with '##', below the facts, scrolled to it."""
+    set_language("pl")
+    try:
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            screen = await open_detail(pilot, "sale", "FK2026/03/200")
+            screen.query_one("#detail-qr-title").scroll_visible(top=True, animate=False)
+            await pilot.pause()
+
+        assert snap_compare(mf_company(vault, ascii_only=True), terminal_size=(120, 34), run_before=run_before)
+    finally:
+        set_language(None)

@@ -205,7 +205,8 @@ class InvoiceDetailScreen(Screen[None]):
         with VerticalScroll(id="detail-body"):
             yield Static(t(f"detail.title.{self.source}", number=self.key), classes="screen-title", id="detail-title")
             yield Static(t("detail.loading"), id="detail-status")
-            with Horizontal(id="detail-top"):
+            # ASCII mode draws the code twice as wide: below the facts, not beside them
+            with Horizontal(id="detail-top", classes="-ascii" if self.ksef_app.settings.ascii else ""):
                 with Vertical(id="detail-info"):
                     yield Static(id="detail-parties")
                     yield Static(id="detail-facts")
