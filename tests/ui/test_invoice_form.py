@@ -217,3 +217,51 @@ async def test_an_invoice_not_in_ksef_cannot_be_corrected(box: Sandbox) -> None:
     async with app.run_test(size=SIZE) as pilot:
         _, results = await open_form(pilot, box.demo.queued)
         assert results == [None]
+
+
+async def test_tab_runs_through_the_form_in_reading_order(box: Sandbox) -> None:
+    app = sandbox_app(box)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, _ = await open_form(pilot)
+        order: list[str] = []
+        for _ in range(13):
+            widget = focused(screen)
+            assert widget is not None
+            order.append(widget.id or next(c for c in widget.classes if c.startswith("line-")))
+            await pilot.press("tab")
+        assert order == [
+            "f-customer",
+            "f-issue_date",
+            "f-sale_date",
+            "line-name",
+            "line-unit",
+            "line-quantity",
+            "line-price",
+            "line-rate",
+            "f-currency",  # the exchange rate is skipped while the currency is PLN
+            "f-payment_form",
+            "f-due_date",
+            "f-bank_account",
+            "f-seller_name",
+        ]
+        await type_into(pilot, screen.query_one("#f-currency", Input), "EUR")
+        assert not screen.query_one("#f-exchange_rate", Input).disabled
+
+
+async def test_a_schema_finding_is_shown_at_its_field(box: Sandbox) -> None:
+    app = sandbox_app(box)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, results = await open_form(pilot)
+        assert screen.context is not None
+        screen.query_one("#f-customer", Select).value = screen.context.customers[0].key
+        row = screen.query_one(InvoiceLines).rows[0]
+        row.query_one(".line-name", Input).value = "x" * 600  # FA(3) allows 512 characters
+        row.query_one(".line-price", Input).value = "10"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen and not results
+        name = row.query_one(".line-name", Input)
+        assert name.has_class("-error")
+        assert "512" in str(row.query_one(".line-error", Static).render())
+        assert focused(screen) is name

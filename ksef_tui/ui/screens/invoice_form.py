@@ -218,6 +218,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         self.touched: set[str] = set()
         self.saving = False
         self._filling = False
+        self.schema_errors: dict[str, str] = {}  # the last save's schema findings, until their field is edited
         self.shown_totals: TotalsView | None = None  # what the totals say now (the XML's P_13_x/P_14_x/P_15)
 
     @property
@@ -228,7 +229,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
 
     def compose(self) -> ComposeResult:
         yield CompanyHeader()
-        with VerticalScroll(id="form-body"):
+        with VerticalScroll(id="form-body", can_focus=False):
             title = t("form.title.correction", number=self.correct) if self.correct else t("form.title.new")
             yield Static(title, id="form-title", classes="screen-title", markup=False)
             yield Static("", id="form-number", markup=False)
@@ -426,7 +427,9 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         """Totals, line amounts and the errors (of edited fields, or all after a save attempt) from the form."""
         draft = self.draft()
         reading = read_draft(draft)
-        errors = {**reading.errors, **(extra or {})}
+        if extra is not None:
+            self.schema_errors = dict(extra)
+        errors = {**self.schema_errors, **reading.errors}
         shown = {
             name: message
             for name, message in errors.items()
@@ -489,12 +492,17 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         self.edited = True
         widget = event.control
         row = self.query_one(InvoiceLines).row_of(widget)
+        name = ""
         if row is not None:
             index = self.query_one(InvoiceLines).rows.index(row)
             column = next((c for c in widget.classes if c.startswith("line-")), "line-")[5:]
-            self.touched.add(f"line-{index}-{column}")
+            name = f"line-{index}-{column}"
         elif widget.id and widget.id.startswith("f-"):
-            self.touched.add(widget.id[2:].replace("seller_address2", "seller_address"))
+            name = widget.id[2:].replace("seller_address2", "seller_address")
+        if name:
+            self.touched.add(name)
+            self.schema_errors.pop(name, None)
+            self.schema_errors.pop("form", None)
         if widget.id == "f-currency" and isinstance(event, Input.Changed) and self.context.original is None:
             self.query_one("#f-exchange_rate", Input).disabled = event.value.strip().upper() in ("", "PLN")
         self._refresh_form()
@@ -526,6 +534,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
             return
         await lines.remove_line(row)
         self.touched = {name for name in self.touched if not name.startswith("line-")}
+        self.schema_errors = {k: v for k, v in self.schema_errors.items() if not k.startswith("line-")}
         self.edited = True
         self._refresh_form()
 
@@ -609,8 +618,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
     def _saved(self, sale: Sale) -> None:
         number = sale.record.number
         self.edited = False
-        self.app.refresh_company() if hasattr(self.app, "refresh_company") else None
-        self.notify(t("form.saved", number=number))
+        self.ksef_app.refresh_company()
 
         def chosen(send: bool | None) -> None:
             self.dismiss(FormResult(number, bool(send)))
