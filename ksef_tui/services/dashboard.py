@@ -21,13 +21,13 @@ and closed again; one that cannot be read gives a :class:`Dashboard` with no num
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ksef_tui.domain.booking import Period, warsaw_date
+from ksef_tui.domain.booking import WARSAW, Period, warsaw_date
 from ksef_tui.domain.money import ZERO, q2
 from ksef_tui.errors import UserError, report
 from ksef_tui.i18n import language, t
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
     from ksef_tui.services.workspace import Workspace
     from ksef_tui.store.db import Store
+    from ksef_tui.store.sales import SaleTable
 
 #: How many days the traffic chart covers, today included.
 DAYS = 30
@@ -154,24 +155,19 @@ def read_dashboard(store: Store, today: date) -> Dashboard:
     with purchases.lock:
         purchases.table.refresh()
         received_at = list(purchases.index.ints("received"))
-    received = _per_day((warsaw_date(datetime.fromtimestamp(stamp, UTC)) for stamp in received_at), first, today)
+    start = datetime.combine(first, time(), WARSAW).timestamp()
+    end = datetime.combine(today + timedelta(days=1), time(), WARSAW).timestamp()
+    received = _per_day(
+        (warsaw_date(datetime.fromtimestamp(stamp, UTC)) for stamp in received_at if start <= stamp < end), first, today
+    )
 
     sales = SalesRepository(store)
     issued = [sale for sale in sales.list(month) if sale.status.state is not SendState.DRAFT]
-    accepted = sales.list(state=SendState.ACCEPTED)
     with sales.lock:
         sales.table.refresh()
         codes, values = sales.table.index.coded("state")
         states = [values[code] for code in codes]
-    sent = _per_day(
-        (
-            warsaw_date(sale.status.acquisition_date)
-            for sale in accepted
-            if sale.status.acquisition_date is not None and not sale.status.duplicate
-        ),
-        first,
-        today,
-    )
+        sent = _per_day(_accepted_days(sales.table, states), first, today)
     return Dashboard(
         today,
         sales=MonthSide(len(issued), Amounts.of((s.record.currency, s.record.gross) for s in issued)),
@@ -182,6 +178,28 @@ def read_dashboard(store: Store, today: date) -> Dashboard:
         rejected=sum(1 for state in states if state == SendState.REJECTED.value),
         traffic=Traffic(first, received, sent),
     )
+
+
+def _accepted_days(table: SaleTable, states: list[str]) -> Iterator[date]:
+    """The Warsaw days KSeF accepted the register's invoices (duplicates left out), from the months' status
+    files alone: the invoices' own documents are not read (at 20,000 accepted invoices about a third of the
+    time of reading whole sales)."""
+    from ksef_tui.store.db import StoreCorrupt
+    from ksef_tui.store.sales import STATE, SendState
+
+    accepted = SendState.ACCEPTED.value
+    index = table.index
+    months = sorted({index.month_of(row) for row, state in enumerate(states) if state == accepted})
+    for month in months:
+        loaded = table.partitions.get(month)
+        for number, status in loaded.sides.get(STATE, {}).items():
+            if status.get("state") != accepted or status.get("duplicate") or not status.get("acquisition_date"):
+                continue
+            try:
+                yield warsaw_date(datetime.fromisoformat(str(status["acquisition_date"])))
+            except (TypeError, ValueError) as exc:
+                path = loaded.path.with_name(f"{month}.{STATE}.json")
+                raise StoreCorrupt(path, f"{number}: {type(exc).__name__}: {exc}") from None
 
 
 def _per_day(days: Iterable[date], first: date, last: date) -> tuple[int, ...]:
