@@ -19,6 +19,7 @@ PL_DETAIL: dict[str, str] = {
     "bind.detail.save_xml": "Zapisz XML",
     "bind.detail.save_upo": "Zapisz UPO",
     "bind.detail.save_cancel": "Anuluj",
+    "bind.detail.refresh": "Odśwież",
     # --- sections and labels
     "detail.seller": "Sprzedawca",
     "detail.buyer": "Nabywca",
@@ -125,6 +126,7 @@ EN_DETAIL: dict[str, str] = {
     "bind.detail.save_xml": "Save XML",
     "bind.detail.save_upo": "Save UPO",
     "bind.detail.save_cancel": "Cancel",
+    "bind.detail.refresh": "Refresh",
     # --- sections and labels
     "detail.seller": "Seller",
     "detail.buyer": "Buyer",

@@ -204,6 +204,10 @@ async def test_the_visualisation_is_written_for_a_browser(
     async with app.run_test(size=(120, 34)) as pilot:
         screen = await open_detail(pilot, "sale", numbers["draft"])
         assert screen.view is not None and screen.view.qr_label == "OFFLINE" and not screen.view.has_upo
+        first = screen.view
+        await pilot.press("r")  # read again: a new view of the same invoice
+        await settle(pilot)
+        assert screen.view is not first and screen.view == first
         await pilot.press("o")
         await settle(pilot)
         [written] = list(scratch.glob("ksef-*.html"))  # noqa: ASYNC240 (a test's look at its own directory)

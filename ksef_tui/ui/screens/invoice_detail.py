@@ -180,6 +180,7 @@ class InvoiceDetailScreen(Screen[None]):
         Binding("h", "save('html')", "bind.detail.save_html", id="detail.save_html"),
         Binding("x", "save('xml')", "bind.detail.save_xml", id="detail.save_xml"),
         Binding("u", "save('upo')", "bind.detail.save_upo", id="detail.save_upo"),
+        Binding("f5,r", "refresh", "bind.detail.refresh", id="detail.refresh", show=False),
     ]
 
     class Loaded(Message):
@@ -229,6 +230,12 @@ class InvoiceDetailScreen(Screen[None]):
             self.query_one("#detail-status", Static).update(t("detail.not_found", ksef_number=self.key))
             return
         self._load(profile)
+
+    def action_refresh(self) -> None:
+        """Read the invoice again (a sale's state may have moved while it was open)."""
+        profile = self.ksef_app.profile
+        if profile is not None:
+            self._load(profile)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="detail: load the invoice")
     def _load(self, profile: Profile) -> None:
