@@ -207,6 +207,21 @@ async def test_the_menu_lists_the_screens_the_app_has(
         assert app.current_mode == "purchases"
 
 
+async def test_a_narrow_terminal_gets_the_dashboard_under_the_card(make_box: Callable[..., Sandbox]) -> None:
+    app = sandbox_app(make_box())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        body = app.screen.query_one("#dash-body")
+        assert body.has_class("-narrow")
+        month = app.screen.query_one("#dash-month")
+        assert month.region.x < 10 and month.region.right <= 80  # under the card, not cut off at the right
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not body.has_class("-narrow")
+        assert app.screen.query_one("#dash-month").region.x > 40  # beside the card
+        await settle(pilot)  # the sandbox's demo data made before it closes
+
+
 async def _read(box: Sandbox) -> Any:
     import asyncio
 

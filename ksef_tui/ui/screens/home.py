@@ -1,7 +1,7 @@
 """The home screen: the company at a glance. On the left its card (credential, session, last import) and the way
-to every screen by its key (Enter on a line opens it); on the right a small dashboard: this month's sales and
-purchases, VAT due against VAT deductible, what waits to be sent or was rejected, and the KSeF traffic of the last
-30 days as bars per day (received, sent).
+to every screen by its key (Enter on a line opens it); on the right (below them on a narrow terminal) a small
+dashboard: this month's sales and purchases, VAT due against VAT deductible, what waits to be sent or was
+rejected, and the KSeF traffic of the last 30 days as bars per day (received, sent).
 
 The dashboard is read by ``services.dashboard`` in a thread worker, never before the first frame (the store
 loads with it); it is read again when the company's overview changes (after a sync, a send, a switch of
@@ -17,7 +17,8 @@ from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import ScrollableContainer, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
@@ -48,6 +49,8 @@ MENU = (
 LOAD_GROUP = "home-dashboard"
 #: Rows of each traffic chart.
 CHART_ROWS = 3
+#: Below this width the dashboard goes under the company card (the two columns need 48 + 40 and their gaps).
+NARROW = 92
 
 
 def _moment(value: datetime | None) -> str:
@@ -106,7 +109,7 @@ class HomeScreen(Screen[None]):
         ascii_only = app.settings.ascii
         yield CompanyHeader()
         yield Static(t("screen.home"), classes="screen-title", id="dash-title")
-        with Horizontal(id="dash-body"):
+        with ScrollableContainer(id="dash-body"):
             with Vertical(id="dash-left"):
                 card = Static(t("home.loading"), id="dash-card", markup=False)
                 card.border_title = t("home.company")
@@ -142,6 +145,10 @@ class HomeScreen(Screen[None]):
         self.watch(app, "overview", self._overview_changed, init=True)
         menu.highlighted = 0
         menu.focus()
+
+    def on_resize(self, event: Resize) -> None:
+        """Side by side when both columns fit, else the dashboard under the card and the menu (scrolls)."""
+        self.query_one("#dash-body").set_class(event.size.width < NARROW, "-narrow")
 
     def on_screen_resume(self) -> None:
         """Shown again (back from another screen): bookings or sends made there change the numbers."""
