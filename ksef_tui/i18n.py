@@ -1265,3 +1265,8 @@ from ksef_tui.i18n_dashboard import EN_DASHBOARD, PL_DASHBOARD  # noqa: E402
 
 PL.update(PL_DASHBOARD)
 EN.update(EN_DASHBOARD)
+
+from ksef_tui.i18n_purchases import EN_PURCHASES, PL_PURCHASES  # noqa: E402
+
+PL.update(PL_PURCHASES)
+EN.update(EN_PURCHASES)

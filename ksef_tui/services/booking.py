@@ -159,6 +159,36 @@ def check_request(request: BookingRequest, categories: Sequence[str] = DEFAULT_C
         raise booking_error(exc) from None
 
 
+def check_for(
+    request: BookingRequest,
+    *,
+    issue_date: date,
+    now: datetime,
+    categories: Sequence[str] = DEFAULT_CATEGORIES,
+) -> Period:
+    """Every check :func:`book` makes, for an invoice issued on ``issue_date`` (a form checks before it closes:
+    the latest issue date of a selection covers all of it). Returns the period; raises a :class:`BookingError`."""
+    period = check_request(request, categories)
+    try:
+        check_period(period, issue_date=issue_date, today=warsaw_date(now))
+    except InvalidBooking as exc:
+        raise booking_error(exc) from None
+    return period
+
+
+def field_of(error: BookingError) -> str:
+    """The form field a refusal is about: ``category``, ``deduction``, ``period``, or ``""`` (the invoice)."""
+    if isinstance(error, BookingOf):
+        return field_of(error.cause)
+    if isinstance(error, BadCategory):
+        return "category"
+    if isinstance(error, BadDeduction):
+        return "deduction"
+    if isinstance(error, BadPeriod | PeriodBeforeIssue | PeriodTooFar):
+        return "period"
+    return ""
+
+
 def book(
     repo: PurchaseRepository,
     ksef_number: str,
@@ -189,6 +219,57 @@ def book(
     booked = repo.get(ksef_number)
     assert booked is not None
     return booked
+
+
+class BookingOf(BookingError):
+    """One invoice of several refused a booking: its number and why."""
+
+    key = "booking.refused_for"
+
+    def __init__(self, number: str, cause: BookingError) -> None:
+        super().__init__(number=number, reason=cause.message())
+        self.cause = cause
+        self.number = number
+
+    def message(self) -> str:
+        return t(self.key, number=self.number, reason=self.cause.message())
+
+    def hint(self) -> str:
+        return self.cause.hint()
+
+
+def book_many(
+    repo: PurchaseRepository,
+    ksef_numbers: Sequence[str],
+    request: BookingRequest,
+    *,
+    categories: Sequence[str] = DEFAULT_CATEGORIES,
+    clock: Clock = lambda: datetime.now(UTC),
+) -> int:
+    """Book several purchases alike (a selection on the purchase screen): every one is checked first, then one
+    write per month touched; all or none. Blocking. Returns how many were booked.
+
+    Refused: what :func:`book` refuses for any one of them, as a :class:`BookingOf` naming that invoice (the
+    request's own faults, the same for all, as they are)."""
+    period = check_request(request, categories)
+    now = clock()
+    today = warsaw_date(now)
+    records = {r.ksef_number: r for r in repo.list()} if len(ksef_numbers) > 50 else {}
+    bookings: dict[str, Booking | None] = {}
+    for number in ksef_numbers:
+        record = records.get(number) or repo.get(number)
+        if record is None:
+            raise PurchaseUnknown(number)
+        try:
+            check_period(period, issue_date=record.issue_date, today=today)
+        except InvalidBooking as exc:
+            raise BookingOf(number, booking_error(exc)) from None
+        bookings[number] = Booking(request.category, request.vat_deduction, str(period), request.note, now)
+    try:
+        repo.set_bookings(bookings)
+    except PurchaseNotFound as exc:
+        raise PurchaseUnknown(str(exc.args[0])) from None
+    return len(bookings)
 
 
 def unbook(repo: PurchaseRepository, ksef_number: str) -> None:
@@ -276,8 +357,16 @@ def safe_cell(text: str) -> str:
     return cleaned
 
 
-def register_rows(records: Iterable[PurchaseRecord], *, decimal_comma: bool, header: Header = "pl") -> list[list[str]]:
-    """The register's rows, in issue-date order, every text cell through :func:`safe_cell`."""
+Progress = Callable[[int, int], None]
+"""``(done, total)`` rows of a register written so far."""
+PROGRESS_EVERY = 200
+
+
+def register_rows(
+    records: Iterable[PurchaseRecord], *, decimal_comma: bool, header: Header = "pl", progress: Progress | None = None
+) -> list[list[str]]:
+    """The register's rows, in issue-date order, every text cell through :func:`safe_cell`; ``progress`` hears
+    every :data:`PROGRESS_EVERY` rows."""
 
     def amount(value: Decimal) -> str:
         text = format(q2(value), "f")
@@ -285,7 +374,10 @@ def register_rows(records: Iterable[PurchaseRecord], *, decimal_comma: bool, hea
 
     lang = "pl" if header == "pl" else None  # None: codes, for scripts
     rows = []
-    for r in sorted(records, key=lambda r: (r.issue_date, r.ksef_number)):
+    ordered = sorted(records, key=lambda r: (r.issue_date, r.ksef_number))
+    for done, r in enumerate(ordered):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(ordered))
         booking = r.booking
         category = ""
         if booking is not None:
@@ -310,15 +402,23 @@ def register_rows(records: Iterable[PurchaseRecord], *, decimal_comma: bool, hea
             "note": booking.note if booking else "",
         }
         rows.append([cells[c] if c in _AMOUNT_COLUMNS else safe_cell(cells[c]) for c in REGISTER_COLUMNS])
+    if progress is not None:
+        progress(len(ordered), len(ordered))
     return rows
 
 
-def register_csv(records: Iterable[PurchaseRecord], *, decimal_comma: bool = True, header: Header = "pl") -> bytes:
+def register_csv(
+    records: Iterable[PurchaseRecord],
+    *,
+    decimal_comma: bool = True,
+    header: Header = "pl",
+    progress: Progress | None = None,
+) -> bytes:
     """The register as CSV bytes: UTF-8 with a BOM (Excel reads Polish letters), ``;``, CRLF."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(REGISTER_COLUMNS_PL if header == "pl" else REGISTER_COLUMNS)
-    writer.writerows(register_rows(records, decimal_comma=decimal_comma, header=header))
+    writer.writerows(register_rows(records, decimal_comma=decimal_comma, header=header, progress=progress))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -330,6 +430,7 @@ def export_register(
     decimal_comma: bool = True,
     header: Header = "pl",
     write: Callable[[Path, bytes], None] | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Write the register of purchases booked into ``period`` as CSV. Blocking.
 
@@ -342,7 +443,7 @@ def export_register(
         raise ValueError(f"header must be 'pl' or 'en', got {header!r}")
     settled = parse_period(period) if isinstance(period, str) else period
     records = repo.list(settled, by="booking")
-    data = register_csv(records, decimal_comma=decimal_comma, header=header)
+    data = register_csv(records, decimal_comma=decimal_comma, header=header, progress=progress)
     if write is None:
         atomic_write(out, data, mode=0o644)
     else:

@@ -7,10 +7,11 @@ here, so an escape sequence in a seller's name cannot repaint the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from ksef_tui.domain.booking import Period, warsaw_date
 from ksef_tui.domain.money import ZERO, format_amount, q2
@@ -162,6 +163,41 @@ def _totals(amounts: Iterable[tuple[str, tuple[Decimal, Decimal, Decimal]]]) -> 
     return result
 
 
+#: The columns a purchase list sorts by, with the index columns each reads.
+SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "received": ("received",),
+    "ksef_number": ("ksef_number",),
+    "invoice_number": ("invoice_number",),
+    "issue_date": ("issue_date",),
+    "seller_nip": ("seller_nip",),
+    "seller_name": ("seller_name",),
+    "kind": ("kind",),
+    "net": ("net",),
+    "vat": ("vat",),
+    "gross": ("gross",),
+    "currency": ("currency",),
+    "booked": ("period",),
+}
+DEFAULT_SORT = "issue_date"
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseQuery:
+    """What a purchase list shows: a search text, filters and a sort column.
+
+    ``text``: in the KSeF number, invoice number, seller NIP or name (any case); ``period``: the issue month;
+    ``booked``: ``False`` unbooked only, ``True`` booked only; ``corrections``: corrective invoices only;
+    ``seller``: a seller NIP (dashes allowed) or part of the name; ``sort``: one of :data:`SORT_COLUMNS`."""
+
+    text: str = ""
+    period: Period | None = None
+    booked: bool | None = None
+    corrections: bool = False
+    seller: str = ""
+    sort: str = DEFAULT_SORT
+    descending: bool = False
+
+
 class PurchaseBrowser:
     """Every purchase of a store as the purchase screen lists it: read from the store's index (no record is
     built), found per keystroke, made display-ready only for the rows painted.
@@ -178,7 +214,8 @@ class PurchaseBrowser:
         self._order: tuple[tuple[int, int], list[int]] | None = None
         self._lowered: dict[str, tuple[int, list[str]]] = {}
         self._corrected: tuple[int, frozenset[str]] | None = None
-        self._last: tuple[tuple[Period | None, bool | None, int], str, list[int]] | None = None
+        self._last: tuple[tuple[object, ...], str, list[int]] | None = None
+        self._sorts: dict[tuple[str, bool], tuple[object, list[int]]] = {}
 
     @property
     def _index(self) -> ColumnIndex:
@@ -217,18 +254,94 @@ class PurchaseBrowser:
         """Rows whose KSeF number, invoice number, seller NIP or seller name contains ``text`` (any case), of
         ``period`` (the issue month) and booked or not, in :meth:`order`. Typing on (the text grows, nothing else
         changed) searches only the previous answer."""
+        return self.query(PurchaseQuery(text=text, period=period, booked=booked))
+
+    def query(self, query: PurchaseQuery) -> list[int]:
+        """The rows :meth:`search` finds, narrowed by ``query``'s other filters (corrections only, a seller), in
+        the order of its sort column (ties: issue date then KSeF number). Typing on searches only the previous
+        answer; a new sort column is sorted once, then kept until its values change."""
         with self._repo.lock:
             index = self._index
-            needle = text.strip().casefold()
-            key = (period, booked, index.version)
+            needle = query.text.strip().casefold()
+            key = (
+                query.period,
+                query.booked,
+                query.corrections,
+                query.seller.strip().casefold(),
+                query.sort,
+                query.descending,
+                index.version,
+            )
             last = self._last
             if last is not None and last[0] == key and needle.startswith(last[1]):
                 candidates = last[2]
             else:
-                candidates = select(index, period, booked, rows=self.order())
+                where = self._where(query)
+                candidates = select(
+                    index, query.period, query.booked, where=where, rows=self.sorted(query.sort, query.descending)
+                )
             found = self._matching(needle, candidates) if needle else candidates
             self._last = (key, needle, found)
             return found
+
+    def _where(self, query: PurchaseQuery) -> Callable[[int], bool] | None:
+        tests: list[Callable[[int], bool]] = []
+        index = self._index
+        if query.corrections:
+            kind_codes, kinds = index.coded("kind")
+            wanted = {code for code, kind in enumerate(kinds) if kind.startswith("KOR")}
+            tests.append(lambda i: kind_codes[i] in wanted)
+        seller = query.seller.strip().casefold()
+        if seller:
+            name_codes, names = index.coded("seller_name")
+            nip_codes, nips = index.coded("seller_nip")
+            digits = seller.replace("-", "").replace(" ", "")
+            by_name = {code for code, name in enumerate(names) if seller in name.casefold()}
+            by_nip = {code for code, nip in enumerate(nips) if digits and digits in nip}
+            tests.append(lambda i: name_codes[i] in by_name or nip_codes[i] in by_nip)
+        if not tests:
+            return None
+        if len(tests) == 1:
+            return tests[0]
+        return lambda i: all(test(i) for test in tests)
+
+    def sorted(self, column: str = DEFAULT_SORT, descending: bool = False) -> list[int]:
+        """Every row by ``column`` (one of :data:`SORT_COLUMNS`), ties by issue date then KSeF number; cached
+        until the column's values (or the rows) change. Read-only."""
+        if column not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {column!r}")
+        if column == DEFAULT_SORT and not descending:
+            return self.order()
+        with self._repo.lock:
+            base = self.order()
+            sources = SORT_COLUMNS[column]
+            version = (*(self._index.column_versions[name] for name in sources), len(self._index))
+            cached = self._sorts.get((column, descending))
+            if cached is not None and cached[0] == (version, self._order_key()):
+                return cached[1]
+            keys = self._sort_keys(column)
+            rows = sorted(base, key=keys.__getitem__, reverse=descending)  # stable: ties keep the base order
+            self._sorts[(column, descending)] = ((version, self._order_key()), rows)
+            return rows
+
+    def _order_key(self) -> tuple[int, int]:
+        index = self._index
+        return (index.column_versions["issue_date"], index.column_versions["ksef_number"])
+
+    def _sort_keys(self, column: str) -> Sequence[Any]:
+        index = self._index
+        if column in ("received", "issue_date"):
+            return index.ints(column)
+        if column in ("ksef_number", "invoice_number"):
+            return self._lower(column)
+        if column in ("net", "vat", "gross"):
+            return [Decimal(text) for text in index.text(column)]
+        if column == "booked":
+            codes, values = index.coded("period")
+            return [values[code] or "~" for code in codes]  # unbooked last, then by period
+        codes, values = index.coded(column)
+        ranks = {code: rank for rank, code in enumerate(sorted(range(len(values)), key=lambda c: values[c].casefold()))}
+        return [ranks[code] for code in codes]
 
     def _matching(self, needle: str, rows: list[int]) -> list[int]:
         index = self._index
@@ -283,6 +396,31 @@ class PurchaseBrowser:
                 booking=booking,
                 corrected=number in self._corrected_numbers(),
             )
+
+    def ksef_number(self, row: int) -> str:
+        with self._repo.lock:
+            return self._index.text("ksef_number")[row]
+
+    def latest_issue(self, rows: Iterable[int]) -> date | None:
+        """The latest issue date of ``rows`` (a booking's period may not be earlier than its month)."""
+        with self._repo.lock:
+            days = self._index.ints("issue_date")
+            latest = max((days[row] for row in rows), default=None)
+            return None if latest is None else date.fromordinal(latest)
+
+    def received_at(self, row: int) -> datetime:
+        """When KSeF assigned the number (the acquisition moment), in UTC."""
+        with self._repo.lock:
+            return datetime.fromtimestamp(self._index.ints("received")[row], UTC)
+
+    def is_correction(self, row: int) -> bool:
+        """A corrective invoice (``KOR``, ``KOR_ZAL``, ``KOR_ROZ``)."""
+        with self._repo.lock:
+            return str(self._index.value("kind", row)).startswith("KOR")
+
+    def row_of(self, ksef_number: str) -> int | None:
+        with self._repo.lock:
+            return self._index.row_of(ksef_number)
 
     def _amounts(self, row: int) -> tuple[Decimal, Decimal, Decimal]:
         index = self._index
