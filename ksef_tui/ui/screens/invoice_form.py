@@ -244,6 +244,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         app = self.ksef_app
         profile = app.profile
         if profile is None:
+            app.call_from_thread(self.dismiss, None)
             return
         today = self._today()
         try:
