@@ -75,5 +75,16 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def eventually(check: Callable[[], bool], what: str, *, seconds: float = 10.0) -> None:
+    """Wait (letting the app run) until ``check()`` holds; a loaded machine handles keys late, not never."""
+    import asyncio
+
+    for _ in range(int(seconds / 0.025)):
+        if check():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"never happened: {what}")
+
+
 def add_token_profile(workspace: Workspace, sim: Sim, token_name: str = "full", name: str = "demo") -> Profile:
     return workspace.add_profile(name, sim.nip, sim.base_url, "2026-02-01", sim.tokens[token_name])

@@ -3,6 +3,7 @@ each failure is shown on its own step with what to do, and the form stays."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,12 +15,22 @@ from ksef_tui.vault import Vault
 
 from ..conftest import Sim
 from ..ksef import certkit
-from .conftest import add_token_profile
+from .conftest import add_token_profile, eventually, settle
 
 SIZE = (110, 36)
 
 
+async def wizard_ready(app: KsefApp) -> None:
+    """The wizard is the screen and its form is composed (a loaded machine may take a while)."""
+    for _ in range(400):
+        if app.current_mode == "setup" and app.screen.query("#environment") and app.screen.query("#token"):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the wizard did not open (mode {app.current_mode})")
+
+
 async def fill(app: KsefApp, sim: Sim, token: str, *, nip: str | None = None, name: str = "firma") -> None:
+    await wizard_ready(app)
     screen = app.screen
     screen.query_one("#environment", Select).value = "url"
     screen.query_one("#url", Input).value = sim.base_url
@@ -119,20 +130,20 @@ async def test_an_unreachable_ksef_fails_on_reachability(
 async def test_a_bad_nip_checksum_is_shown_as_it_is_typed(app_factory: Callable[..., KsefApp]) -> None:
     app = app_factory(None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await wizard_ready(app)
+        await settle(pilot)  # the wizard's own first focus is done
         app.screen.query_one("#nip", Input).focus()
         await pilot.press(*"5265877636")
-        await pilot.pause()
-        assert "check digit" in text_of(app, "#nip-problem")
+        await eventually(lambda: "check digit" in text_of(app, "#nip-problem"), "the checksum named")
         await pilot.press("backspace", "5")
-        await pilot.pause()
-        assert "valid" in text_of(app, "#nip-problem")
+        await eventually(lambda: "valid" in text_of(app, "#nip-problem"), "the NIP said valid")
 
 
 async def test_setup_line_prefills_and_focuses_the_token(app_factory: Callable[..., KsefApp], sim: Sim) -> None:
     prefill = SetupPrefill(environment=sim.base_url, nip=sim.nip, start_date="2026-03-01", name="klient")
     app = app_factory(sim, setup=prefill)
     async with app.run_test(size=SIZE) as pilot:
+        await wizard_ready(app)
         await pilot.pause()
         screen = app.screen
         assert screen.query_one("#environment", Select).value == "url"
@@ -223,8 +234,8 @@ async def test_an_office_signs_in_for_a_client_that_granted_it_rights(
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.press("f3")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        await wizard_ready(app)
+        await settle(pilot)
         screen = app.screen
         screen.query_one("#kind-existing").value = True  # type: ignore[attr-defined]
         await pilot.pause()
@@ -248,9 +259,8 @@ async def test_a_new_token_replaces_the_companys_old_one(
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.press("f3")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await wizard_ready(app)
+        await settle(pilot)
         screen = app.screen
         assert screen.query_one("#nip", Input).value == sim.nip  # the company's fields, never its token
         assert screen.query_one("#token", Input).value == ""
