@@ -13,6 +13,7 @@ Blocking where it reads or writes (the store, the XML files, lxml): call :func:`
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -446,10 +447,18 @@ def load_form(workspace: Workspace, profile: Profile, today: date, correct: str 
     """The customer book, the seller and bank account of the company's latest invoice, the number the new
     document would take, and for a correction the accepted invoice it corrects. Blocking."""
     from ksef_tui.services.sales import next_numbers
+    from ksef_tui.services.workspace import StoreUnavailable
     from ksef_tui.store.customers import CustomerBook
     from ksef_tui.store.sales import SalesRepository, SendState
 
-    with workspace.open_store(profile, read_only=True) as store:
+    try:
+        store = workspace.store(profile, read_only=True)
+    except StoreUnavailable:  # a company that has no store yet: no customers, no invoices
+        if correct is not None:
+            raise FormRefused("form.not_accepted", number=correct) from None
+        first, _ = next_numbers(profile, today, [])
+        return FormContext((), Seller(profile.nip, profile.name, Address("")), "", first)
+    with contextlib.closing(store):
         customers = tuple(sorted(CustomerBook.of(store).all(), key=lambda c: c.name.casefold()))
         repo = SalesRepository(store)
         sales = repo.list()

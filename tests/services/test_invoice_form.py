@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -23,22 +24,28 @@ from ksef_tui.domain.vat import VatRate
 from ksef_tui.fa.build import build_xml
 from ksef_tui.fa.validate import FA3_NS
 from ksef_tui.services.invoice_form import (
+    FormRefused,
     InvoiceDraft,
     LineDraft,
     Original,
     check_schema,
     line_field,
+    load_form,
     nip_message,
     parse_date,
     parse_number,
     read_draft,
     totals_view,
 )
+from ksef_tui.services.workspace import Workspace
+from ksef_tui.settings import Settings
+from ksef_tui.vault import MemoryKeyring, Vault
 
 NIP = "5265877635"
 SELLER = Seller(NIP, "Demo sp. z o.o.", Address("ul. Prosta 1", "00-850 Warszawa"))
 CUSTOMER = Customer.checked("Piekarnia sp. z o.o.", nip="7680002466")
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+TOKEN = "20251130-EC-0123456789-ABCDEF0123-45|nip-5265877635|" + "ab" * 32
 
 
 def draft(*lines: LineDraft, **changes: object) -> InvoiceDraft:
@@ -212,3 +219,15 @@ def with_changes(base: InvoiceDraft, **changes: object) -> InvoiceDraft:
     from dataclasses import replace
 
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_company_without_a_store_gets_an_empty_form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    workspace = Workspace(Settings(), vault=Vault(MemoryKeyring()))
+    profile = workspace.add_profile("nowa", NIP, "test", "2026-02-01", TOKEN)
+    context = load_form(workspace, profile, date(2026, 11, 30))
+    assert context.customers == () and context.next_number == "FV/1/11/2026"
+    assert context.seller.nip == NIP and context.original is None
+    with pytest.raises(FormRefused):
+        load_form(workspace, profile, date(2026, 11, 30), "FV/1/11/2026")
