@@ -1251,20 +1251,25 @@ from ksef_tui.i18n_diag import EN_DIAG, PL_DIAG  # noqa: E402
 PL.update(PL_DIAG)
 EN.update(EN_DIAG)
 
-from ksef_tui.i18n_form import EN_FORM, PL_FORM  # noqa: E402
-
-PL.update(PL_FORM)
-EN.update(EN_FORM)
-
 from ksef_tui.i18n_detail import EN_DETAIL, PL_DETAIL  # noqa: E402
 
 PL.update(PL_DETAIL)
 EN.update(EN_DETAIL)
 
+from ksef_tui.i18n_form import EN_FORM, PL_FORM  # noqa: E402
+
+PL.update(PL_FORM)
+EN.update(EN_FORM)
+
 from ksef_tui.i18n_dashboard import EN_DASHBOARD, PL_DASHBOARD  # noqa: E402
 
 PL.update(PL_DASHBOARD)
 EN.update(EN_DASHBOARD)
+
+from ksef_tui.i18n_transactions import EN_TRANSACTIONS, PL_TRANSACTIONS  # noqa: E402
+
+PL.update(PL_TRANSACTIONS)
+EN.update(EN_TRANSACTIONS)
 
 from ksef_tui.i18n_purchases import EN_PURCHASES, PL_PURCHASES  # noqa: E402
 

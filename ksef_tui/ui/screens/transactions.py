@@ -1,0 +1,423 @@
+"""Customer transactions ("Transakcje klienta, korekty", issue 13 §2): the customers on the left, the sales
+invoices and corrections of the one chosen (or of all) on the right with the KSeF status glyph column, the
+highlighted invoice's status in words on the detail line (KSeF's reason for a refusal).
+
+Actions: send the highlighted invoice or every unsent one (a confirmation with the count and the gross total per
+currency, from the send's plan), read the statuses again, save the UPO to a new file, e-mail the KSeF number,
+open the detail, make a correction of an accepted invoice, the legend on ``?``.
+
+Work runs in workers: the register and the plan are read in threads (a read-only open of the store, so they are
+read while a send holds its lock); the send is an async worker (group ``transactions-send``) over
+``Workspace.send``. While it runs, each progress step and a short timer read the statuses again, so the glyphs
+change live (queued → sending → accepted or rejected) as the send pipeline writes them. :meth:`send` is public:
+the invoice form offers "Send to KSeF" after saving through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ksef_tui.errors import UserError
+from ksef_tui.i18n import t
+from ksef_tui.services.transactions import (
+    ALL,
+    Transactions,
+    TxRow,
+    TxStatus,
+    default_upo_path,
+    gross_text,
+    load_transactions,
+    mail_ksef_numbers,
+    plan,
+    save_file,
+)
+from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.header import CompanyHeader
+from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog, SavePathDialog
+from ksef_tui.ui.widgets.transactions_table import TransactionsTable, mail_word, status_glyph, status_word
+
+if TYPE_CHECKING:
+    from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.sending import SendOptions, SendProgress, SendReport
+    from ksef_tui.ui.app import KsefApp
+
+LOAD_GROUP = "transactions-load"
+SEND_GROUP = "transactions-send"
+ACTION_GROUP = "transactions-action"
+#: How often the statuses are read again while a send runs (seconds).
+LIVE_EVERY = 0.25
+
+
+class TransactionsScreen(Screen[None]):
+    """The sales register by customer, with what KSeF made of each invoice."""
+
+    CSS_PATH = "../styles/transactions.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "send_selected", "tx.bind.send", id="transactions.send", tooltip="tx.bind.send.help"),
+        Binding("a", "send_all", "tx.bind.send_all", id="transactions.send-all", tooltip="tx.bind.send_all.help"),
+        Binding("u", "upo", "tx.bind.upo", id="transactions.upo", tooltip="tx.bind.upo.help"),
+        Binding("m", "mail", "tx.bind.mail", id="transactions.mail", tooltip="tx.bind.mail.help"),
+        Binding("k", "correct", "tx.bind.correct", id="transactions.correct", tooltip="tx.bind.correct.help"),
+        Binding("d", "detail", "tx.bind.detail", id="transactions.detail", show=False, tooltip="tx.bind.detail.help"),
+        Binding("f5,r", "refresh", "tx.bind.refresh", id="transactions.refresh", tooltip="tx.bind.refresh.help"),
+        Binding("question_mark", "legend", "tx.bind.legend", id="transactions.legend", tooltip="tx.bind.legend.help"),
+    ]
+
+    class Loaded(Message):
+        """The register was read (``generation`` orders reads: an older one never overwrites a newer)."""
+
+        def __init__(self, transactions: Transactions, generation: int) -> None:
+            super().__init__()
+            self.transactions = transactions
+            self.generation = generation
+
+    class SendFinished(Message):
+        """A send ended (``report`` is ``None`` when the user declined or nothing was sent)."""
+
+        def __init__(self, report: SendReport | None) -> None:
+            super().__init__()
+            self.report = report
+
+    def __init__(self) -> None:
+        super().__init__()
+        localize(self)
+        self.transactions = Transactions()
+        self.customer = ALL
+        self.progress_text = ""
+        self._generation = 0
+        self._shown_generation = -1
+        self._live: Timer | None = None
+        self._sending = False
+        self.send_options: SendOptions | None = None  # the workspace's defaults unless set (tests poll faster)
+
+    @property
+    def ksef_app(self) -> KsefApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def ascii_only(self) -> bool:
+        return self.ksef_app.glyphs.ok == "ok"
+
+    @property
+    def sending(self) -> bool:
+        return self._sending
+
+    def compose(self) -> ComposeResult:
+        yield CompanyHeader()
+        with Horizontal(id="tx-body"):
+            with Vertical(id="tx-left"):
+                yield Static(t("tx.customers"), classes="section-title")
+                yield OptionList(id="tx-customers")
+            with Vertical(id="tx-right"):
+                yield Static(t("screen.transactions"), classes="screen-title", id="tx-title")
+                yield TransactionsTable(ascii_only=self.ascii_only, id="tx-table")
+                yield Static("", id="tx-detail", markup=False)
+                yield Static(t("tx.loading"), id="tx-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.ksef_app, "profile", self._company_changed, init=False)
+        self.query_one(TransactionsTable).focus()
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self._shown_generation >= 0:
+            self.action_refresh()
+
+    def _company_changed(self, _value: object = None) -> None:
+        self.customer = ALL
+        self.action_refresh()
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    def action_refresh(self) -> None:
+        profile = self.ksef_app.profile
+        if profile is None:
+            self._status(t("tx.no_company"))
+            return
+        self._generation += 1
+        self._load(profile, self._generation)
+
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="transactions: read")
+    def _load(self, profile: Profile, generation: int) -> None:
+        try:
+            found = load_transactions(self.ksef_app.workspace, profile)
+        except UserError as exc:
+            self.app.call_from_thread(self._status, t("tx.load_failed", problem=exc.message()))
+            return
+        self.post_message(self.Loaded(found, generation))
+
+    def on_transactions_screen_loaded(self, message: Loaded) -> None:
+        if message.generation < self._shown_generation:
+            return
+        self._shown_generation = message.generation
+        self.transactions = message.transactions
+        self._show_customers()
+        self._show_rows()
+        if not self._sending:
+            self._status(self._summary())
+
+    def _show_customers(self) -> None:
+        menu = self.query_one("#tx-customers", OptionList)
+        found = self.transactions
+        wanted = [Option(t("tx.all_customers", count=len(found.rows)), id="all")]
+        for customer in found.customers:
+            marker = f" ({customer.unsent})" if customer.unsent else ""
+            wanted.append(Option(f"{customer.name}{marker}", id=customer.key))
+        keys = [option.id for option in wanted]
+        if [menu.get_option_at_index(i).id for i in range(menu.option_count)] == keys:
+            for index, option in enumerate(wanted):
+                menu.replace_option_prompt_at_index(index, option.prompt)
+            return
+        highlighted = self.customer or "all"
+        menu.clear_options()
+        menu.add_options(wanted)
+        if highlighted not in keys:
+            self.customer, highlighted = ALL, "all"
+        menu.highlighted = keys.index(highlighted)
+
+    def _show_rows(self) -> None:
+        table = self.query_one(TransactionsTable)
+        table.show(self.transactions.of(self.customer))
+        self._show_detail()
+
+    def _summary(self) -> str:
+        rows = self.transactions.of(self.customer)
+        if not rows:
+            return t("tx.empty")
+        counts: dict[TxStatus, int] = {}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        glyphs = self.ascii_only
+        parts = [f"{status_glyph(s, glyphs)} {status_word(s)}: {counts[s]}" for s in TxStatus if s in counts]
+        return "  ".join(parts)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#tx-status", Static).update(text)
+
+    @on(OptionList.OptionHighlighted, "#tx-customers")
+    def _customer_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        key = event.option.id or "all"
+        chosen = ALL if key == "all" else key
+        if chosen != self.customer:
+            self.customer = chosen
+            self._show_rows()
+            if not self._sending:
+                self._status(self._summary())
+
+    @on(OptionList.OptionSelected, "#tx-customers")
+    def _customer_selected(self, _event: OptionList.OptionSelected) -> None:
+        self.query_one(TransactionsTable).focus()
+
+    @on(DataTable.RowHighlighted, "#tx-table")
+    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected, "#tx-table")
+    def _row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_detail()
+
+    def current(self) -> TxRow | None:
+        return self.query_one(TransactionsTable).current()
+
+    def detail_text(self, row: TxRow | None) -> str:
+        """The highlighted invoice in words: glyph and status, KSeF number or reason, the kind, the customer, mail."""
+        if row is None:
+            return ""
+        glyph = status_glyph(row.status, self.ascii_only)
+        head = f"{glyph} {status_word(row.status)}"
+        if row.status is TxStatus.ACCEPTED:
+            head += f": {t('tx.detail.ksef', ksef=row.ksef_number)}"
+        elif row.status is TxStatus.DUPLICATE:
+            head += f": {t('tx.detail.duplicate', ksef=row.ksef_number)}"
+        elif row.status is TxStatus.BEFORE_START:
+            profile = self.ksef_app.profile
+            start = f"{profile.start_date:%d.%m.%Y}" if profile else "-"
+            head += f": {t('tx.detail.before_start', start=start)}"
+        if row.reason and row.status in (TxStatus.REJECTED, TxStatus.ATTENTION, TxStatus.DUPLICATE):
+            head += f" {self.ksef_app.glyphs.sep} {t('tx.detail.reason', reason=row.reason)}"
+        kind = row.kind_label
+        if row.corrected_number:
+            kind += f" {t('tx.detail.corrects', number=row.corrected_number)}"
+        parts = [f"{row.number} ({kind})", row.customer, f"{row.gross_text} {row.currency}"]
+        if row.mail != "none":
+            parts.append(f"{t('tx.detail.mail')}: {mail_word(row.mail)}")
+        if row.upo:
+            parts.append(t("tx.detail.upo"))
+        return f"{head}\n{f' {self.ksef_app.glyphs.sep} '.join(parts)}"
+
+    def _show_detail(self) -> None:
+        self.query_one("#tx-detail", Static).update(self.detail_text(self.current()))
+
+    # ------------------------------------------------------------------------------------------ sending
+
+    def action_send_selected(self) -> None:
+        row = self.current()
+        if row is None:
+            self.notify(t("tx.nothing_selected"), severity="warning")
+            return
+        if not row.sendable:
+            self.notify(t("tx.not_sendable", number=row.number, status=status_word(row.status)), severity="warning")
+            return
+        self.send([row.number])
+
+    def action_send_all(self) -> None:
+        self.send(None)
+
+    def send(self, numbers: list[str] | None) -> None:
+        """Send ``numbers`` (``None``: every queued invoice) after the user confirms the count and gross total;
+        the glyphs follow the send as it goes. Other screens call this (the invoice form after saving)."""
+        if self._sending:
+            self.notify(t("tx.send.busy"), severity="warning")
+            return
+        profile = self.ksef_app.profile
+        if profile is None:
+            self.notify(t("tx.no_company"), severity="warning")
+            return
+        self._sending = True
+        self._send(profile, numbers)
+
+    @work(exclusive=True, group=SEND_GROUP, exit_on_error=False, description="transactions: send")
+    async def _send(self, profile: Profile, numbers: list[str] | None) -> None:
+        app = self.ksef_app
+        report: SendReport | None = None
+        try:
+            chosen = await asyncio.to_thread(plan, app.workspace, profile, numbers)
+            notes = [t(skip.key, number=skip.number, **skip.values) for skip in chosen.skipped]
+            if not chosen.count:
+                self.notify("\n".join([t("tx.send.nothing"), *notes[:5]]), severity="warning", timeout=10)
+                return
+            dialog = ConfirmSendDialog(chosen.count, gross_text(chosen.gross()), notes[:6])
+            if not await self.app.push_screen_wait(dialog):
+                return
+            wanted = [sale.record.number for sale in [*chosen.ready, *chosen.deferred]]
+            app.session_note = t("tx.send.note", count=len(wanted))
+            self._status(t("tx.send.started", count=len(wanted)))
+            self._live = self.set_interval(LIVE_EVERY, self.action_refresh)
+            report = await app.workspace.send(profile, wanted, options=self.send_options, on_progress=self._progress)
+        except UserError as exc:
+            hint = exc.hint()
+            self.notify(exc.message() + (f"\n{hint}" if hint else ""), severity="error", timeout=15)
+        finally:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+            app.session_note = ""
+            self._sending = False
+            self.post_message(self.SendFinished(report))
+
+    def _progress(self, progress: SendProgress) -> None:
+        """A step of the send (on the event loop): say it and read the statuses again."""
+        text = t(f"tx.phase.{progress.phase}")
+        if progress.total:
+            text += f" ({progress.done}/{progress.total})"
+        self.progress_text = text
+        self._status(f"{self.ksef_app.glyphs.busy} {text}")
+        self.action_refresh()
+
+    def on_transactions_screen_send_finished(self, message: SendFinished) -> None:
+        self.progress_text = ""
+        report = message.report
+        self.action_refresh()
+        if report is None:
+            return
+        self.ksef_app.refresh_company()
+        parts = [t("tx.send.done", accepted=len(report.accepted), rejected=len(report.rejected))]
+        if report.duplicates:
+            parts.append(t("tx.send.duplicates", count=len(report.duplicates)))
+        if report.pending:
+            parts.append(t("tx.send.pending", count=len(report.pending)))
+        if report.trouble:
+            parts.append(report.trouble)
+        if report.rejected or report.trouble:
+            self.notify("\n".join(parts), severity="error", timeout=10)
+        else:
+            self.notify("\n".join(parts), timeout=10)
+
+    # ------------------------------------------------------------------------------------------ the rest
+
+    def action_upo(self) -> None:
+        row = self.current()
+        if row is None or row.status not in (TxStatus.ACCEPTED, TxStatus.DUPLICATE) or not row.ksef_number:
+            self.notify(t("tx.upo.not_accepted"), severity="warning")
+            return
+        profile = self.ksef_app.profile
+        if profile is not None:
+            self._upo(profile, row.ksef_number)
+
+    @work(group=ACTION_GROUP, exit_on_error=False, description="transactions: UPO")
+    async def _upo(self, profile: Profile, ksef_number: str) -> None:
+        try:
+            _number, data = await self.ksef_app.workspace.upo(profile, ksef_number)
+            where = await self.app.push_screen_wait(
+                SavePathDialog(t("tx.upo.title", ksef=ksef_number), default_upo_path(ksef_number))
+            )
+            if where is None:
+                return
+            path = await asyncio.to_thread(save_file, data, where)
+        except UserError as exc:
+            self.notify(exc.message(), severity="error", timeout=10)
+            return
+        self.notify(t("tx.upo.saved", path=str(path)), timeout=8)
+
+    def action_mail(self) -> None:
+        row = self.current()
+        if row is None or row.status is not TxStatus.ACCEPTED:
+            self.notify(t("tx.mail.not_accepted"), severity="warning")
+            return
+        profile = self.ksef_app.profile
+        if profile is not None:
+            self._mail(profile, row.number)
+
+    @work(thread=True, group=ACTION_GROUP, exit_on_error=False, description="transactions: mail")
+    def _mail(self, profile: Profile, number: str) -> None:
+        app = self.app
+        try:
+            outcome = mail_ksef_numbers(self.ksef_app.workspace, profile, [number])
+        except UserError as exc:
+            app.call_from_thread(self.notify, exc.message(), severity="error", timeout=10)
+            return
+        for sent in outcome.sent:
+            app.call_from_thread(self.notify, t("tx.mailed.sent", number=sent), timeout=8)
+        for done in outcome.already_sent:
+            app.call_from_thread(self.notify, t("tx.mailed.already", number=done), timeout=8)
+        for failed, why in outcome.failed:
+            app.call_from_thread(self.notify, t("tx.mailed.failed", number=failed, why=why), severity="error")
+        app.call_from_thread(self.action_refresh)
+
+    def action_detail(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        try:
+            from ksef_tui.ui.screens.invoice_detail import InvoiceDetailScreen  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            self.notify(t("tx.detail.unavailable", number=row.number), severity="warning")
+            return
+        self.app.push_screen(InvoiceDetailScreen(source="sale", key=row.number))
+
+    def action_correct(self) -> None:
+        row = self.current()
+        if row is None or not row.correctable:
+            self.notify(t("tx.correct.not_accepted"), severity="warning")
+            return
+        try:
+            from ksef_tui.ui.screens.invoice_form import InvoiceFormScreen  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            self.notify(t("tx.correct.unavailable", number=row.number), severity="warning")
+            return
+        self.app.push_screen(InvoiceFormScreen(correct=row.number))
+
+    def action_legend(self) -> None:
+        self.app.push_screen(LegendDialog(self.ascii_only))

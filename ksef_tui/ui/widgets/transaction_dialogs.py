@@ -1,0 +1,126 @@
+"""The customer transactions screen's dialogs: the send's confirmation (how many invoices and their gross total
+per currency), where to save a UPO (a new file, never over one), the legend of the status glyphs."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from ksef_tui.i18n import t
+from ksef_tui.services.transactions import TxStatus
+from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.transactions_table import mail_glyph, mail_word, status_glyph, status_word
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 76; height: auto; max-height: 90%; border: round $primary; background: $surface; padding: 1 2;
+}}
+{name} .tx-dialog-buttons {{ height: auto; margin-top: 1; }}
+{name} Button {{ margin-right: 2; }}
+"""
+
+
+class ConfirmSendDialog(ModalScreen[bool]):
+    """ "Send N invoices to KSeF, gross …?": Enter or ``y`` sends, Escape or ``n`` does not."""
+
+    DEFAULT_CSS: ClassVar[str] = DIALOG_CSS.format(name="ConfirmSendDialog")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "bind.dialog.cancel", id="transactions.confirm-no"),
+        Binding("y,t", "answer(True)", "tx.bind.confirm", id="transactions.confirm-yes"),
+    ]
+
+    def __init__(self, count: int, gross: str, notes: list[str]) -> None:
+        super().__init__()
+        localize(self)
+        self.count = count
+        self.gross = gross
+        self.notes = notes
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = t("tx.confirm.title")
+            yield Label(t("tx.confirm.question", count=self.count), id="tx-confirm-question")
+            yield Label(t("tx.confirm.gross", gross=self.gross), id="tx-confirm-gross")
+            if self.notes:
+                yield Static("\n".join(self.notes), id="tx-confirm-notes", markup=False)
+            with Horizontal(classes="tx-dialog-buttons"):
+                yield Button(t("tx.confirm.send"), variant="primary", id="tx-confirm-send")
+                yield Button(t("tx.confirm.cancel"), id="tx-confirm-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#tx-confirm-send", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "tx-confirm-send")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class SavePathDialog(ModalScreen[str | None]):
+    """Where to save a file: a path (``~`` allowed), prefilled; Enter saves, Escape cancels (``None``)."""
+
+    DEFAULT_CSS: ClassVar[str] = DIALOG_CSS.format(name="SavePathDialog")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "bind.dialog.cancel", id="transactions.save-cancel"),
+    ]
+
+    def __init__(self, title: str, default: str) -> None:
+        super().__init__()
+        localize(self)
+        self.title_text = title
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            yield Label(t("tx.save.prompt"))
+            yield Input(value=self.default, id="tx-save-path")
+
+    @on(Input.Submitted, "#tx-save-path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LegendDialog(ModalScreen[None]):
+    """Every status glyph with its word and what it means; any of Escape, ``?`` or Enter closes it."""
+
+    DEFAULT_CSS: ClassVar[str] = DIALOG_CSS.format(name="LegendDialog")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,enter,q", "close", "tx.bind.close", id="transactions.legend-close"),
+    ]
+
+    def __init__(self, ascii_only: bool) -> None:
+        super().__init__()
+        localize(self)
+        self.ascii_only = ascii_only
+
+    def compose(self) -> ComposeResult:
+        lines = []
+        for status in TxStatus:
+            glyph = status_glyph(status, self.ascii_only)
+            lines.append(f"{glyph:>3}  {status_word(status)}: {t(f'tx.legend.{status.value}')}")
+        lines.append("")
+        lines.append(t("tx.legend.mail"))
+        for mail in ("pending", "sent", "failed"):
+            lines.append(f"{mail_glyph(mail, self.ascii_only):>3}  {mail_word(mail)}")
+        with Vertical() as box:
+            box.border_title = t("tx.legend.title")
+            yield Static("\n".join(lines), id="tx-legend-text", markup=False)
+            yield Label(t("tx.legend.close"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
