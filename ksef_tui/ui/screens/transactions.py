@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from ksef_tui.errors import UserError
 from ksef_tui.i18n import t
@@ -344,6 +345,14 @@ class TransactionsScreen(Screen[None]):
             self.notify("\n".join(parts), severity="error", timeout=10)
         else:
             self.notify("\n".join(parts), timeout=10)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly: said in a notification, never a crash nor silence."""
+        if event.state is not WorkerState.ERROR or event.worker.group not in (LOAD_GROUP, SEND_GROUP, ACTION_GROUP):
+            return
+        error = event.worker.error
+        problem = error.message() if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+        self.notify(problem, severity="error", timeout=15)
 
     # ------------------------------------------------------------------------------------------ the rest
 
