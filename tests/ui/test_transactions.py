@@ -38,13 +38,13 @@ from ksef_tui.domain.vat import VatRate
 from ksef_tui.i18n import set_language
 from ksef_tui.sandbox import _with_attachment
 from ksef_tui.services.sales import add_customer, import_invoices, issue_invoice, sales_xml_root
-from ksef_tui.services.sending import SendOptions
+from ksef_tui.services.sending import SendOptions, Skip
 from ksef_tui.services.transactions import TxStatus
 from ksef_tui.settings import Settings
 from ksef_tui.store.customers import CustomerBook
 from ksef_tui.store.sales import MailState, SalesRepository, SendState, SendStatus
 from ksef_tui.ui.app import KsefApp
-from ksef_tui.ui.screens.transactions import TransactionsScreen
+from ksef_tui.ui.screens.transactions import TransactionsScreen, skip_note
 from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog, SavePathDialog
 from ksef_tui.ui.widgets.transactions_table import TransactionsTable
 
@@ -257,6 +257,8 @@ async def test_customers_filter_the_table_and_the_legend_explains_every_glyph(
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+    left_out = skip_note(Skip("FV/1/01/2026", "send.skip.before_start", {"start": "2026-02-01"}))
+    assert left_out == "FV/1/01/2026: issued before the company's KSeF start date (01.02.2026); not sent"
 
 
 # --------------------------------------------------------------------------------------------- snapshots

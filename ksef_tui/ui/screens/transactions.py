@@ -50,7 +50,7 @@ from ksef_tui.ui.widgets.transactions_table import TransactionsTable, mail_word,
 
 if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
-    from ksef_tui.services.sending import SendOptions, SendProgress, SendReport
+    from ksef_tui.services.sending import SendOptions, SendProgress, SendReport, Skip
     from ksef_tui.ui.app import KsefApp
 
 LOAD_GROUP = "transactions-load"
@@ -58,6 +58,15 @@ SEND_GROUP = "transactions-send"
 ACTION_GROUP = "transactions-action"
 #: How often the statuses are read again while a send runs (seconds).
 LIVE_EVERY = 0.25
+
+
+def skip_note(skip: Skip) -> str:
+    """Why an invoice is left out of a send, in the screen's words (the CLI's name its options)."""
+    if skip.key == "send.skip.before_start":
+        start = skip.values.get("start", "")
+        shown = f"{start[8:10]}.{start[5:7]}.{start[:4]}" if len(start) == 10 else start
+        return t("tx.skip.before_start", number=skip.number, start=shown)
+    return t(skip.key, number=skip.number, **skip.values)
 
 
 class TransactionsScreen(Screen[None]):
@@ -295,7 +304,7 @@ class TransactionsScreen(Screen[None]):
         report: SendReport | None = None
         try:
             chosen = await asyncio.to_thread(plan, app.workspace, profile, numbers)
-            notes = [t(skip.key, number=skip.number, **skip.values) for skip in chosen.skipped]
+            notes = [skip_note(skip) for skip in chosen.skipped]
             if not chosen.count:
                 self.notify("\n".join([t("tx.send.nothing"), *notes[:5]]), severity="warning", timeout=10)
                 return
