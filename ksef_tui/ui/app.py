@@ -65,6 +65,8 @@ DEFAULT_THEME = KSEF_DARK.name
 #: Screens by mode name, with the i18n key of their name in the palette and the binding that opens them.
 SCREENS: dict[str, tuple[str, str]] = {
     "home": ("screen.home", "goto.home"),
+    "purchases": ("screen.purchases", "goto.purchases"),
+    "transactions": ("screen.transactions", "goto.transactions"),
     "setup": ("screen.setup", "goto.setup"),
     "diagnostics": ("screen.diagnostics", "goto.diagnostics"),
     "api_log": ("screen.api_log", "goto.api_log"),
@@ -99,6 +101,18 @@ def _diagnostics() -> Screen[None]:
     return DiagnosticsScreen()
 
 
+def _purchases() -> Screen[None]:
+    from ksef_tui.ui.screens.purchases import PurchasesScreen
+
+    return PurchasesScreen()
+
+
+def _transactions() -> Screen[None]:
+    from ksef_tui.ui.screens.transactions import TransactionsScreen
+
+    return TransactionsScreen()
+
+
 def _api_log() -> Screen[None]:
     from ksef_tui.ui.screens.api_log import ApiLogScreen
 
@@ -113,6 +127,8 @@ class KsefApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = list(app_bindings())
     MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
         "home": _home,
+        "purchases": _purchases,
+        "transactions": _transactions,
         "setup": _setup,
         "diagnostics": _diagnostics,
         "api_log": _api_log,
@@ -277,17 +293,47 @@ class KsefApp(App[int]):
 
         self.push_screen(CompanySwitcher(current=self.profile.name if self.profile else ""), chosen)
 
+    def action_new_invoice(self, correct: str | None = None) -> None:
+        """The sales invoice form (or a correction of ``correct``); "send now" after saving goes to the customer
+        transactions, where the send shows its glyphs live."""
+        from ksef_tui.ui.screens.invoice_form import FormResult, InvoiceFormScreen
+
+        if isinstance(self.screen, InvoiceFormScreen):  # one form at a time
+            return
+
+        def saved(result: FormResult | None) -> None:
+            if result is not None and result.send:
+                self.send_now([result.number])
+
+        self.push_screen(InvoiceFormScreen(correct=correct), saved)
+
+    def send_now(self, numbers: list[str]) -> None:
+        """Send ``numbers`` from the customer transactions screen (it shows each one's KSeF status as it moves)."""
+        from ksef_tui.ui.screens.transactions import TransactionsScreen
+
+        def start() -> None:
+            screen = self.screen
+            if isinstance(screen, TransactionsScreen):
+                screen.send(numbers)
+
+        self.action_goto("transactions")
+        self.call_after_refresh(start)
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every screen by its name and every app binding by its label, beside Textual's own (theme, keys…)."""
         for mode, (name_key, binding_id) in SCREENS.items():
             keys = self._keys_of(binding_id)
             help_text = t(f"{name_key}.help") + (f"  [{describe_keys(keys)}]" if keys else "")
             yield SystemCommand(t(name_key), help_text, lambda m=mode: self.action_goto(m))
+        new_keys = self._keys_of("invoice.new")
+        yield SystemCommand(
+            t("cmd.new_invoice"), t("cmd.new_invoice.help") + f"  [{describe_keys(new_keys)}]", self.action_new_invoice
+        )
         switch_keys = self._keys_of("company.switch")
         yield SystemCommand(
             t("cmd.switch"), t("cmd.switch.help") + f"  [{describe_keys(switch_keys)}]", self.action_switch_company
         )
-        covered = {binding_id for _name, binding_id in SCREENS.values()} | {"company.switch"}
+        covered = {binding_id for _name, binding_id in SCREENS.values()} | {"company.switch", "invoice.new"}
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding

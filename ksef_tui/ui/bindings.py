@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 #: The app-wide bindings (id -> default keys); F-keys always paired with an alt+ letter for SSH clients that
 #: mangle F-keys. Screens add their own (``wizard.update`` = ctrl+s, ``diagnostics.*``…).
 GOTO_HOME = "goto.home"
+GOTO_PURCHASES = "goto.purchases"
+GOTO_TRANSACTIONS = "goto.transactions"
+INVOICE_NEW = "invoice.new"
 GOTO_SETUP = "goto.setup"
 GOTO_DIAGNOSTICS = "goto.diagnostics"
 GOTO_API_LOG = "goto.api_log"
@@ -34,6 +37,17 @@ APP_QUIT = "app.quit"
 def app_bindings() -> list[Binding]:
     return [
         Binding("f2,alt+h", "goto('home')", "bind.home", id=GOTO_HOME, tooltip="screen.home.help"),
+        Binding("f4,alt+z", "goto('purchases')", "bind.purchases", id=GOTO_PURCHASES, tooltip="screen.purchases.help"),
+        Binding(
+            "f6,alt+t",  # F5 refreshes on the screens that read KSeF or the store
+            "goto('transactions')",
+            "bind.transactions",
+            id=GOTO_TRANSACTIONS,
+            tooltip="screen.transactions.help",
+        ),
+        Binding(
+            "f7,alt+n", "new_invoice", "bind.new_invoice", id=INVOICE_NEW, show=False, tooltip="cmd.new_invoice.help"
+        ),
         # shown on the home screen's menu and in the palette; the footer keeps its room for the screen's own keys
         Binding("f3,alt+k", "goto('setup')", "bind.setup", id=GOTO_SETUP, show=False, tooltip="screen.setup.help"),
         Binding(

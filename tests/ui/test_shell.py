@@ -17,7 +17,7 @@ from ksef_tui.ui.screens.unlock import UnlockDialog
 from ksef_tui.ui.screens.wizard import SetupWizardScreen
 
 from ..conftest import Sim
-from .conftest import add_token_profile
+from .conftest import add_token_profile, eventually
 
 SIZE = (110, 36)
 
@@ -71,6 +71,11 @@ async def test_keys_lead_to_every_screen_and_the_keymap_remaps_them(
         await pilot.press("alt+h")
         await pilot.pause()
         assert app.current_mode == "home"
+        for key, mode in (("f4", "purchases"), ("f6", "transactions"), ("f12", "diagnostics"), ("alt+j", "api_log")):
+            await pilot.press(key)
+            await eventually(lambda mode=mode: app.current_mode == mode, f"{key} opens {mode}")  # type: ignore[misc]
+        await pilot.press("alt+n")
+        await eventually(lambda: type(app.screen).__name__ == "InvoiceFormScreen", "alt+n opens the invoice form")
 
 
 async def test_screen_bindings_are_in_the_palette(app_factory: Callable[..., KsefApp]) -> None:
