@@ -179,6 +179,8 @@ SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "booked": ("period",),
 }
 DEFAULT_SORT = "issue_date"
+#: Rows summed under one hold of the store's lock (``PurchaseBrowser.totals_until``).
+TOTALS_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,11 +430,23 @@ class PurchaseBrowser:
 
     def totals(self, rows: Iterable[int]) -> list[CurrencyTotal]:
         """Sums per currency of ``rows`` (e.g. what a search found), as :func:`totals` computes them."""
-        with self._repo.lock:
-            codes, currencies = self._index.coded("currency")
+        found = self.totals_until(list(rows), lambda: False)
+        assert found is not None
+        return found
 
-            def rounded(row: int) -> tuple[str, tuple[Decimal, Decimal, Decimal]]:
-                net, vat, gross = self._amounts(row)
-                return currencies[codes[row]], (q2(net), q2(vat), q2(gross))
-
-            return _totals(rounded(row) for row in rows)
+    def totals_until(
+        self, rows: Sequence[int], cancelled: Callable[[], bool], *, chunk: int = TOTALS_CHUNK
+    ) -> list[CurrencyTotal] | None:
+        """:meth:`totals` in chunks of ``chunk`` rows, the store's lock taken for one chunk at a time (a table
+        painting its rows meanwhile waits for one chunk, not for 100,000 rows); ``None`` as soon as
+        ``cancelled()`` says the answer is no longer wanted (typed on)."""
+        amounts: list[tuple[str, tuple[Decimal, Decimal, Decimal]]] = []
+        for start in range(0, len(rows), chunk):
+            if cancelled():
+                return None
+            with self._repo.lock:
+                codes, currencies = self._index.coded("currency")
+                for row in rows[start : start + chunk]:
+                    net, vat, gross = self._amounts(row)
+                    amounts.append((currencies[codes[row]], (q2(net), q2(vat), q2(gross))))
+        return _totals(amounts)

@@ -86,7 +86,12 @@ class PurchasesScreen(Screen[None]):
         Binding("space", "mark", "bind.purchases.mark", id="purchases.mark", tooltip="bind.purchases.mark.help"),
         Binding("e", "export", "bind.purchases.export", id="purchases.export", tooltip="bind.purchases.export.help"),
         Binding(
-            "slash", "search", "bind.purchases.search", id="purchases.search", tooltip="bind.purchases.search.help"
+            "slash",
+            "search",
+            "bind.purchases.search",
+            id="purchases.search",
+            show=False,
+            tooltip="bind.purchases.search.help",
         ),
         Binding(
             "n",
@@ -282,8 +287,9 @@ class PurchasesScreen(Screen[None]):
         try:
             rows = browser.query(query)
             self.post_message(self.Queried(serial, rows, None))
-            if serial == self.serial:
-                self.post_message(self.Queried(serial, rows, browser.totals(rows)))
+            totals = browser.totals_until(rows, lambda: serial != self.serial)
+            if totals is not None:
+                self.post_message(self.Queried(serial, rows, totals))
         except UserError:
             if self.browser is browser:
                 raise
