@@ -435,13 +435,21 @@ class PurchaseBrowser:
         return found
 
     def totals_until(
-        self, rows: Sequence[int], cancelled: Callable[[], bool], *, chunk: int = TOTALS_CHUNK
+        self,
+        rows: Sequence[int],
+        cancelled: Callable[[], bool],
+        *,
+        chunk: int = TOTALS_CHUNK,
+        between: Callable[[], None] | None = None,
     ) -> list[CurrencyTotal] | None:
         """:meth:`totals` in chunks of ``chunk`` rows, the store's lock taken for one chunk at a time (a table
         painting its rows meanwhile waits for one chunk, not for 100,000 rows); ``None`` as soon as
-        ``cancelled()`` says the answer is no longer wanted (typed on)."""
+        ``cancelled()`` says the answer is no longer wanted (typed on). ``between`` runs between chunks (a
+        thread worker sleeps a moment there, leaving the interpreter to the UI)."""
         amounts: list[tuple[str, tuple[Decimal, Decimal, Decimal]]] = []
         for start in range(0, len(rows), chunk):
+            if start and between is not None:
+                between()
             if cancelled():
                 return None
             with self._repo.lock:

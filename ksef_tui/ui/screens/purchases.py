@@ -48,6 +48,8 @@ QUERY_GROUP = "purchases-query"
 SYNC_GROUP = "purchases-sync"
 BOOK_GROUP = "purchases-book"
 EXPORT_GROUP = "purchases-export"
+#: Seconds the totals wait after the rows were handed to the table (a keystroke within them cancels the sum).
+TOTALS_DELAY = 0.15
 #: The sort columns in the order ``s`` steps through them (the table's columns, left to right).
 SORTS = tuple(column.key for column in COLUMNS if column.key != "mark")
 
@@ -287,7 +289,8 @@ class PurchasesScreen(Screen[None]):
         try:
             rows = browser.query(query)
             self.post_message(self.Queried(serial, rows, None))
-            totals = browser.totals_until(rows, lambda: serial != self.serial)
+            time.sleep(TOTALS_DELAY)  # the rows painted first; typing on within it skips the sum
+            totals = browser.totals_until(rows, lambda: serial != self.serial, between=lambda: time.sleep(0.002))
             if totals is not None:
                 self.post_message(self.Queried(serial, rows, totals))
         except UserError:
