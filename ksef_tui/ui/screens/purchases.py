@@ -290,7 +290,9 @@ class PurchasesScreen(Screen[None]):
             rows = browser.query(query)
             self.post_message(self.Queried(serial, rows, None))
             time.sleep(TOTALS_DELAY)  # the rows painted first; typing on within it skips the sum
-            totals = browser.totals_until(rows, lambda: serial != self.serial, between=lambda: time.sleep(0.002))
+            totals = browser.totals_until(
+                rows, lambda: serial != self.serial or self.browser is not browser, between=lambda: time.sleep(0.002)
+            )
             if totals is not None:
                 self.post_message(self.Queried(serial, rows, totals))
         except UserError:
@@ -332,7 +334,10 @@ class PurchasesScreen(Screen[None]):
             empty = t("purchases.empty") if self.browser is None else t("purchases.no_match")
             detail.update(empty)
             return
-        row = self.browser.row(message.row)
+        try:
+            row = self.browser.row(message.row)
+        except UserError:  # the store closed meanwhile (the screen is going away)
+            return
         glyphs = self.ksef_app.glyphs
         parts = [row.ksef_number, f"{row.kind}"]
         if row.corrects:

@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ksef_tui.domain.booking import WARSAW
+from ksef_tui.errors import UserError
 from ksef_tui.i18n import t
 from ksef_tui.ui.widgets.table_styles import component_styles
 
@@ -256,7 +257,10 @@ class PurchaseTable(ScrollView, can_focus=True):
             position = scroll_y + y - 1
             if position >= len(self.rows):
                 return Strip.blank(width, base)
-            strip = self._line(position)
+            try:
+                strip = self._line(position)
+            except UserError:  # the store closed under a last paint (the screen is going away)
+                return Strip.blank(width, base)
         return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
 
     def _header(self) -> Strip:
