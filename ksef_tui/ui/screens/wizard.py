@@ -224,7 +224,9 @@ class SetupWizardScreen(Screen[None]):
 
     @on(Input.Changed, "#start-date")
     def _date_typed(self, event: Input.Changed) -> None:
-        problem = start_date_problem(event.value) if len(event.value.strip()) >= 10 else None
+        text = event.value.strip()
+        typing = len(text) < 10 and all(ch.isdigit() or ch == "-" for ch in text)  # a date on its way
+        problem = start_date_problem(text) if text and not typing else None
         self._field_note("#start-date", "#start-date-problem", problem)
 
     @on(Input.Changed, "#name")
