@@ -7,6 +7,7 @@ before any store, vault or network work: those run in workers after mount.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,40 +84,14 @@ class SetupPrefill:
     name: str = ""
 
 
-def _home() -> Screen[None]:
-    from ksef_tui.ui.screens.home import HomeScreen
+def _screen(module: str, name: str) -> Callable[[], Screen[None]]:
+    """A mode's screen, its module imported when the mode is first shown (nothing heavy before the first frame)."""
 
-    return HomeScreen()
+    def build() -> Screen[None]:
+        screen: Screen[None] = getattr(importlib.import_module(f"ksef_tui.ui.screens.{module}"), name)()
+        return screen
 
-
-def _setup() -> Screen[None]:
-    from ksef_tui.ui.screens.wizard import SetupWizardScreen
-
-    return SetupWizardScreen()
-
-
-def _diagnostics() -> Screen[None]:
-    from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen
-
-    return DiagnosticsScreen()
-
-
-def _purchases() -> Screen[None]:
-    from ksef_tui.ui.screens.purchases import PurchasesScreen
-
-    return PurchasesScreen()
-
-
-def _transactions() -> Screen[None]:
-    from ksef_tui.ui.screens.transactions import TransactionsScreen
-
-    return TransactionsScreen()
-
-
-def _api_log() -> Screen[None]:
-    from ksef_tui.ui.screens.api_log import ApiLogScreen
-
-    return ApiLogScreen()
+    return build
 
 
 class KsefApp(App[int]):
@@ -126,12 +101,12 @@ class KsefApp(App[int]):
     TITLE = "ksef-tui"
     BINDINGS: ClassVar[list[BindingType]] = list(app_bindings())
     MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
-        "home": _home,
-        "purchases": _purchases,
-        "transactions": _transactions,
-        "setup": _setup,
-        "diagnostics": _diagnostics,
-        "api_log": _api_log,
+        "home": _screen("home", "HomeScreen"),
+        "purchases": _screen("purchases", "PurchasesScreen"),
+        "transactions": _screen("transactions", "TransactionsScreen"),
+        "setup": _screen("wizard", "SetupWizardScreen"),
+        "diagnostics": _screen("diagnostics", "DiagnosticsScreen"),
+        "api_log": _screen("api_log", "ApiLogScreen"),
     }
 
     profile: var[Profile | None] = var(None)
