@@ -46,6 +46,9 @@ KSEF_DARK = Theme(
     surface="#1c1c1c",
     panel="#262626",
     dark=True,
+    # Opaque, so muted words have one colour on any background (Textual's default is the foreground at 60 %,
+    # blended with whatever is behind: a table's cells resolved while it had focus differed from the rest).
+    variables={"foreground-muted": "#949494"},
 )
 KSEF_LIGHT = Theme(
     name="ksef-light",
@@ -60,6 +63,7 @@ KSEF_LIGHT = Theme(
     surface="#e4e4e4",
     panel="#d0d0d0",
     dark=False,
+    variables={"foreground-muted": "#6c6c6c"},
 )
 DEFAULT_THEME = KSEF_DARK.name
 

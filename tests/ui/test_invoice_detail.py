@@ -268,7 +268,6 @@ async def test_mf_samples_correction_opens_its_invoice(vault: Vault) -> None:
         assert isinstance(app.screen, InvoiceDetailScreen) and app.screen.key == "FV2026/02/150"
 
 
-@pytest.mark.unstable  # differs from run to run (the real clock, timing): see the issue note
 def test_snapshot_purchase_detail_with_kod_i(snap_compare: Any, box: Sandbox, lang: str) -> None:
     """A purchase correction from the simulator. Its receipt time is the simulator's clock (minutes apart from
     run to run): pinned here, every other value is the store's."""
@@ -282,7 +281,6 @@ def test_snapshot_purchase_detail_with_kod_i(snap_compare: Any, box: Sandbox, la
     assert snap_compare(build(box), terminal_size=(120, 34), run_before=run_before)
 
 
-@pytest.mark.unstable  # differs from run to run (the real clock, timing): see the issue note
 def test_snapshot_sale_correction_with_kod_i(snap_compare: Any, vault: Vault, lang: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await open_detail(pilot, "sale", "FK2026/03/200")

@@ -375,7 +375,6 @@ def lang(request: pytest.FixtureRequest) -> Iterator[str]:
     set_language(None)
 
 
-@pytest.mark.unstable  # differs from run to run (the real clock, timing): see the issue note
 @pytest.mark.parametrize("glyph_set", ["unicode", "ascii"])
 def test_snapshot_every_status(
     snap_compare: Any,

@@ -263,7 +263,7 @@ class InvoiceDetailScreen(Screen[None]):
             links.add_options([Option(_link_prompt(i, view), id=str(i)) for i in range(len(view.corrections))])
             links.display = True
             links.highlighted = 0
-            links.focus()
+            links.focus(scroll_visible=False)  # the detail opens at its top: parties, facts and the QR first
 
     @on(OptionList.OptionSelected, "#detail-links")
     def _link_chosen(self, event: OptionList.OptionSelected) -> None:
