@@ -1275,3 +1275,8 @@ from ksef_tui.i18n_purchases import EN_PURCHASES, PL_PURCHASES  # noqa: E402
 
 PL.update(PL_PURCHASES)
 EN.update(EN_PURCHASES)
+
+from ksef_tui.i18n_offline import EN_OFFLINE, PL_OFFLINE  # noqa: E402
+
+PL.update(PL_OFFLINE)
+EN.update(EN_OFFLINE)
