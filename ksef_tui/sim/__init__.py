@@ -3,7 +3,8 @@
 Entry points
     ``create_app(config: SimConfig | None = None, *, certs=None) -> (Starlette, SimState)`` in :mod:`.app`;
     ``serve_main(argv) -> int`` in :mod:`.serve` (``ksef-tui sim serve [--environment PRD|TE]``): prints one JSON line
-    ``{"base_url", "admin_url", "nip", "tokens": {full, read_only, write_only, other_nip, revoked, inactive}}``
+    ``{"base_url", "admin_url", "latarnia_url", "nip", "tokens": {full, read_only, write_only, other_nip, revoked,
+    inactive}}``
     and serves with uvicorn.
 
 Layout
@@ -30,6 +31,8 @@ Layout
                  (a book and its endpoints); paths are canonical (``//`` is ``/``, a trailing slash is ignored)
     ``seed``     demo company, suppliers, purchase invoices (FA(3) XML from string templates)
     ``upo``      UPO v4-3 documents; ``admin`` the /sim API; ``archive`` zip / tar.gz
+    ``availability``  KSeF up or down: Latarnia's status and messages, maintenance, failures, an unannounced
+                 outage (every /v2 call 503 + Retry-After); ``qr`` the verifier of KOD I / KOD II links
 
 Environments
     ``environment="PRD"`` (default): XAdES logins only with certificates of the simulator's CA or of
@@ -47,5 +50,12 @@ Outside /v2
     ``/storage/...``  pre-signed UPO, export-part (GET) and batch-part (PUT) URLs; an Authorization
                       header is refused with 403 (clients must not leak the bearer to storage).
     ``/sim/stats`` (GET), ``/sim/info`` (GET), ``/sim/subjects``, ``/sim/tokens``, ``/sim/invoices``,
-    ``/sim/faults``, ``/sim/limits``, ``/sim/clock/advance`` (POST) — see :mod:`.admin`.
+    ``/sim/faults``, ``/sim/limits``, ``/sim/clock/advance`` (POST), ``/sim/availability`` (GET) and
+    ``/sim/availability/{down,maintenance,failure,failure/end,available,latarnia}`` (POST), ``/sim/qr/verify``
+    (POST) — see :mod:`.admin`.
+    ``/latarnia/status``, ``/latarnia/messages`` (GET)  the availability service "Latarnia" (:mod:`.availability`).
+
+Offline (CERTS_OFFLINE §5): ``offlineMode`` on online and batch sends and the automatic offline of PROTOCOL §10
+give ``invoicingMode: "Offline"`` and UPO ``TrybWysylki`` Offline; ``hashOfCorrectedInvoice`` (online only) is the
+technical correction of a rejected offline invoice (21166 / 21167, see ``SessionBook.correction_refusal``).
 """

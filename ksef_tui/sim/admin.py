@@ -1,14 +1,31 @@
-"""Admin API at ``/sim/...`` (outside /v2): subjects, tokens, supplier invoices, faults, clock, stats.
+"""Admin API at ``/sim/...`` (outside /v2): subjects, tokens, supplier invoices, faults, clock, stats, KSeF's
+availability and the QR-link verifier.
 
-Errors answer ``400 {"error": "..."}``; nothing here is rate limited or authenticated.
+Availability (:mod:`.availability`; every call answers the view of GET ``/sim/availability``:
+``{status, apiAvailable, retryAfter, reason, outage, latarniaUp, events: [{eventId, category, start, end,
+inForce}]}``, plus ``messages`` published by the call):
+
+* POST ``/sim/availability/down`` ``{"retryAfter"?: s}``: KSeF unavailable now, unannounced (Latarnia unchanged);
+* POST ``/sim/availability/maintenance`` ``{"start"?: iso (default now), "end": iso | "durationSeconds": s,
+  "title"?, "text"?, "eventId"?}``: announce (or re-announce) maintenance; the API is down inside the window;
+* POST ``/sim/availability/failure`` ``{"total"?: bool, "title"?, "text"?}``: FAILURE_START, the API is down;
+* POST ``/sim/availability/failure/end`` ``{"eventId"?: int, "text"?}``: FAILURE_END (default: every open failure);
+* POST ``/sim/availability/available`` ``{}``: back to AVAILABLE (failures ended, a maintenance on now ended,
+  the outage off);
+* POST ``/sim/availability/latarnia`` ``{"up": bool}``: Latarnia itself reachable or answering 503.
+
+Dates without an offset are Europe/Warsaw time. POST ``/sim/qr/verify`` ``{"url": "..."}`` judges a KOD I or
+KOD II link (:mod:`.qr`). Errors answer ``400 {"error": "..."}``; nothing here is rate
+limited or authenticated.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +38,7 @@ from ksef_tui.sim.clock import iso
 from ksef_tui.sim.config import Faults, parse_faults
 from ksef_tui.sim.errors import json_response
 from ksef_tui.sim.limits import PROFILES, Limit
+from ksef_tui.sim.qr import verify_link
 from ksef_tui.sim.seed import Company
 from ksef_tui.sim.state import SimState
 from ksef_tui.sim.tokens import ALL_TOKEN_PERMISSIONS, TOKEN_STATUSES
@@ -181,6 +199,112 @@ def advance_clock(state: SimState, request: Request, raw: bytes) -> Response:
     return json_response({"now": iso(state.now())})
 
 
+# ----------------------------------------------------------------- availability
+def _moment(body: dict[str, Any], key: str) -> datetime | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise AdminError(f"{key} must be an ISO-8601 date-time") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo("Europe/Warsaw"))
+    return parsed.astimezone(UTC)
+
+
+def _optional_int(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AdminError(f"{key} must be an integer")
+    return value
+
+
+def _optional_text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    return None if value is None else str(value)
+
+
+def _availability_view(state: SimState, **extra: Any) -> Response:
+    return json_response({**state.availability.admin_json(state.now()), **extra})
+
+
+def availability_view(state: SimState, request: Request, raw: bytes) -> Response:
+    return _availability_view(state)
+
+
+def availability_down(state: SimState, request: Request, raw: bytes) -> Response:
+    retry_after = _optional_int(_body(raw), "retryAfter")
+    if retry_after is not None and retry_after < 1:
+        raise AdminError("retryAfter must be at least 1")
+    state.availability.go_down(retry_after)
+    return _availability_view(state)
+
+
+def availability_maintenance(state: SimState, request: Request, raw: bytes) -> Response:
+    body = _body(raw)
+    start = _moment(body, "start") or state.now()
+    end = _moment(body, "end")
+    duration = body.get("durationSeconds")
+    if end is None:
+        if isinstance(duration, bool) or not isinstance(duration, int | float) or duration <= 0:
+            raise AdminError("give end (ISO-8601) or durationSeconds (> 0)")
+        end = start + timedelta(seconds=float(duration))
+    try:
+        message = state.availability.announce_maintenance(
+            start,
+            end,
+            title=_optional_text(body, "title"),
+            text=_optional_text(body, "text"),
+            event_id=_optional_int(body, "eventId"),
+        )
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    return _availability_view(state, messages=[message.as_json()])
+
+
+def availability_failure(state: SimState, request: Request, raw: bytes) -> Response:
+    body = _body(raw)
+    message = state.availability.start_failure(
+        total=bool(body.get("total", False)), title=_optional_text(body, "title"), text=_optional_text(body, "text")
+    )
+    return _availability_view(state, messages=[message.as_json()])
+
+
+def availability_failure_end(state: SimState, request: Request, raw: bytes) -> Response:
+    body = _body(raw)
+    try:
+        messages = state.availability.end_failure(_optional_int(body, "eventId"), text=_optional_text(body, "text"))
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+    return _availability_view(state, messages=[m.as_json() for m in messages])
+
+
+def availability_available(state: SimState, request: Request, raw: bytes) -> Response:
+    _body(raw)
+    state.availability.available()
+    return _availability_view(state)
+
+
+def availability_latarnia(state: SimState, request: Request, raw: bytes) -> Response:
+    up = _body(raw).get("up")
+    if not isinstance(up, bool):
+        raise AdminError("up must be true or false")
+    state.availability.set_latarnia(up)
+    return _availability_view(state)
+
+
+# ----------------------------------------------------------------- QR links
+def verify_qr(state: SimState, request: Request, raw: bytes) -> Response:
+    """``{"url": "<KOD I or KOD II link>"}`` -> the verdict of :func:`.qr.verify_link` at the simulator's now."""
+    url = _body(raw).get("url")
+    if not isinstance(url, str) or not url:
+        raise AdminError("url (a KOD I or KOD II link) is required")
+    return json_response(verify_link(state, url).as_json(state.now()))
+
+
 def routes(state: SimState) -> list[BaseRoute]:
     table: list[tuple[str, str, AdminHandler]] = [
         ("/stats", "GET", stats),
@@ -191,5 +315,13 @@ def routes(state: SimState) -> list[BaseRoute]:
         ("/faults", "POST", set_faults),
         ("/limits", "POST", set_limits),
         ("/clock/advance", "POST", advance_clock),
+        ("/availability", "GET", availability_view),
+        ("/availability/down", "POST", availability_down),
+        ("/availability/maintenance", "POST", availability_maintenance),
+        ("/availability/failure", "POST", availability_failure),
+        ("/availability/failure/end", "POST", availability_failure_end),
+        ("/availability/available", "POST", availability_available),
+        ("/availability/latarnia", "POST", availability_latarnia),
+        ("/qr/verify", "POST", verify_qr),
     ]
     return [Route(path, _wrap(state, handler), methods=[method]) for path, method, handler in table]

@@ -1,7 +1,7 @@
 """The Starlette application: ``create_app(config) -> (app, state)``.
 
 ``/v2/...`` is the KSeF API, ``/storage/...`` the pre-signed downloads (no Authorization allowed),
-``/sim/...`` the admin API for tests and demos.
+``/sim/...`` the admin API for tests and demos, ``/latarnia/...`` KSeF's availability service (``availability``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ksef_tui.sim import (
     admin,
+    availability,
     exports,
     routes_auth,
     routes_batch,
@@ -162,6 +163,9 @@ def _dispatch(state: SimState, ep: Endpoint) -> Callable[[Request], Awaitable[Re
                 if faults.maintenance:
                     state.stats.faults_injected += 1
                     return render_server_error(503, now=now)
+                down = state.availability.refusal(now)
+                if down is not None:  # KSeF down: announced or not (CERTS_OFFLINE §6, availability.py)
+                    return render_server_error(503, now=now, details=[down.detail], retry_after=down.retry_after)
                 roll = fault_rng.random()
                 if roll < faults.error500:
                     state.stats.faults_injected += 1
@@ -294,6 +298,7 @@ def create_app(
         Mount("/v2", routes=v2),
         Route("/storage/{kind}/{session}/{item}", _storage(state), methods=["GET", "PUT"]),
         Mount("/sim", routes=admin.routes(state)),
+        Mount(availability.LATARNIA_PREFIX, routes=availability.routes(state)),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(CanonicalPath)])
     for router in (app.router, *(route.app for route in routes if isinstance(route, Mount))):
@@ -325,12 +330,14 @@ class CanonicalPath:
 
 
 def describe(state: SimState, base: str) -> dict[str, Any]:
-    """What ``serve_main`` prints first: where the API is, the demo NIP and ready tokens."""
+    """What ``serve_main`` prints first: where the API is, the admin API, the Latarnia status service (a client
+    reads ``{latarnia_url}/status`` and ``{latarnia_url}/messages``), the demo NIP and ready tokens."""
     from ksef_tui.sim.seed import DEMO
 
     return {
         "base_url": f"{base}/v2",
         "admin_url": f"{base}/sim",
+        "latarnia_url": f"{base}{availability.LATARNIA_PREFIX}",
         "nip": DEMO.nip,
         "tokens": dict(state.named_tokens),
         "started": iso(state.now()),

@@ -113,6 +113,8 @@ class SimConfig:
     export_row_cap: int = 10_000
     export_retention: float = 7 * 86_400.0
     export_concurrency: int = 10
+    # Availability (CERTS_OFFLINE §6): Retry-After of a /v2 refused during a failure or an unannounced outage
+    unavailable_retry_after: int = 60
     # Faults
     faults: Faults = field(default_factory=Faults)
     # Keys: RSA key size of the simulator's own certificates

@@ -32,6 +32,8 @@ DESCRIPTIONS: dict[int, str] = {
     21161: "Przekroczono dozwoloną liczbę części pakietu.",
     21164: "Faktura o podanym identyfikatorze nie istnieje.",
     21165: "Faktura o podanym numerze KSeF nie jest jeszcze dostępna.",
+    21166: "Korekta techniczna niedostępna.",
+    21167: "Status faktury nie pozwala na korektę techniczną.",
     21173: "Brak sesji o wskazanym numerze referencyjnym.",
     21175: "Wynik zapytania o podanym identyfikatorze nie istnieje.",
     21178: "Nie znaleziono UPO dla podanych kryteriów.",
@@ -196,14 +198,21 @@ def render_too_many(message: str, retry_after: int, *, problem: bool, path: str,
     )
 
 
-def render_server_error(status: int, *, now: datetime) -> Response:
-    """500/503 in the legacy shape seen in production."""
+def render_server_error(
+    status: int, *, now: datetime, details: list[str] | None = None, retry_after: int | None = None
+) -> Response:
+    """500/503 in the legacy shape seen in production (a 503 of an unavailable KSeF also says why and, with
+    ``Retry-After``, when to come back: :mod:`.availability`)."""
     description = "Wystąpił nieoczekiwany błąd." if status == 500 else "Usługa jest chwilowo niedostępna."
+    entry: dict[str, Any] = {"exceptionCode": status, "exceptionDescription": description}
+    if details:
+        entry["details"] = details
     body = {
         "exception": {
-            "exceptionDetailList": [{"exceptionCode": status, "exceptionDescription": description}],
+            "exceptionDetailList": [entry],
             "serviceCode": f"00-{trace_id()}-{secrets.token_hex(8)}-00",
             "timestamp": iso(now),
         }
     }
-    return json_response(body, status)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return json_response(body, status, headers=headers)

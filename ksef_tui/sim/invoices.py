@@ -60,6 +60,8 @@ class InvoiceBook(Book[StoredInvoice]):
     def __init__(self, core: Core) -> None:
         super().__init__(core)
         self._by_identity: dict[tuple[str, str, str], StoredInvoice] = {}
+        self._by_hash: dict[str, StoredInvoice] = {}
+        self._corrections: dict[str, StoredInvoice] = {}  # hash of a rejected original -> its technical correction
 
     def store(
         self,
@@ -71,7 +73,10 @@ class InvoiceBook(Book[StoredInvoice]):
         session_ref: str,
         technical_hex: str | None = None,
         mode: str = "Online",
+        hash_of_corrected: str | None = None,
     ) -> StoredInvoice:
+        """Number and keep ``xml``; ``hash_of_corrected``: it is the technical correction of the rejected
+        invoice with that hash (CERTS_OFFLINE §5.2), linked both ways."""
         facts = read_facts(xml)
         technical = technical_hex or f"{self.core.rng.getrandbits(48):012X}"
         number = make_ksef_number(facts.seller_nip, warsaw_date(acquisition), technical)
@@ -86,10 +91,22 @@ class InvoiceBook(Book[StoredInvoice]):
             mode=mode,
             session_ref=session_ref,
             form=(facts.system_code, facts.schema_version, facts.form_value),
+            hash_of_corrected=hash_of_corrected,
         )
         self._records[number] = stored
         self._by_identity[(facts.seller_nip, facts.rodzaj, facts.invoice_number)] = stored
+        self._by_hash.setdefault(stored.invoice_hash, stored)
+        if hash_of_corrected is not None:
+            self._corrections.setdefault(hash_of_corrected, stored)
         return stored
+
+    def with_hash(self, invoice_hash: str) -> StoredInvoice | None:
+        """The stored invoice whose file has this SHA-256 (Base64), if any."""
+        return self._by_hash.get(invoice_hash)
+
+    def correction_of(self, invoice_hash: str) -> StoredInvoice | None:
+        """The accepted technical correction of the rejected invoice with this hash, if any."""
+        return self._corrections.get(invoice_hash)
 
     def original_of(self, facts: InvoiceFacts) -> StoredInvoice | None:
         """The invoice already stored under the same seller NIP, RodzajFaktury and P_2 (a duplicate's original)."""

@@ -1,4 +1,10 @@
-"""Online sessions (PROTOCOL §5): open, send, close, status, invoice lists, UPO."""
+"""Online sessions (PROTOCOL §5): open, send, close, status, invoice lists, UPO.
+
+Sending: ``offlineMode: true`` declares an offline invoice (``invoicingMode: "Offline"`` and UPO ``TrybWysylki``
+Offline; so is any invoice whose ``P_1`` day, in Warsaw, is before the day it was received: PROTOCOL §10).
+``hashOfCorrectedInvoice`` makes the invoice the technical correction of a rejected offline invoice (CERTS_OFFLINE
+§5.2; only here, online: the batch request has no such field); see ``SessionBook.correction_refusal``.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from ksef_tui.sim.http import (
     no_content,
     ok,
     opt_bool,
+    opt_str,
     page,
     query_enum,
     query_enum_value,
@@ -102,6 +109,14 @@ def send_invoice(ctx: Ctx) -> Response:
     if invoice_size < 1 or encrypted_size < 1:
         raise ApiError(VALIDATION, "Rozmiar pliku musi być większy od zera.")
     offline = bool(opt_bool(body, "offlineMode"))
+    corrected = opt_str(body, "hashOfCorrectedInvoice")
+    if corrected is not None:
+        if len(corrected) != 44:
+            raise ApiError(VALIDATION, "Pole 'hashOfCorrectedInvoice' musi mieć długość 44 znaków.")
+        if not offline:
+            # Undocumented (CERTS_OFFLINE §8 item 11): the simulator refuses a technical correction that does not
+            # declare offlineMode, as the documents require it (PROTOCOL §5.3), rather than ignoring the hash.
+            raise ApiError(VALIDATION, "Korekta techniczna (hashOfCorrectedInvoice) wymaga offlineMode = true.")
     if session.status != 100:
         raise ApiError(21180, f"Status sesji {session.status} uniemożliwia wysyłkę faktur.")
     if len(session.invoices) >= ctx.state.config.session_invoice_limit:
@@ -114,7 +129,11 @@ def send_invoice(ctx: Ctx) -> Response:
         raise ApiError(21402, "Długość treści nie zgadza się z rozmiarem pliku.")
     if sha256_b64(content) != encrypted_hash:
         raise ApiError(21403, "Skrót treści nie zgadza się ze skrótem pliku.")
-    inv = ctx.state.sessions.add_invoice(session, invoice_hash, invoice_size, content, offline)
+    if corrected is not None and (refusal := ctx.state.sessions.correction_refusal(session.context_nip, corrected)):
+        raise ApiError(refusal[0], refusal[1])
+    inv = ctx.state.sessions.add_invoice(
+        session, invoice_hash, invoice_size, content, offline, hash_of_corrected=corrected
+    )
     return ok({"referenceNumber": inv.reference}, 202)
 
 

@@ -85,6 +85,7 @@ class SessionInvoice:
     upo: bytes | None = None
     plain: bytes | None = None  # batch: already decrypted and unpacked
     file_name: str | None = None  # batch: the file's name inside the archive
+    hash_of_corrected: str | None = None  # a technical correction: the hash of the rejected original
 
     def code(self, now: datetime) -> int:
         if self.status is not None:
@@ -177,7 +178,14 @@ class SessionBook(Book[Session]):
         return session
 
     def add_invoice(
-        self, session: Session, invoice_hash: str, invoice_size: int, content: bytes, offline_mode: bool
+        self,
+        session: Session,
+        invoice_hash: str,
+        invoice_size: int,
+        content: bytes,
+        offline_mode: bool,
+        *,
+        hash_of_corrected: str | None = None,
     ) -> SessionInvoice:
         now = self.core.now()
         queue = now + secs(self.core.config.invoice_queue_delay)
@@ -192,6 +200,7 @@ class SessionBook(Book[Session]):
             offline_mode=offline_mode,
             queue_until=queue,
             done_at=queue + secs(self.core.config.invoice_processing_delay),
+            hash_of_corrected=hash_of_corrected,
         )
         session.invoices.append(inv)
         session.updated = now
@@ -219,6 +228,44 @@ class SessionBook(Book[Session]):
         session.batch.uploaded[ordinal] = data
         session.updated = self.core.now()
         return 201
+
+    # ----------------------------------------------------------------- technical correction
+    def correction_refusal(self, context_nip: str, original_hash: str) -> tuple[int, str] | None:
+        """Why a technical correction of the invoice with ``original_hash`` is refused (21166 or 21167 and the
+        detail), or ``None`` (CERTS_OFFLINE §5.2, PROTOCOL §5.3). The original is sought among the invoices sent in
+        the context's sessions (online or batch: either may have rejected it) and those KSeF holds with the
+        context as seller.
+
+        * it already has an accepted technical correction: 21166 (the OpenAPI's detail);
+        * it was accepted (KSeF holds it): 21167 (the OpenAPI's detail).
+
+        The simulator's readings where the sources are silent (CERTS_OFFLINE §8 item 11): no invoice with that
+        hash is 21167 "not found" (the original must exist and have been rejected); an original still being
+        processed is 21167 (its status does not allow a correction yet); one rejected only for want of rights
+        (410) is 21167 (a technical correction is not for permission problems). A correction still being processed
+        does not block another; the later one is then refused when processed, as a duplicate (440) of the
+        accepted one (both carry the original's number).
+        """
+        correction = self.invoices.correction_of(original_hash)
+        if correction is not None and correction.facts.seller_nip == context_nip:
+            return 21166, "Faktura posiada już przetworzoną prawidłowo korektę techniczną."
+        held = self.invoices.with_hash(original_hash)
+        sent = [
+            inv
+            for session in self._records.values()
+            if session.context_nip == context_nip
+            for inv in session.invoices
+            if inv.invoice_hash == original_hash
+        ]
+        if (held is not None and held.facts.seller_nip == context_nip) or any(inv.status == 200 for inv in sent):
+            return 21167, "Nie można wysłać korekty technicznej do prawidłowo przetworzonej faktury."
+        if not sent:
+            return 21167, f"Nie odnaleziono odrzuconej faktury o skrócie {original_hash}."
+        if any(inv.status is None for inv in sent):
+            return 21167, f"Faktura o skrócie {original_hash} jest jeszcze przetwarzana."
+        if all(inv.status == 410 for inv in sent):
+            return 21167, "Korekta techniczna nie dotyczy faktury odrzuconej z powodu braku uprawnień."
+        return None
 
     # ----------------------------------------------------------------- settling due work
     def tick(self, now: datetime) -> None:
@@ -387,6 +434,7 @@ class SessionBook(Book[Session]):
             permanent_storage=at + secs(self.core.config.permanent_storage_delay),
             session_ref=session.reference,
             mode="Offline" if offline else "Online",
+            hash_of_corrected=inv.hash_of_corrected,
         )
         inv.stored = stored
         inv.status = 200

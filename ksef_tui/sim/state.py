@@ -4,7 +4,8 @@ Books: ``keys`` (certificates, :mod:`.keys`), ``tokens`` (:mod:`.tokens`), ``aut
 XAdES authentication and JWTs, :mod:`.auth`), ``grants`` (permissions, test persons, grant operations,
 :mod:`.grants`), ``certificates`` (the simulator's CA, enrollments and KSeF certificates, :mod:`.certificates`),
 ``invoices`` (stored invoices, :mod:`.invoices`), ``sessions`` (online and batch sessions and their processing,
-:mod:`.sessions`); optional features (exports) add their books through ``extensions`` and ``tickers``.
+:mod:`.sessions`), ``availability`` (KSeF up or down, Latarnia's events, :mod:`.availability`); optional
+features (exports) add their books through ``extensions`` and ``tickers``.
 
 Everything asynchronous in KSeF (auth status, token activation, invoice processing, session close,
 permanent storage) is modelled with due times: :meth:`SimState.advance` runs before every request and
@@ -23,6 +24,7 @@ from datetime import datetime
 
 from ksef_tui.domain.ksef_number import ReferenceType, make_ksef_number
 from ksef_tui.sim.auth import AuthBook
+from ksef_tui.sim.availability import Availability
 from ksef_tui.sim.certificates import CertificateBook
 from ksef_tui.sim.config import SimConfig
 from ksef_tui.sim.core import Core, secs
@@ -58,6 +60,7 @@ class SimState(Core):
         self.certificates = CertificateBook(self)
         self.invoices = InvoiceBook(self)
         self.sessions = SessionBook(self, self.invoices)
+        self.availability = Availability(self, self.lock)
         self.named_tokens: dict[str, str] = {}
         # Optional features (exports...) keep their own books here and settle due work via tickers.
         self.extensions: dict[str, object] = {}
