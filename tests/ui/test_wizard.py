@@ -8,8 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
+from ksef_tui.i18n import t
 from ksef_tui.ui.app import KsefApp, SetupPrefill
 from ksef_tui.vault import Vault
 
@@ -44,12 +45,20 @@ def text_of(app: KsefApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
+async def choose_kind(app: KsefApp, kind: str) -> None:
+    """Press the credential kind's radio button and wait until the form shows that kind (a loaded machine handles
+    the radio set's message late: ctrl+s before it would check the kind that was)."""
+    app.screen.query_one(f"#kind-{kind}", RadioButton).value = True
+    radio = app.screen.query_one("#kind", RadioSet)
+    await eventually(lambda: radio.pressed_button is not None and radio.pressed_button.id == f"kind-{kind}", kind)
+
+
 async def run_update(app: KsefApp, pilot: object) -> None:
+    """ctrl+s, then wait until the check has said how it ended (a field refused, or the steps' outcome)."""
+    checking = t("wizard.checking")
     await pilot.press("ctrl+s")  # type: ignore[attr-defined]
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
+    await eventually(lambda: text_of(app, "#wizard-result") not in ("", checking), "the check's outcome", seconds=60)
+    await settle(pilot)  # type: ignore[arg-type]
 
 
 async def test_first_run_opens_the_wizard_and_a_good_token_is_saved(
@@ -172,8 +181,7 @@ async def test_an_existing_company_opens_home_with_its_header(app_factory: Calla
 
 async def choose_certificate(app: KsefApp, pilot: object, path: str, password: str) -> None:
     screen = app.screen
-    screen.query_one("#kind-certificate").value = True  # type: ignore[attr-defined]
-    await pilot.pause()  # type: ignore[attr-defined]
+    await choose_kind(app, "certificate")
     screen.query_one("#certificate-file", Input).value = path
     screen.query_one("#password", Input).value = password
 
@@ -237,8 +245,7 @@ async def test_an_office_signs_in_for_a_client_that_granted_it_rights(
         await wizard_ready(app)
         await settle(pilot)
         screen = app.screen
-        screen.query_one("#kind-existing").value = True  # type: ignore[attr-defined]
-        await pilot.pause()
+        await choose_kind(app, "existing")
         screen.query_one("#credential", Select).value = "biuro"
         await fill(app, sim, "", name="klient")
         await run_update(app, pilot)
