@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ksef_tui.domain.booking import (
     CATEGORIES,
@@ -33,7 +33,12 @@ from ksef_tui.domain.money import q2
 from ksef_tui.errors import Category, UserError
 from ksef_tui.i18n import CATALOGS, t
 from ksef_tui.store.atomic import atomic_write
+from ksef_tui.store.db import StoreLocked
 from ksef_tui.store.purchases import PurchaseNotFound, PurchaseRecord, PurchaseRepository
+
+if TYPE_CHECKING:
+    from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.workspace import Workspace
 
 #: Default categories, after the KPiR columns (book of revenue and expenses); codes, shown as their labels.
 DEFAULT_CATEGORIES: tuple[str, ...] = CATEGORIES
@@ -277,6 +282,84 @@ def unbook(repo: PurchaseRepository, ksef_number: str) -> None:
         repo.set_booking(ksef_number, None)
     except PurchaseNotFound:
         raise PurchaseUnknown(ksef_number) from None
+
+
+class NotBooked(BookingError):
+    """An unbooking of a purchase that is not booked (nothing would change: the user is told, not ignored)."""
+
+    key = "booking.not_booked"
+
+    def __init__(self, number: str) -> None:
+        super().__init__(number=number)
+        self.number = number
+
+
+def unbook_many(repo: PurchaseRepository, ksef_numbers: Sequence[str]) -> dict[str, str]:
+    """Unbook several purchases (a selection on the purchase screen, or one): every one is checked first, then
+    one write per month touched; all or none. Blocking. Returns the period each was booked in (by KSeF number,
+    in the order given).
+
+    Refused: an unknown KSeF number (:class:`PurchaseUnknown`), a purchase that is not booked
+    (:class:`NotBooked`); nothing is written then."""
+    records = {r.ksef_number: r for r in repo.list()} if len(ksef_numbers) > 50 else {}
+    periods: dict[str, str] = {}
+    for number in ksef_numbers:
+        record = records.get(number) or repo.get(number)
+        if record is None:
+            raise PurchaseUnknown(number)
+        if record.booking is None:
+            raise NotBooked(number)
+        periods[number] = record.booking.period
+    try:
+        repo.set_bookings(dict.fromkeys(periods))
+    except PurchaseNotFound as exc:
+        raise PurchaseUnknown(str(exc.args[0])) from None
+    return periods
+
+
+@dataclass(frozen=True, slots=True)
+class BookingChange:
+    """What a screen asks to write: book ``numbers`` alike (``request``), or unbook them (``None``)."""
+
+    numbers: tuple[str, ...]
+    request: BookingRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHeld:
+    """Nothing was written: another session holds the store's single-writer lock (its pid and host, when its
+    owner file says so). Try again when it lets go."""
+
+    pid: int | None
+    host: str | None
+
+
+def apply_change(
+    workspace: Workspace,
+    profile: Profile,
+    change: BookingChange,
+    *,
+    categories: Sequence[str] = DEFAULT_CATEGORIES,
+    clock: Clock = lambda: datetime.now(UTC),
+) -> list[str] | StoreHeld:
+    """Write ``change`` into the company's store, opened for writing just for it: :func:`book` for one invoice,
+    :func:`book_many` or :func:`unbook_many` for several (all or nothing). Blocking.
+
+    Returns the period of each invoice (booked into, or unbooked from), or :class:`StoreHeld` when another
+    session holds the store (nothing written). Refusals raise what those functions raise."""
+    try:
+        with workspace.open_store(profile) as store:
+            repo = PurchaseRepository(store)
+            request = change.request
+            if request is None:
+                return list(unbook_many(repo, change.numbers).values())
+            if len(change.numbers) == 1:
+                book(repo, change.numbers[0], request, categories=categories, clock=clock)
+            else:
+                book_many(repo, change.numbers, request, categories=categories, clock=clock)
+            return [request.period] * len(change.numbers)
+    except StoreLocked as exc:
+        return StoreHeld(exc.pid, exc.host)
 
 
 def deductible_vat(record: PurchaseRecord) -> Decimal:

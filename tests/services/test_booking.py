@@ -24,6 +24,7 @@ from ksef_tui.services.booking import (
     BadDeduction,
     BadPeriod,
     BookingRequest,
+    NotBooked,
     PeriodBeforeIssue,
     PeriodTooFar,
     PurchaseUnknown,
@@ -33,6 +34,7 @@ from ksef_tui.services.booking import (
     register_csv,
     safe_cell,
     unbook,
+    unbook_many,
 )
 from ksef_tui.services.purchases import list_purchases
 from ksef_tui.store.db import Store
@@ -162,6 +164,57 @@ def test_unbook(repo: PurchaseRepository) -> None:
     unbook(repo, key)
     stored = repo.get(key)
     assert stored is not None and stored.booking is None
+
+
+def test_unbook_many_is_all_or_nothing_and_names_the_periods(repo: PurchaseRepository) -> None:
+    march, april = record(1), record(2, date(2026, 4, 2))
+    idle = record(3)
+    repo.upsert_many([march, april, idle])
+    book(repo, march.ksef_number, BookingRequest("goods", 100, "2026-03"), clock=MARCH_20)
+    book(
+        repo,
+        april.ksef_number,
+        BookingRequest("other", 50, "2026-04"),
+        clock=clock_at(datetime(2026, 4, 3, tzinfo=UTC)),
+    )
+    chosen = [march.ksef_number, april.ksef_number]
+
+    def periods() -> dict[str, str | None]:
+        return {n: (r.booking.period if r.booking else None) for n in chosen if (r := repo.get(n)) is not None}
+
+    # one of them not booked: refused naming it (in both languages), nothing unbooked
+    with pytest.raises(NotBooked) as not_booked:
+        unbook_many(repo, [*chosen, idle.ksef_number])
+    assert all(idle.ksef_number in text for text in messages(not_booked.value))
+    assert not_booked.value.category is Category.INPUT
+    assert periods() == {march.ksef_number: "2026-03", april.ksef_number: "2026-04"}
+    # an unknown number: refused, nothing unbooked
+    missing = number(date(2026, 3, 5), 99)
+    with pytest.raises(PurchaseUnknown):
+        unbook_many(repo, [*chosen, missing])
+    assert periods() == {march.ksef_number: "2026-03", april.ksef_number: "2026-04"}
+    # all booked: every one unbooked, the periods they were booked in returned
+    assert unbook_many(repo, chosen) == {march.ksef_number: "2026-03", april.ksef_number: "2026-04"}
+    assert periods() == {march.ksef_number: None, april.ksef_number: None}
+    # a second time: nothing to unbook, and said so
+    with pytest.raises(NotBooked):
+        unbook_many(repo, chosen[:1])
+
+
+def test_unbook_many_persists(tmp_path: Path) -> None:
+    """The unbooking is in the files: a store opened again (as a new session would) sees it."""
+    path = tmp_path / "store.json"
+    records = [record(i, date(2026, 3, 1 + i % 28)) for i in range(60)]  # over 50: one read of the whole store
+    with Store.open(path) as store:
+        repo = PurchaseRepository(store)
+        repo.upsert_many(records)
+        repo.set_bookings(
+            {r.ksef_number: Booking("goods", 100, "2026-03", "", datetime(2026, 3, 30, tzinfo=UTC)) for r in records}
+        )
+        assert len(unbook_many(repo, [r.ksef_number for r in records[:55]])) == 55
+    with Store.open(path, read_only=True) as store:
+        repo = PurchaseRepository(store)
+        assert {r.ksef_number for r in repo.list(booked=True)} == {r.ksef_number for r in records[55:]}
 
 
 # ----------------------------------------------------------------------------------------------- register
