@@ -1,19 +1,24 @@
-"""The purchase screen: the import against the simulator (in process), booking into the real store, search,
-filters and sort changing the rows, and snapshots (Polish and English, Unicode and ASCII glyphs).
+"""The purchase screen: the import against the simulator (in process), booking and unbooking into the real store
+(also while the import holds the store: held at the simulator's door), search, filters and sort changing the
+rows, and snapshots (Polish and English, Unicode and ASCII glyphs).
 
 The snapshots use a company whose KSeF start date is still ahead (the import then asks KSeF nothing and says
 so), over a store filled with fixed purchases: the same picture on every run."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, RadioSet, Select
 
@@ -21,16 +26,17 @@ from ksef_tui.domain.booking import Booking
 from ksef_tui.i18n import set_language
 from ksef_tui.services.workspace import Workspace
 from ksef_tui.settings import Settings
+from ksef_tui.store.db import lock_owner
 from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository
 from ksef_tui.ui.app import KsefApp, make_app
-from ksef_tui.ui.screens.booking_dialog import BookingDialog, ExportDialog
+from ksef_tui.ui.screens.booking_dialog import BookingDialog, ExportDialog, UnbookDialog
 from ksef_tui.ui.screens.purchases import PurchasesScreen
 from ksef_tui.ui.widgets.purchase_table import PurchaseTable
 from ksef_tui.vault import MemoryKeyring, Vault
 
 from ..conftest import Sim
 from ..factories import record
-from .conftest import FIXED_NOW, add_token_profile, settle
+from .conftest import FIXED_NOW, add_token_profile, eventually, settle
 
 SIZE = (120, 34)
 
@@ -43,7 +49,7 @@ async def open_screen(pilot: Pilot[Any]) -> PurchasesScreen:
     return screen
 
 
-def top(app: KsefApp) -> object:
+def top(app: App[Any]) -> object:
     return app.screen_stack[-1]
 
 
@@ -197,20 +203,27 @@ def fixed_records() -> list[PurchaseRecord]:
 
 
 def company(
-    sim: Sim | None = None, *, start: str = "2099-01-01", settings: Settings | None = None
+    sim: Sim | None = None,
+    *,
+    start: str = "2099-01-01",
+    settings: Settings | None = None,
+    token: str = "full",
+    transport: httpx.AsyncBaseTransport | None = None,
+    records: list[PurchaseRecord] | None = None,
 ) -> tuple[KsefApp, Workspace]:
     """An app whose company starts using KSeF on ``start`` (ahead: the import asks KSeF nothing), with the fixed
-    purchases in its store."""
+    purchases (or ``records``) in its store; ``token``: which of the simulator's tokens it has, ``transport``:
+    the way to the simulator (its own by default)."""
     vault = Vault(MemoryKeyring())
-    transport = sim.transport if sim else None
+    transport = transport or (sim.transport if sim else None)
     settings = settings or Settings(theme="ksef-dark")
     workspace = Workspace(settings, vault=vault, transport=lambda _p: transport)
-    token = sim.tokens["full"] if sim else "20251130-EC-0123456789-ABCDEF0123-45|nip-5265877635|" + "ab" * 32
+    token = sim.tokens[token] if sim else "20251130-EC-0123456789-ABCDEF0123-45|nip-5265877635|" + "ab" * 32
     nip = sim.nip if sim else "5265877635"
     url = sim.base_url if sim else "test"
     profile = workspace.add_profile("demo", nip, url, start, token)
     with workspace.open_store(profile) as store:
-        PurchaseRepository(store).upsert_many(fixed_records())
+        PurchaseRepository(store).upsert_many(fixed_records() if records is None else records)
     return make_app(settings, workspace, clock=lambda: FIXED_NOW), workspace
 
 
@@ -272,6 +285,301 @@ async def test_marked_rows_are_booked_together() -> None:
     with workspace.open_store(workspace.profile("demo"), read_only=True) as store:
         repo = PurchaseRepository(store)
         assert all((r := repo.get(n)) is not None and r.booking is not None for n in chosen)
+
+
+# ----------------------------------------------------------------------------------------------- unbooking
+
+
+def told(app: KsefApp) -> list[tuple[str, str]]:
+    """Every notification from now on, as (severity, message): kept, unlike the toasts, which expire."""
+    said: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record(message: str, *args: Any, **kwargs: Any) -> None:
+        said.append((str(kwargs.get("severity", "information")), message))
+        notify(message, *args, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
+    return said
+
+
+def stored_period(workspace: Workspace, number: str) -> str | None:
+    """The period ``number`` is booked in, as the files say (a read-only open, as another session would)."""
+    with workspace.open_store(workspace.profile("demo"), read_only=True) as store:
+        found = PurchaseRepository(store).get(number)
+    assert found is not None
+    return found.booking.period if found.booking else None
+
+
+def go_to(screen: PurchasesScreen, number: str) -> None:
+    table_of(screen).move_to(shown_numbers(screen).index(number))
+
+
+def booked_cell(screen: PurchasesScreen, number: str) -> str:
+    """The booked column of ``number``'s row as painted (the whole line, wider than the terminal)."""
+    go_to(screen, number)
+    table = table_of(screen)
+    return "".join(segment.text for segment in table._line(table.cursor)).rstrip()[-17:]
+
+
+async def test_unbooking_asks_first_naming_the_period_and_stays_unbooked() -> None:
+    app, workspace = company()
+    records = fixed_records()
+    booked, idle = records[2].ksef_number, records[0].ksef_number
+    said = told(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        # the key is in the footer and the palette, in the user's language
+        unbook = screen.active_bindings["u"].binding
+        assert (unbook.id, unbook.description, unbook.show) == ("purchases.unbook", "Unbook", True)
+        commands = {command.title: command.help for command in app.get_system_commands(app.screen)}
+        assert "Unbook" in commands and "[U]" in commands["Unbook"]
+        # an invoice that is not booked: said so, nothing asked
+        go_to(screen, idle)
+        await pilot.press("u")
+        await settle(pilot)
+        assert top(app) is screen
+        assert said[-1] == ("warning", f"Invoice {idle} is not booked: there is nothing to unbook")
+        # the booked one: a confirmation with its number and period; Escape leaves it booked
+        go_to(screen, booked)
+        await pilot.press("u")
+        await eventually(lambda: isinstance(app.screen, UnbookDialog), "the confirmation")
+        dialog = app.screen
+        assert str(dialog.query_one("#unbook-question").render()) == f"Unbook invoice {booked}?"
+        assert str(dialog.query_one("#unbook-periods").render()) == "Booked in settlement period 2026-03"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert top(app) is screen and stored_period(workspace, booked) == "2026-03"
+        # confirmed: unbooked in the files and on the screen
+        await pilot.press("u")
+        await eventually(lambda: isinstance(app.screen, UnbookDialog), "the confirmation")
+        await pilot.press("y")
+        await settle(pilot)
+        assert top(app) is screen
+        assert said[-1] == ("information", "Unbooked 1 invoice; settlement period 2026-03")
+        assert stored_period(workspace, booked) is None
+        assert "not booked" in booked_cell(screen, booked)
+        # the screen opened again reads the store again: still unbooked
+        await app.pop_screen()
+        screen = await open_screen(pilot)
+        assert screen.browser is not None
+        row = screen.browser.row_of(booked)
+        assert row is not None and not screen.browser.row(row).is_booked
+        assert "not booked" in booked_cell(screen, booked)
+
+
+async def test_marked_rows_are_unbooked_together_or_not_at_all() -> None:
+    app, workspace = company()
+    records = fixed_records()
+    march, april, idle = records[2].ksef_number, records[6].ksef_number, records[0].ksef_number
+    with workspace.open_store(workspace.profile("demo")) as store:
+        PurchaseRepository(store).set_booking(
+            april, Booking("other", 50, "2026-04", "", datetime(2026, 4, 20, tzinfo=UTC))
+        )
+    said = told(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        for number in (idle, march, april):
+            go_to(screen, number)
+            await pilot.press("space")
+        await pilot.press("u")
+        await eventually(lambda: isinstance(app.screen, UnbookDialog), "the confirmation")
+        dialog = app.screen
+        assert str(dialog.query_one("#unbook-question").render()) == "Unbook 2 marked invoices?"
+        assert str(dialog.query_one("#unbook-periods").render()) == (
+            "Booked in settlement periods: 2026-03 (1), 2026-04 (1)\n1 marked invoice is not booked and stays as it is"
+        )
+        # meanwhile another session unbooks one of them: the unbooking is refused whole, naming it
+        with workspace.open_store(workspace.profile("demo")) as store:
+            PurchaseRepository(store).set_booking(april, None)
+        await pilot.press("y")
+        await settle(pilot)
+        assert said[-1] == ("error", f"Not unbooked: invoice {april} is not booked")
+        assert stored_period(workspace, march) == "2026-03"  # all or nothing
+        # booked again there, marked again: both unbooked in one go
+        with workspace.open_store(workspace.profile("demo")) as store:
+            PurchaseRepository(store).set_booking(
+                april, Booking("other", 50, "2026-04", "", datetime(2026, 4, 20, tzinfo=UTC))
+            )
+        screen._reload(workspace.profile("demo"))
+        await settle(pilot)
+        table_of(screen).marked.clear()
+        for number in (march, april):
+            go_to(screen, number)
+            await pilot.press("space")
+        await pilot.press("u")
+        await eventually(lambda: isinstance(app.screen, UnbookDialog), "the confirmation")
+        await pilot.press("y")
+        await settle(pilot)
+        assert said[-1] == ("information", "Unbooked 2 invoices; settlement periods: 2026-03 (1), 2026-04 (1)")
+        assert not table_of(screen).marked
+    assert stored_period(workspace, march) is None and stored_period(workspace, april) is None
+
+
+# ------------------------------------------------------------------------------- booking during the import
+
+
+def imported_records() -> list[PurchaseRecord]:
+    """The fixed purchases as an import leaves them: with their XML (else the import asks KSeF for it again,
+    and the simulator has never heard of them)."""
+    return [
+        dataclasses.replace(r, xml_path=f"2026/{i:02}.xml", xml_sha256="0" * 64) for i, r in enumerate(fixed_records())
+    ]
+
+
+class HeldTransport(httpx.AsyncBaseTransport):
+    """The simulator's own transport with a door: every request waits at it until the test opens it. The import
+    opens the store (taking its single-writer lock) before its first call to KSeF, so once a request knocks, the
+    import holds the store, and goes on holding it until the door opens."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport | None) -> None:
+        assert inner is not None
+        self.inner = inner
+        self.door = asyncio.Event()
+        self.knocked = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.knocked = True
+        await self.door.wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def book_at(pilot: Pilot[Any], screen: PurchasesScreen, number: str, period: str) -> None:
+    """Book ``number`` into ``period`` through the dialog (it opens whatever the import is doing)."""
+    app = pilot.app
+    go_to(screen, number)
+    await pilot.press("b")
+    await eventually(lambda: isinstance(app.screen, BookingDialog), "the booking dialog")
+    dialog = app.screen
+    assert isinstance(dialog, BookingDialog)
+    dialog.query_one("#booking-period", Input).value = period
+    dialog.action_save()
+    await eventually(lambda: top(app) is screen, "back on the list")
+
+
+async def unbook_at(pilot: Pilot[Any], screen: PurchasesScreen, number: str) -> None:
+    go_to(screen, number)
+    await pilot.press("u")
+    await eventually(lambda: isinstance(pilot.app.screen, UnbookDialog), "the confirmation")
+    await pilot.press("y")
+    await eventually(lambda: top(pilot.app) is screen, "back on the list")
+
+
+async def import_held(screen: PurchasesScreen, door: HeldTransport, workspace: Workspace) -> None:
+    """Wait until the import holds the store (it knocked at the simulator's door) and the list is shown."""
+    await eventually(lambda: door.knocked, "the import calling KSeF")
+    await eventually(lambda: len(table_of(screen).rows) == 12, "the stored purchases listed")
+    owner = lock_owner(workspace.store_path(workspace.profile("demo")))
+    assert screen.syncing and owner is not None and owner.pid == os.getpid()  # the import holds the store
+
+
+async def test_bookings_made_during_the_import_wait_for_it_and_are_saved_when_it_ends(
+    make_sim_in_process: Callable[..., Sim],
+) -> None:
+    sim = make_sim_in_process(seed_purchases=3, export_delay=0.05)
+    door = HeldTransport(sim.transport)
+    app, workspace = company(sim, start="2026-02-01", transport=door, records=imported_records())
+    records = fixed_records()
+    to_book, to_unbook = records[0].ksef_number, records[2].ksef_number
+    said = told(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = PurchasesScreen()
+        await app.push_screen(screen)
+        await import_held(screen, door, workspace)
+        await book_at(pilot, screen, to_book, "2026-04")
+        await unbook_at(pilot, screen, to_unbook)
+        # both wait, and say so: a note each, the rows, the count under the table
+        await eventually(lambda: table_of(screen).waiting == {to_book, to_unbook}, "the rows waiting to be saved")
+        assert (
+            "information",
+            "The import from KSeF is still running: the booking will be saved when it finishes",
+        ) in said
+        assert (
+            "information",
+            "The import from KSeF is still running: the unbooking will be saved when it finishes",
+        ) in said
+        assert booked_cell(screen, to_book).endswith("⟳ to be saved")
+        assert "⟳ waiting to be saved: 2" in str(screen.query_one("#purchases-totals").render())
+        assert stored_period(workspace, to_book) is None and stored_period(workspace, to_unbook) == "2026-03"
+        # the import goes on and ends: both are written, in the order asked
+        door.door.set()
+        await eventually(lambda: not screen.syncing and screen.last_outcome is not None, "the import's end")
+        await settle(pilot)
+        assert screen.last_outcome is not None and screen.last_outcome.result.new == 3
+        assert stored_period(workspace, to_book) == "2026-04" and stored_period(workspace, to_unbook) is None
+        assert not table_of(screen).waiting
+        assert booked_cell(screen, to_book).endswith("2026-04") and "not booked" in booked_cell(screen, to_unbook)
+        assert len(table_of(screen).rows) == 15
+        assert ("information", "Booked 1 invoice in period 2026-04") in said
+        assert ("information", "Unbooked 1 invoice; settlement period 2026-03") in said
+        assert not [message for severity, message in said if severity == "error"]
+
+
+async def test_a_booking_waiting_for_an_import_that_fails_is_saved_all_the_same(
+    make_sim_in_process: Callable[..., Sim],
+) -> None:
+    sim = make_sim_in_process(seed_purchases=3, export_delay=0.05)
+    door = HeldTransport(sim.transport)
+    app, workspace = company(
+        sim, start="2026-02-01", token="revoked", transport=door, records=imported_records()
+    )  # KSeF refuses the token
+    target = fixed_records()[0].ksef_number
+    said = told(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = PurchasesScreen()
+        await app.push_screen(screen)
+        await import_held(screen, door, workspace)
+        await book_at(pilot, screen, target, "2026-04")
+        await eventually(lambda: table_of(screen).waiting == {target}, "the row waiting to be saved")
+        door.door.set()
+        await eventually(lambda: not screen.syncing and not table_of(screen).waiting, "the import's end")
+        await settle(pilot)
+        assert screen.query_one("#purchases-sync").has_class("-error")  # the import failed
+        assert stored_period(workspace, target) == "2026-04"
+        assert ("information", "Booked 1 invoice in period 2026-04") in said
+        errors = [message for severity, message in said if severity == "error"]
+        assert len(errors) == 1 and "authentication failed" in errors[0]  # the import's failure, nothing else
+
+
+async def test_a_booking_still_waiting_when_the_app_closes_is_saved(make_sim_in_process: Callable[..., Sim]) -> None:
+    sim = make_sim_in_process(seed_purchases=3, export_delay=0.05)
+    door = HeldTransport(sim.transport)
+    app, workspace = company(sim, start="2026-02-01", transport=door, records=imported_records())
+    target = fixed_records()[0].ksef_number
+    async with app.run_test(size=SIZE) as pilot:
+        screen = PurchasesScreen()
+        await app.push_screen(screen)
+        await import_held(screen, door, workspace)
+        await book_at(pilot, screen, target, "2026-04")
+        await eventually(lambda: table_of(screen).waiting == {target}, "the row waiting to be saved")
+    # the app closed with the import still at the door: the import was stopped, the booking written
+    assert stored_period(workspace, target) == "2026-04"
+    assert lock_owner(workspace.store_path(workspace.profile("demo"))) is None
+
+
+async def test_a_store_held_by_another_session_is_tried_again_until_it_is_free() -> None:
+    app, workspace = company()
+    target = fixed_records()[0].ksef_number
+    said = told(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        other = workspace.store(workspace.profile("demo"))  # another session writing the company's data
+        try:
+            await book_at(pilot, screen, target, "2026-04")
+            await eventually(
+                lambda: any("Another ksef-tui session is writing" in message for _, message in said), "the note"
+            )
+            await eventually(lambda: table_of(screen).waiting == {target}, "the row waiting to be saved")
+            detail = screen.query_one("#purchases-detail")
+            await eventually(lambda: str(detail.render()).endswith("⟳ to be saved"), "the detail line saying so")
+            assert stored_period(workspace, target) is None
+        finally:
+            other.close()
+        await eventually(lambda: not table_of(screen).waiting, "the booking saved once the store is free")
+        await settle(pilot)
+        assert stored_period(workspace, target) == "2026-04"
+        assert ("information", "Booked 1 invoice in period 2026-04") in said
+        assert not [message for severity, message in said if severity == "error"]
 
 
 # ------------------------------------------------------------------------------------ search, filter, sort

@@ -1,5 +1,6 @@
 """The dialogs of the purchase screen: booking one purchase or a selection (category, VAT deduction 100/50/0 %,
-settlement period, note) and saving the purchase register of a period as CSV.
+settlement period, note), the confirmation of an unbooking (how many and the periods they were booked in) and
+saving the purchase register of a period as CSV.
 
 Both check what they can before closing (``services.booking.check_for``: the same rules the booking itself
 applies) and show a refusal under the field it is about; the writing happens in the screen's workers.
@@ -7,6 +8,8 @@ applies) and show a refusal under the field it is about; the writing happens in 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -157,6 +160,71 @@ class BookingDialog(ModalScreen[BookingRequest | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def periods_text(periods: Sequence[str]) -> str:
+    """The periods of a selection in order, each with its count when there are several invoices:
+    ``2026-03 (2), 2026-04 (1)``; one invoice: ``2026-03``."""
+    counts = Counter(periods)
+    if len(periods) == 1:
+        return periods[0]
+    return ", ".join(f"{period} ({counts[period]})" for period in sorted(counts))
+
+
+class UnbookDialog(ModalScreen[bool]):
+    """ "Unbook N invoices? Booked in periods …": Enter or ``y``/``t`` unbooks, Escape or ``n`` does not.
+
+    ``periods``: the period each invoice to unbook is booked in; ``number``: the KSeF number when it is one
+    invoice; ``skipped``: marked invoices that are not booked (left as they are)."""
+
+    DEFAULT_CSS: ClassVar[str] = """
+    UnbookDialog { align: center middle; }
+    UnbookDialog > #unbook-box {
+        width: 72; height: auto; max-height: 90%; border: round $warning; background: $surface; padding: 1 2;
+    }
+    UnbookDialog #unbook-buttons { height: auto; padding: 1 0 0 0; }
+    UnbookDialog #unbook-buttons Button { margin: 0 1 0 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "bind.dialog.cancel", id="purchases.unbook-no"),
+        Binding("y,t", "answer(True)", "bind.purchases.unbook", id="purchases.unbook-yes"),
+    ]
+
+    def __init__(self, *, periods: Sequence[str], number: str | None = None, skipped: int = 0) -> None:
+        super().__init__()
+        localize(self)
+        self.periods = list(periods)
+        self.number = number
+        self.skipped = skipped
+
+    def compose(self) -> ComposeResult:
+        count = len(self.periods)
+        if self.number is not None and count == 1:
+            question = t("purchases.unbook.question_one", number=self.number)
+        else:
+            question = t("purchases.unbook.question_many", count=count)
+        lines = [t("purchases.unbook.periods", count=len(set(self.periods)), periods=periods_text(self.periods))]
+        if self.skipped:
+            lines.append(t("purchases.unbook.skipped", count=self.skipped))
+        with Vertical(id="unbook-box") as box:
+            box.border_title = t("purchases.unbook.title")
+            yield Label(question, id="unbook-question")
+            yield Static("\n".join(lines), id="unbook-periods", markup=False)
+            with Horizontal(id="unbook-buttons"):
+                yield Button(t("purchases.unbook.yes"), variant="warning", compact=True, id="unbook-yes")
+                yield Button(t("purchases.unbook.no"), compact=True, id="unbook-no")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#unbook-yes", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "unbook-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
 
 
 def default_register_path(period: str) -> str:

@@ -1,18 +1,26 @@
 """Purchases ("Zakupy: importuj faktury KSeF"): every purchase invoice and correction of the company in one
 virtual table, searched as you type, filtered (issue month, unbooked only, corrections only, a seller) and
 sorted by any column; Enter opens the detail, ``b`` books the highlighted purchase (or the marked ones: Space),
+``u`` unbooks it (or the marked ones) after a confirmation naming how many and the periods they were booked in,
 ``e`` saves the purchase register of a period as CSV.
 
 Opening the screen lists what the store holds at once (the store's index, read in a thread worker) and checks
 KSeF for new purchases in an async worker meanwhile: the header says "opening a KSeF session…" when a new
 authentication is needed, a KSeF limit (Retry-After) is a live countdown, and the table reloads when the import
-is done. The store is held read-only (the import and each booking open it for writing briefly), so the table is
-usable while they run.
+is done. The store is held read-only, so the table is usable while the import runs.
+
+Bookings and unbookings are written one at a time, in the order asked, each opening the store for writing
+briefly. The import holds the store's single-writer lock from start to end, so what is asked meanwhile waits in
+a queue (the screen says it will be saved when the import finishes; the rows say "to be saved") and is written
+as soon as the import ends, whether it succeeded or failed; an import asked for while a write runs starts after
+it. A store held by another session is tried again every :data:`RETRY_SECONDS`. Leaving the screen writes what
+still waits before the store closes.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -29,15 +37,16 @@ from textual.worker import Worker, WorkerState
 from ksef_tui.domain.booking import Period, warsaw_date
 from ksef_tui.errors import UserError
 from ksef_tui.i18n import has_key, t
-from ksef_tui.services.purchases import CurrencyTotal, PurchaseBrowser, PurchaseQuery
+from ksef_tui.services.booking import BookingChange, BookingRequest, StoreHeld, apply_change
+from ksef_tui.services.purchases import CurrencyTotal, PurchaseBrowser, PurchaseQuery, PurchaseRow
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.screens.booking_dialog import BookingDialog, ExportDialog, UnbookDialog, periods_text
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.purchase_table import COLUMNS, PurchaseTable
 
 if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
     from ksef_tui.ksef.limits import Wait
-    from ksef_tui.services.booking import BookingRequest
     from ksef_tui.services.purchase_sync import SyncProgress
     from ksef_tui.services.workspace import SyncOutcome
     from ksef_tui.store.db import Store
@@ -52,6 +61,10 @@ EXPORT_GROUP = "purchases-export"
 TOTALS_DELAY = 0.15
 #: The sort columns in the order ``s`` steps through them (the table's columns, left to right).
 SORTS = tuple(column.key for column in COLUMNS if column.key != "mark")
+#: Seconds between tries of a write that found the store held by another session.
+RETRY_SECONDS = 1.0
+#: Seconds a write still waiting when the screen closes may wait for the store (the import lets go of it).
+LEAVING_WAIT = 10.0
 
 
 def _problem(error: BaseException | None) -> str:
@@ -65,6 +78,28 @@ def group_words(group: str) -> str:
     """A KSeF rate-limit group in words (``invoiceExport`` → "eksporty faktur")."""
     base = group.split(":", 1)[0]
     return t(f"limit.group.{base}") if has_key(f"limit.group.{base}") else group
+
+
+@dataclass(frozen=True, slots=True)
+class BookingWrite:
+    """A booking change the screen writes for the company of ``profile`` (queued while the import runs)."""
+
+    profile: Profile
+    change: BookingChange
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return self.change.numbers
+
+    @property
+    def request(self) -> BookingRequest | None:
+        """The booking; ``None``: an unbooking."""
+        return self.change.request
+
+
+def booked_period(row: PurchaseRow) -> str | None:
+    """The period a listed purchase is booked in (the last word of its booked state), or ``None``."""
+    return row.booked.rsplit(" ", 1)[-1] if row.is_booked else None
 
 
 @dataclass(slots=True)
@@ -85,6 +120,7 @@ class PurchasesScreen(Screen[None]):
     CSS_PATH = "../styles/purchases.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "book", "bind.purchases.book", id="purchases.book", tooltip="bind.purchases.book.help"),
+        Binding("u", "unbook", "bind.purchases.unbook", id="purchases.unbook", tooltip="bind.purchases.unbook.help"),
         Binding("space", "mark", "bind.purchases.mark", id="purchases.mark", tooltip="bind.purchases.mark.help"),
         Binding("e", "export", "bind.purchases.export", id="purchases.export", tooltip="bind.purchases.export.help"),
         Binding(
@@ -159,13 +195,22 @@ class PurchasesScreen(Screen[None]):
             self.rows = rows
             self.totals = totals
 
-    class Booked(Message):
-        """A booking was saved (``count`` invoices)."""
+    class Saved(Message):
+        """A booking or unbooking was written; ``periods``: the period of each invoice (booked into, or unbooked
+        from)."""
 
-        def __init__(self, count: int, period: str) -> None:
+        def __init__(self, write: BookingWrite, periods: list[str]) -> None:
             super().__init__()
-            self.count = count
-            self.period = period
+            self.write = write
+            self.periods = periods
+
+    class Held(Message):
+        """A write found the store held by another session (``locked`` names it): it waits and is tried again."""
+
+        def __init__(self, write: BookingWrite, locked: StoreHeld) -> None:
+            super().__init__()
+            self.write = write
+            self.locked = locked
 
     class ExportProgressed(Message):
         def __init__(self, done: int, total: int) -> None:
@@ -192,6 +237,13 @@ class PurchasesScreen(Screen[None]):
         self.last_outcome: SyncOutcome | None = None
         self._totals: list[CurrencyTotal] = []
         self._totals_of: list[int] | None = None
+        self._queue: deque[BookingWrite] = deque()  # writes waiting, in the order asked
+        self._writing: BookingWrite | None = None  # the write in flight (it holds the store's lock)
+        self._settling: set[str] = set()  # written, not yet read back into the table
+        self._sync_waits: Profile | None = None  # an import asked for while a write held the store
+        self._retry: Timer | None = None
+        self._told_busy = False
+        self._leaving = False
 
     @property
     def ksef_app(self) -> KsefApp:
@@ -221,8 +273,40 @@ class PurchasesScreen(Screen[None]):
         self._show_flags()
         self.watch(self.ksef_app, "profile", self._profile_changed, init=True)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        """Writes still waiting are written before the screen goes (the import, cancelled, lets go of the store;
+        another session gets :data:`LEAVING_WAIT` seconds)."""
+        import asyncio
+
+        self._leaving = True
+        if self._retry is not None:
+            self._retry.stop()
+        waiting = list(self._queue)
+        self._queue.clear()
+        if waiting:
+            self.workers.cancel_group(self, SYNC_GROUP)
+            await asyncio.to_thread(self._write_before_leaving, waiting)
         self._close_store()
+
+    def _write_before_leaving(self, waiting: list[BookingWrite]) -> None:
+        """Blocking (a thread): each waiting write, the store tried until :data:`LEAVING_WAIT` runs out."""
+        from ksef_tui.errors import report
+
+        app = self.ksef_app
+        deadline = time.monotonic() + LEAVING_WAIT
+        for write in waiting:
+            while True:
+                try:
+                    done = apply_change(app.workspace, write.profile, write.change, clock=app.clock)
+                except UserError as exc:
+                    app.log.error(f"purchases: a booking was refused while closing: {report(exc).message}")
+                    break
+                if isinstance(done, StoreHeld) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                if isinstance(done, StoreHeld):
+                    app.log.error("purchases: a booking could not be saved before closing (the store is held)")
+                break
 
     def _close_store(self) -> None:
         store, self.store, self.browser = self.store, None, None
@@ -272,6 +356,8 @@ class PurchasesScreen(Screen[None]):
         if self.store is not None and self.store is not message.store:
             self.store.close()
         self.store, self.browser = message.store, message.browser
+        self._settling.clear()  # what was written is in the store read now
+        self.query_one(PurchaseTable).waiting = self._waiting_numbers()
         self.query_one(PurchaseTable).forget()
         self._run_query()
 
@@ -323,19 +409,26 @@ class PurchasesScreen(Screen[None]):
         parts = [t("purchases.shown", shown=len(rows), total=total)]
         if table.marked:
             parts.append(t("purchases.marked", count=len(table.marked)))
+        waiting = sum(len(write.numbers) for write in self._pending())
+        if waiting:
+            parts.append(f"{self.ksef_app.glyphs.busy} " + t("purchases.waiting", count=waiting))
         text = f" {self.ksef_app.glyphs.sep} ".join(parts)
         if totals:
             text += "\n" + "\n".join(item.text() for item in totals[:3])
         self.query_one("#purchases-totals", Static).update(text)
 
     def on_purchase_table_highlighted(self, message: PurchaseTable.Highlighted) -> None:
+        self._show_detail(message.row)
+
+    def _show_detail(self, index_row: int | None) -> None:
+        """The line under the table: the highlighted purchase's number, kind, what it corrects, its state."""
         detail = self.query_one("#purchases-detail", Static)
-        if message.row is None or self.browser is None:
+        if index_row is None or self.browser is None:
             empty = t("purchases.empty") if self.browser is None else t("purchases.no_match")
             detail.update(empty)
             return
         try:
-            row = self.browser.row(message.row)
+            row = self.browser.row(index_row)
         except UserError:  # the store closed meanwhile (the screen is going away)
             return
         glyphs = self.ksef_app.glyphs
@@ -343,13 +436,24 @@ class PurchasesScreen(Screen[None]):
         if row.corrects:
             parts.append(t("purchases.corrects", number=row.corrects))
         parts.append(row.booked)
+        if row.ksef_number in self.query_one(PurchaseTable).waiting:
+            parts.append(f"{glyphs.busy} {t('purchases.state.waiting')}")
         detail.update(f" {glyphs.sep} ".join(parts))
 
     # ------------------------------------------------------------------------------------- the import
 
     def _start_sync(self, profile: Profile) -> None:
         if not self.syncing:
-            self._sync(profile)
+            self._begin_sync(profile)
+
+    def _begin_sync(self, profile: Profile) -> None:
+        """The import, at once or (a booking being written holds the store) as soon as that write is done."""
+        if self._writing is not None:
+            self._sync_waits = profile
+            self._set_sync_text(t("purchases.sync.checking"))
+            return
+        self.syncing = True  # before the worker starts: no write may take the store from now on
+        self._sync(profile)
 
     @work(exclusive=True, group=SYNC_GROUP, exit_on_error=False, description="purchases: import from KSeF")
     async def _sync(self, profile: Profile) -> None:
@@ -379,6 +483,7 @@ class PurchasesScreen(Screen[None]):
             self.syncing = False
             self.countdown = None
             self._stop_ticker()
+            self._pump()  # the store is free again (whatever became of the import): waiting bookings go now
         self.last_outcome = outcome
         self._set_sync_text(self._outcome_text(outcome))
         for warning in outcome.warnings:
@@ -462,10 +567,10 @@ class PurchasesScreen(Screen[None]):
         profile = self.ksef_app.profile
         if profile is None:
             return
-        if self.syncing:
+        if self.syncing or self._sync_waits is not None:
             self.notify(t("purchases.sync.running"))
             return
-        self._sync(profile)
+        self._begin_sync(profile)
 
     # ----------------------------------------------------------------------------------------- filters
 
@@ -598,18 +703,15 @@ class PurchasesScreen(Screen[None]):
         self._show_totals(table.rows, None)
 
     def action_book(self) -> None:
-        from ksef_tui.ui.screens.booking_dialog import BookingDialog
-
+        """The booking dialog for the highlighted purchase (or the marked ones); it opens during an import too
+        (the booking then waits for the store)."""
         table = self.query_one(PurchaseTable)
         browser, profile = self.browser, self.ksef_app.profile
         if browser is None or profile is None or table.current_row is None:
             self.notify(t("purchases.nothing_to_book"))
             return
-        if self.syncing:
-            self.notify(t("purchases.sync.running"), timeout=6)
-            return
         rows = sorted(table.marked) if table.marked else [table.current_row]
-        numbers = [browser.ksef_number(row) for row in rows]
+        numbers = tuple(browser.ksef_number(row) for row in rows)
         if len(numbers) == 1:
             title = t("purchases.book.title_one", number=numbers[0])
         else:
@@ -617,37 +719,153 @@ class PurchasesScreen(Screen[None]):
 
         def chosen(request: BookingRequest | None) -> None:
             if request is not None:
-                self._book(profile, numbers, request)
+                table.marked.difference_update(rows)
+                self._save(BookingWrite(profile, BookingChange(numbers, request)))
 
         dialog = BookingDialog(title=title, issue_date=browser.latest_issue(rows), now=self.ksef_app.clock())
         self.app.push_screen(dialog, chosen)
 
-    @work(thread=True, group=BOOK_GROUP, exit_on_error=False, description="purchases: book")
-    def _book(self, profile: Profile, numbers: list[str], request: BookingRequest) -> None:
-        """One write per month touched (the store opened for writing just for it)."""
-        from ksef_tui.services.booking import book, book_many
-        from ksef_tui.store.purchases import PurchaseRepository
-
-        app = self.ksef_app
-        with app.workspace.open_store(profile) as store:
-            repo = PurchaseRepository(store)
-            if len(numbers) == 1:
-                book(repo, numbers[0], request, clock=app.clock)
-            else:
-                book_many(repo, numbers, request, clock=app.clock)
-        self.post_message(self.Booked(len(numbers), request.period))
-
-    def on_purchases_screen_booked(self, message: Booked) -> None:
+    def action_unbook(self) -> None:
+        """Unbook the highlighted purchase (or the booked ones of those marked) after a confirmation naming how
+        many and the periods they were booked in; an unbooked one is said to be so."""
         table = self.query_one(PurchaseTable)
-        table.marked.clear()
-        self.notify(t("purchases.booked", count=message.count, period=message.period), timeout=6)
+        browser, profile = self.browser, self.ksef_app.profile
+        if browser is None or profile is None or table.current_row is None:
+            self.notify(t("purchases.nothing_to_unbook"))
+            return
+        rows = sorted(table.marked) if table.marked else [table.current_row]
+        try:
+            periods = {browser.ksef_number(row): booked_period(browser.row(row)) for row in rows}
+        except UserError:  # the store closed meanwhile (the screen is going away)
+            return
+        for write in self._pending():  # what waits to be saved counts as done
+            for number in write.numbers:
+                if number in periods:
+                    periods[number] = None if write.request is None else write.request.period
+        booked = tuple(number for number, period in periods.items() if period is not None)
+        if not booked:
+            if len(periods) == 1:
+                self.notify(t("purchases.unbook.not_booked", number=next(iter(periods))), severity="warning")
+            else:
+                self.notify(t("purchases.unbook.none_booked"), severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                table.marked.difference_update(rows)
+                self._save(BookingWrite(profile, BookingChange(booked)))
+
+        dialog = UnbookDialog(
+            periods=[periods[number] or "" for number in booked],
+            number=booked[0] if len(periods) == 1 else None,
+            skipped=len(periods) - len(booked),
+        )
+        self.app.push_screen(dialog, answered)
+
+    # ------------------------------------------------------------------------------- writing bookings
+
+    def _pending(self) -> list[BookingWrite]:
+        """The writes not done yet: the one in flight, then the queue."""
+        return ([self._writing] if self._writing is not None else []) + list(self._queue)
+
+    def _waiting_numbers(self) -> set[str]:
+        """The KSeF numbers whose booking change is not written yet, or written and not yet read back."""
+        return {number for write in self._pending() for number in write.numbers} | self._settling
+
+    def _show_waiting(self) -> None:
+        """The rows waiting to be saved (and those saved, until the table reads them back) say so."""
+        table = self.query_one(PurchaseTable)
+        table.waiting = self._waiting_numbers()
+        table.refresh()
+        self._show_totals(table.rows, None)
+        self._show_detail(table.current_row)
+
+    def _save(self, write: BookingWrite) -> None:
+        """Queue a booking or unbooking: written at once, or after the import (it holds the store), in order."""
+        self._queue.append(write)
+        if self.syncing:
+            key = "book" if write.request is not None else "unbook"
+            self.notify(t(f"purchases.write.after_import.{key}"), timeout=8)
+        self._pump()
+        self._show_waiting()
+
+    def _pump(self) -> None:
+        """Start the next write when nothing of ours holds the store (the import, a write in flight)."""
+        if self._leaving or self.syncing or self._writing is not None or not self._queue:
+            return
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
+        self._writing = self._queue.popleft()
+        self._write(self._writing)
+
+    def _write_done(self) -> None:
+        """The write in flight ended (saved or refused): an import asked for meanwhile starts, else the next write."""
+        self._writing = None
+        self._told_busy = False
+        if self._sync_waits is not None and not self._leaving:
+            profile, self._sync_waits = self._sync_waits, None
+            self._begin_sync(profile)
+        self._pump()
+        self._show_waiting()
+
+    @work(thread=True, group=BOOK_GROUP, exit_on_error=False, description="purchases: save a booking")
+    def _write(self, write: BookingWrite) -> None:
+        """One write (all or nothing); a store held by another session sends it back to wait."""
+        app = self.ksef_app
+        done = apply_change(app.workspace, write.profile, write.change, clock=app.clock)
+        if isinstance(done, StoreHeld):
+            self.post_message(self.Held(write, done))
+        else:
+            self.post_message(self.Saved(write, done))
+
+    def on_purchases_screen_saved(self, message: Saved) -> None:
+        write = message.write
+        self._settling.update(write.numbers)
+        count = len(write.numbers)
+        if write.request is None:
+            periods = message.periods
+            self.notify(
+                t(
+                    "purchases.unbooked",
+                    count=count,
+                    periods=t(
+                        "purchases.unbooked.periods",
+                        count=len(set(periods)),
+                        periods=periods_text(periods),
+                    ),
+                ),
+                timeout=6,
+            )
+        else:
+            self.notify(t("purchases.booked", count=count, period=write.request.period), timeout=6)
         profile = self.ksef_app.profile
-        if profile is not None:
+        if profile is not None and profile.company_key == write.profile.company_key:
             self._reload(profile)
+        self._write_done()
+
+    def on_purchases_screen_held(self, message: Held) -> None:
+        """Another session holds the store: the write goes back to the head of the queue and is tried again."""
+        self._queue.appendleft(message.write)
+        self._writing = None
+        if not self._told_busy:
+            self._told_busy = True
+            locked = message.locked
+            pid = locked.pid if locked.pid is not None else "?"
+            self.notify(t("purchases.write.store_busy", pid=pid, host=locked.host or "?"), timeout=8)
+        if self._retry is not None:
+            self._retry.stop()
+        self._retry = self.set_timer(RETRY_SECONDS, self._retry_now)
+        if self._sync_waits is not None:
+            profile, self._sync_waits = self._sync_waits, None
+            self._begin_sync(profile)
+        self._show_waiting()
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self._pump()
 
     def action_export(self) -> None:
-        from ksef_tui.ui.screens.booking_dialog import ExportDialog
-
         profile = self.ksef_app.profile
         if profile is None or self.browser is None:
             self.notify(t("purchases.empty"))
@@ -710,7 +928,10 @@ class PurchasesScreen(Screen[None]):
         if group == EXPORT_GROUP:
             self.query_one("#purchases-export", ProgressBar).display = False
         if group == BOOK_GROUP:
-            problem = t("purchases.book.failed", problem=problem)
+            write = self._writing
+            key = "purchases.unbook.failed" if write is not None and write.request is None else "purchases.book.failed"
+            problem = t(key, problem=problem)
+            self._write_done()
         elif group == LOAD_GROUP:
             self._set_sync_text(t("purchases.load_failed", problem=problem), error=True)
         self.notify(problem, severity="error", timeout=12)

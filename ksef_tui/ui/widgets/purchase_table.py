@@ -5,8 +5,9 @@ dozen), so 100,000 purchases cost no more to show, scroll or filter than a hundr
 measures every cell of every row on the UI thread and freezes at that size (STYLE.md §3.4).
 
 Line 0 is the header (it stays while the rows scroll, and scrolls sideways with them); a click on a header cell
-asks for a sort by that column. The highlighted row is the cursor; Space marks rows for a bulk booking.
-Corrections are told apart by a glyph, a colour and a word in the type column.
+asks for a sort by that column. The highlighted row is the cursor; Space marks rows for a bulk booking or
+unbooking. Corrections are told apart by a glyph, a colour and a word in the type column; a purchase whose
+booking (or unbooking) waits to be saved (the import holds the store) says so in the booked column.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ class PurchaseTable(ScrollView, can_focus=True):
         "purchase-table--unbooked",
         "purchase-table--marked",
         "purchase-table--muted",
+        "purchase-table--waiting",
     }
     DEFAULT_CSS: ClassVar[str] = """
     PurchaseTable {
@@ -130,6 +132,7 @@ class PurchaseTable(ScrollView, can_focus=True):
     PurchaseTable > .purchase-table--unbooked { color: $foreground-muted; }
     PurchaseTable > .purchase-table--marked { color: $accent; text-style: bold; }
     PurchaseTable > .purchase-table--muted { color: $foreground-muted; }
+    PurchaseTable > .purchase-table--waiting { color: $warning; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "bind.purchases.up", id="purchases.up", show=False),
@@ -177,6 +180,8 @@ class PurchaseTable(ScrollView, can_focus=True):
         self.browser: PurchaseBrowser | None = None
         self.rows: list[int] = []
         self.marked: set[int] = set()
+        self.waiting: set[str] = set()
+        """KSeF numbers whose booking or unbooking waits to be saved (shown so instead of their booked state)."""
         self.sort: tuple[str, bool] = ("issue_date", False)
         self._cache: OrderedDict[int, PurchaseRow] = OrderedDict()
         self._corrections: dict[int, bool] = {}
@@ -239,7 +244,7 @@ class PurchaseTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _read_styles(self) -> None:
-        names = ("header", "sorted", "cursor", "odd", "correction", "booked", "unbooked", "marked", "muted")
+        names = ("header", "sorted", "cursor", "odd", "correction", "booked", "unbooked", "marked", "muted", "waiting")
         self._styles = component_styles(self, "purchase-table", names)
 
     def notify_style_update(self) -> None:
@@ -315,7 +320,10 @@ class PurchaseTable(ScrollView, can_focus=True):
 
     def _booked(self, data: PurchaseRow) -> tuple[str, Style]:
         styles = self._styles
-        if data.is_booked:
+        if data.ksef_number in self.waiting:
+            text = f"{self.glyphs.busy} {t('purchases.state.waiting')}"
+            style = styles["waiting"]
+        elif data.is_booked:
             period = data.booked.rsplit(" ", 1)[-1]
             text = f"{self.glyphs.ok} {period}"
             style = styles["booked"]
