@@ -91,8 +91,11 @@ def start_sandbox(terminals: Terminals, root: Path, **env: str) -> Sandbox:
     scratch.mkdir()
     term = terminals(user_env(home, TMPDIR=str(scratch), **env), SIZE)
     term.start(f"{shlex.quote(str(KSEF_TUI))} sandbox; echo EXIT=$? > {shlex.quote(str(exit_file))}")
-    found = re.search(r"│ Faktury zakupu: (\d+)", term.wait_for(lambda s: "│ Faktury zakupu: " in s, "main view"))
-    assert found, term.screens[-1]
+    screen = term.wait_for(lambda s: "│ Faktury zakupu: " in s, "main view")
+    found = re.search(r"│ Faktury zakupu: (\d+)", screen)
+    assert found, screen
+    header = screen.splitlines()[0].rstrip()
+    assert len(header) > SIZE[0] - 5, f"the app drew {len(header)} columns of the pane's {SIZE[0]}:\n{screen}"
     return Sandbox(term, home, scratch, exit_file, int(found.group(1)))
 
 

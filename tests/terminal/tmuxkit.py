@@ -29,11 +29,14 @@ def pretty(nip: str) -> str:
 
 def user_env(home: Path, **extra: str) -> dict[str, str]:
     """A user with nothing of ours: HOME and the XDG directories in ``home`` (not created), a UTF-8 xterm, the
-    program's defaults (no language, secret backend or theme from the test's own environment)."""
+    program's defaults (no language, secret backend or theme from the test's own environment). No COLUMNS or
+    LINES: pytest-xdist's workers export 80 and 24, and the app (``shutil.get_terminal_size``) would take them
+    over the pane's own size."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("KSEF_TUI_", "TEXTUAL", "XDG_", "TMUX", "PYTHON_KEYRING"))
+        and key not in ("COLUMNS", "LINES")
     }
     env.update(HOME=str(home), TERM="xterm-256color", LANG="C.UTF-8", LC_ALL="C.UTF-8")
     env.update({name: str(home / f".{name.removeprefix('XDG_').removesuffix('_HOME').lower()}") for name in XDG})
