@@ -1032,9 +1032,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from ksef_tui.cli_certs import add_cert_parsers
     from ksef_tui.cli_mail import add_mail_parser
+    from ksef_tui.cli_status import add_status_parser
 
     add_mail_parser(commands)
     add_cert_parsers(commands)
+    add_status_parser(commands)
 
     setup = commands.add_parser("setup", help=t("cli.setup"))
     setup.add_argument("--env", default="", metavar="ENV", help=t("cli.setup.env"))

@@ -1280,3 +1280,8 @@ from ksef_tui.i18n_offline import EN_OFFLINE, PL_OFFLINE  # noqa: E402
 
 PL.update(PL_OFFLINE)
 EN.update(EN_OFFLINE)
+
+from ksef_tui.i18n_availability import EN_AVAILABILITY, PL_AVAILABILITY  # noqa: E402
+
+PL.update(PL_AVAILABILITY)
+EN.update(EN_AVAILABILITY)

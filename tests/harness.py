@@ -81,6 +81,8 @@ class Sim:
         info = describe(state, root)
         self.base_url: str = info["base_url"]
         self.admin_url: str = info["admin_url"]
+        #: Latarnia, KSeF's status service, as the simulator serves it (``{root}/latarnia``).
+        self.latarnia_url: str = info["latarnia_url"]
         self.nip: str = info["nip"]
         self.tokens: dict[str, str] = dict(info["tokens"])
         #: What an async httpx client passes as ``transport=`` (``None``: the real network).

@@ -60,6 +60,9 @@ PROBE_BACKOFF_FIRST = 30.0
 #: On a watch's first look at the API log, failures of the last minutes still count.
 LOG_LOOKBACK = timedelta(minutes=15)
 PROBE_PATH = "/security/public-key-certificates"
+#: ``KSEF_TUI_LATARNIA=off``: never ask Latarnia (a network that cannot reach it, tests that must stay offline);
+#: KSeF's state is then learnt from its calls alone.
+LATARNIA_SWITCH = "KSEF_TUI_LATARNIA"
 
 
 class KsefState(StrEnum):
@@ -372,8 +375,8 @@ class AvailabilityWatch:
 
     ``now`` is the real clock (the API log's times are real times), injectable for tests."""
 
-    def __init__(self, *, every: float = CHECK_EVERY, now: Callable[[], datetime] | None = None) -> None:
-        self.every = every
+    def __init__(self, *, every: float | None = None, now: Callable[[], datetime] | None = None) -> None:
+        self.every = every if every is not None else CHECK_EVERY
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self._environments: dict[str, _Environment] = {}
         self._logs: dict[str, _LogMark] = {}
@@ -474,10 +477,15 @@ def _main_notice(notices: tuple[Notice, ...], category: str, now: datetime) -> N
 # ------------------------------------------------------------------------------------------------- the network
 
 
+def latarnia_disabled() -> bool:
+    """Whether ``KSEF_TUI_LATARNIA=off`` (or ``0``/``no``/``none``) turned Latarnia off."""
+    return os.environ.get(LATARNIA_SWITCH, "").strip().lower() in ("off", "0", "no", "none", "false")
+
+
 def _latarnia_url(profile: Profile) -> str | None:
     from ksef_tui.ksef.latarnia import latarnia_url
 
-    return latarnia_url(profile.environment)
+    return None if latarnia_disabled() else latarnia_url(profile.environment)
 
 
 def _transport(workspace: Workspace, profile: Profile) -> httpx.AsyncBaseTransport | None:
@@ -664,6 +672,7 @@ __all__ = [
     "OutageRecord",
     "Source",
     "compose",
+    "latarnia_disabled",
     "load_records",
     "merge_notices",
     "outages",

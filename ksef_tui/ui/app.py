@@ -26,6 +26,7 @@ from ksef_tui.ui.glyphs import Glyphs, glyphs
 
 if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.availability import Availability, AvailabilityWatch
     from ksef_tui.services.overview import CompanyOverview
     from ksef_tui.services.verify import Verification
     from ksef_tui.services.workspace import Workspace
@@ -66,6 +67,8 @@ KSEF_LIGHT = Theme(
     variables={"foreground-muted": "#6c6c6c"},
 )
 DEFAULT_THEME = KSEF_DARK.name
+#: Seconds between looks at KSeF's availability (the network only every few minutes or after a failed call).
+AVAILABILITY_TICK = 30.0
 
 #: Screens by mode name, with the i18n key of their name in the palette and the binding that opens them.
 SCREENS: dict[str, tuple[str, str]] = {
@@ -117,6 +120,7 @@ class KsefApp(App[int]):
     overview: var[CompanyOverview | None] = var(None)
     session_note: var[str] = var("")  # "" = what the overview says; else e.g. "opening a KSeF session…"
     last_verification: var[Verification | None] = var(None)
+    availability: var[Availability | None] = var(None)  # KSeF's state (services.availability); None: not known
 
     def __init__(
         self,
@@ -142,6 +146,7 @@ class KsefApp(App[int]):
         self.profile_name = profile_name
         self.warnings = warnings if warnings is not None else []
         self._prepare = prepare
+        self._availability_watch: AvailabilityWatch | None = None
         self.register_theme(KSEF_DARK)
         self.register_theme(KSEF_LIGHT)
 
@@ -172,6 +177,7 @@ class KsefApp(App[int]):
 
     def start_work(self) -> None:
         """After the first frame: the company's store, vault and KSeF work, all in workers."""
+        self.set_interval(AVAILABILITY_TICK, self.check_availability)
         if self._prepare is not None:
             self._run_prepare(self._prepare)
         else:
@@ -256,6 +262,28 @@ class KsefApp(App[int]):
             return
         self.overview = None
         self._load_company(name)
+
+    def watch_profile(self, profile: Profile | None) -> None:
+        self.availability = None
+        self.check_availability()
+
+    def check_availability(self) -> None:
+        """Look at KSeF's state now (a timer does every few seconds; a screen may after a KSeF call failed)."""
+        if self.profile is not None:
+            self._check_availability(self.profile)
+
+    @work(exclusive=True, group="availability", exit_on_error=False, description="KSeF availability")
+    async def _check_availability(self, profile: Profile) -> None:
+        from ksef_tui.services.availability import AvailabilityWatch, refresh
+
+        if self._availability_watch is None:
+            self._availability_watch = AvailabilityWatch()
+        try:
+            state = await refresh(self.workspace, profile, watch=self._availability_watch)
+        except Exception:  # never a crashed app: the header keeps what it showed, the next look tries again
+            return
+        if self.profile is not None and self.profile.name == profile.name:
+            self.availability = state
 
     # ----------------------------------------------------------------------------------------- actions
 

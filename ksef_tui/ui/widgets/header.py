@@ -1,6 +1,7 @@
 """The header every screen carries: the company (name + NIP), the KSeF environment (PROD unmistakable), the
-credential (token or certificate, and the days it has left: tokens end on 2027-01-01), the KSeF session, and a
-SANDBOX badge in the sandbox. It follows the app's ``profile``/``overview``/``session_note`` reactives."""
+credential (token or certificate, and the days it has left: tokens end on 2027-01-01), KSeF's state when it is not
+available (maintenance until HH:MM, a failure since HH:MM, unreachable), the KSeF session, and a SANDBOX badge in
+the sandbox. It follows the app's ``profile``/``overview``/``session_note``/``availability`` reactives."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ksef_tui.i18n import t
 
 if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.availability import Availability
     from ksef_tui.services.overview import CompanyOverview
     from ksef_tui.ui.app import KsefApp
 
@@ -71,8 +73,33 @@ def session_text(overview: CompanyOverview | None, note: str, now: datetime) -> 
     return t("header.session", state=words), css
 
 
+def _when(moment: datetime, now: datetime) -> str:
+    """A moment as the header writes it: HH:MM today (Warsaw), else DD.MM HH:MM."""
+    local = moment.astimezone(WARSAW)
+    if local.date() == now.astimezone(WARSAW).date():
+        return f"{local:%H:%M}"
+    return f"{local:%d.%m %H:%M}"
+
+
+def availability_text(availability: Availability | None, now: datetime) -> tuple[str, str]:
+    """(text, CSS class) of KSeF's state; ("", "") while it is available or not known yet."""
+    if availability is None or availability.available:
+        return "", ""
+    state = availability.state.value
+    css = "-ksef-bad" if state in ("failure", "total_failure") else "-ksef-warn"
+    if state == "maintenance":
+        until = availability.until
+        if until is not None and until > now:
+            return t("availability.header.maintenance_until", until=_when(until, now)), css
+        return t("availability.header.maintenance"), css
+    since = availability.since
+    if since is not None:
+        return t(f"availability.header.{state}_since", since=_when(since, now)), css
+    return t(f"availability.header.{state}"), css
+
+
 class CompanyHeader(Horizontal):
-    """One line: [SANDBOX] company · NIP │ ENV │ credential │ session."""
+    """One line: [SANDBOX] company · NIP │ ENV │ [KSeF's state] │ credential │ session."""
 
     DEFAULT_CSS: ClassVar[str] = """
     CompanyHeader { height: 1; dock: top; background: $panel; color: $foreground; }
@@ -89,12 +116,15 @@ class CompanyHeader(Horizontal):
     CompanyHeader .-ok { color: $success; }
     CompanyHeader .-busy { color: $accent; }
     CompanyHeader .-muted { color: $foreground-muted; }
+    CompanyHeader .-ksef-warn { background: $warning; color: $background; text-style: bold; }
+    CompanyHeader .-ksef-bad { background: $error; color: $background; text-style: bold; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header-sandbox")
         yield Static("", id="header-company")
         yield Static("", id="header-env")
+        yield Static("", id="header-ksef")  # before the credential: a narrow terminal cuts the right end first
         yield Static("", id="header-credential")
         yield Static("", id="header-spacer")
         yield Static("", id="header-session")
@@ -108,6 +138,7 @@ class CompanyHeader(Horizontal):
         self.watch(app, "profile", self._refresh, init=False)
         self.watch(app, "overview", self._refresh, init=False)
         self.watch(app, "session_note", self._refresh, init=False)
+        self.watch(app, "availability", self._refresh, init=False)
         self._refresh()
 
     def _refresh(self, _value: object = None) -> None:
@@ -139,6 +170,11 @@ class CompanyHeader(Horizontal):
                 credential.set_classes(css)
             else:
                 credential.update("")
+        text, css = availability_text(app.availability if profile is not None else None, now)
+        ksef = self.query_one("#header-ksef", Static)
+        ksef.update(text)
+        ksef.set_classes(css)
+        ksef.display = bool(text)
         text, css = session_text(app.overview, app.session_note, now)
         session = self.query_one("#header-session", Static)
         session.update(text)

@@ -1,0 +1,101 @@
+"""Messages of KSeF's availability (issue 14): Latarnia's errors (``ksef_tui.ksef.latarnia``), the states of
+``services.availability`` as the header and ``ksef-tui status`` say them. Merged into ``i18n.PL``/``i18n.EN``
+(the same keys in both, a test keeps them in step).
+
+Placeholders: ``url`` Latarnia's address, ``detail`` what went wrong (technical, untranslated), ``since``/``until``
+/``start``/``end`` times as the UI writes them, ``state`` a state's words, ``env`` an environment's label,
+``mode`` an offline mode's words, ``kind`` an outage's words, ``title``/``text`` Latarnia's own (Polish) words,
+``count`` failed calls in a row (plural forms ``.one``/``.few``/``.many``), ``problem`` an error's message.
+"""
+
+from __future__ import annotations
+
+PL_AVAILABILITY: dict[str, str] = {
+    # ksef.latarnia.LatarniaError
+    "latarnia.err.unreachable": "Latarnia (serwis stanu KSeF) nie odpowiada: {detail}",
+    "latarnia.err.unreachable.hint": "stan KSeF jest wtedy oceniany po wynikach wywołań KSeF; adres Latarni: {url}",
+    "latarnia.err.status": "Latarnia (serwis stanu KSeF) odpowiedziała błędem: {detail}",
+    "latarnia.err.status.hint": "stan KSeF jest wtedy oceniany po wynikach wywołań KSeF; adres Latarni: {url}",
+    "latarnia.err.answer": "Latarnia (serwis stanu KSeF) odpowiedziała nieoczekiwanie: {detail}",
+    "latarnia.err.answer.hint": "stan KSeF jest wtedy oceniany po wynikach wywołań KSeF; adres Latarni: {url}",
+    # the states (services.availability.KsefState)
+    "availability.state.available": "dostępny",
+    "availability.state.maintenance": "prace serwisowe (ogłoszona niedostępność)",
+    "availability.state.failure": "awaria",
+    "availability.state.total_failure": "awaria całkowita",
+    "availability.state.unreachable": "nieosiągalny (bez ogłoszenia)",
+    # the header (ui.widgets.header)
+    "availability.header.maintenance": "KSeF: prace serwisowe",
+    "availability.header.maintenance_until": "KSeF: prace serwisowe do {until}",
+    "availability.header.failure": "KSeF: awaria",
+    "availability.header.failure_since": "KSeF: awaria od {since}",
+    "availability.header.total_failure": "KSeF: awaria całkowita",
+    "availability.header.total_failure_since": "KSeF: awaria całkowita od {since}",
+    "availability.header.unreachable": "KSeF nieosiągalny",
+    "availability.header.unreachable_since": "KSeF nieosiągalny od {since}",
+    # ksef-tui status (cli_status)
+    "cli.status": "stan KSeF (Latarnia lub wyniki wywołań), komunikaty i ogłoszone przerwy",
+    "status.out.state": "KSeF {env}: {state}",
+    "status.out.source.latarnia": "źródło: Latarnia ({url})",
+    "status.out.source.observed": "źródło: wyniki wywołań KSeF",
+    "status.out.since": "od: {since}",
+    "status.out.until": "do: {until}",
+    "status.out.no_latarnia": "Latarnia: brak dla tego środowiska",
+    "status.out.latarnia_off": "Latarnia: wyłączona (KSEF_TUI_LATARNIA=off)",
+    "status.out.latarnia_problem": "Latarnia: {problem}",
+    "status.out.failures.one": "{count} nieudane wywołanie KSeF z rzędu",
+    "status.out.failures.few": "{count} nieudane wywołania KSeF z rzędu",
+    "status.out.failures.many": "{count} nieudanych wywołań KSeF z rzędu",
+    "status.out.mode": "faktury wystawione teraz: {mode}",
+    "status.out.messages": "Komunikaty Latarni:",
+    "status.out.no_messages": "Komunikaty Latarni: brak",
+    "status.out.message": "  {start} – {end}  {title}: {text}",
+    "status.out.upcoming": "Zapowiedziane prace serwisowe: {start} – {end}",
+    "status.out.outages": "Ogłoszone przerwy (do terminów faktur offline):",
+    "status.out.no_outages": "Ogłoszone przerwy: brak znanych",
+    "status.out.outage": "  {kind}: {start} – {end}",
+    "status.out.outage_open": "  {kind}: od {start} (trwa)",
+}
+
+EN_AVAILABILITY: dict[str, str] = {
+    "latarnia.err.unreachable": "Latarnia (KSeF's status service) did not answer: {detail}",
+    "latarnia.err.unreachable.hint": "KSeF's state is then judged from KSeF's own calls; Latarnia's address: {url}",
+    "latarnia.err.status": "Latarnia (KSeF's status service) answered with an error: {detail}",
+    "latarnia.err.status.hint": "KSeF's state is then judged from KSeF's own calls; Latarnia's address: {url}",
+    "latarnia.err.answer": "Latarnia (KSeF's status service) gave an unexpected answer: {detail}",
+    "latarnia.err.answer.hint": "KSeF's state is then judged from KSeF's own calls; Latarnia's address: {url}",
+    "availability.state.available": "available",
+    "availability.state.maintenance": "maintenance (announced unavailability)",
+    "availability.state.failure": "failure",
+    "availability.state.total_failure": "total failure",
+    "availability.state.unreachable": "unreachable (not announced)",
+    "availability.header.maintenance": "KSeF: maintenance",
+    "availability.header.maintenance_until": "KSeF: maintenance until {until}",
+    "availability.header.failure": "KSeF: failure",
+    "availability.header.failure_since": "KSeF: failure since {since}",
+    "availability.header.total_failure": "KSeF: total failure",
+    "availability.header.total_failure_since": "KSeF: total failure since {since}",
+    "availability.header.unreachable": "KSeF unreachable",
+    "availability.header.unreachable_since": "KSeF unreachable since {since}",
+    "cli.status": "KSeF's state (Latarnia or its calls' outcomes), messages and announced outages",
+    "status.out.state": "KSeF {env}: {state}",
+    "status.out.source.latarnia": "source: Latarnia ({url})",
+    "status.out.source.observed": "source: the outcomes of KSeF calls",
+    "status.out.since": "since: {since}",
+    "status.out.until": "until: {until}",
+    "status.out.no_latarnia": "Latarnia: none for this environment",
+    "status.out.latarnia_off": "Latarnia: turned off (KSEF_TUI_LATARNIA=off)",
+    "status.out.latarnia_problem": "Latarnia: {problem}",
+    "status.out.failures.one": "{count} KSeF call failed in a row",
+    "status.out.failures.few": "{count} KSeF calls failed in a row",
+    "status.out.failures.many": "{count} KSeF calls failed in a row",
+    "status.out.mode": "invoices issued now: {mode}",
+    "status.out.messages": "Latarnia's messages:",
+    "status.out.no_messages": "Latarnia's messages: none",
+    "status.out.message": "  {start} – {end}  {title}: {text}",
+    "status.out.upcoming": "Announced maintenance: {start} – {end}",
+    "status.out.outages": "Announced outages (for offline invoices' deadlines):",
+    "status.out.no_outages": "Announced outages: none known",
+    "status.out.outage": "  {kind}: {start} – {end}",
+    "status.out.outage_open": "  {kind}: since {start} (ongoing)",
+}
