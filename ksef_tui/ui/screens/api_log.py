@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from ksef_tui.domain.booking import WARSAW
@@ -27,6 +27,7 @@ from ksef_tui.errors import UserError
 from ksef_tui.i18n import t
 from ksef_tui.services.diagnostics import ApiCall, HttpMessage, api_calls
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.table_styles import component_styles
 
@@ -126,7 +127,7 @@ class ApiCallDialog(ModalScreen[None]):
                     yield Static(t("diag.call.no_response", note=call.note or "-"), classes="call-text -fail")
                 else:
                     yield from self._side(t("diag.call.response"), call.response)
-        yield Footer()
+        yield KsefFooter()
 
     def _side(self, title: str, message: HttpMessage | None) -> ComposeResult:
         yield Static(title, classes="call-heading", markup=False)
@@ -179,7 +180,7 @@ class ApiLogScreen(Screen[None]):
             yield Static(t("screen.api_log"), classes="screen-title")
             yield Static(t("diag.loading"), id="api-log-summary", markup=False)
             yield ApiLogTable(id="api-log-table")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(ApiLogTable)

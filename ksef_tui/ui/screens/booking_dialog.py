@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from ksef_tui.domain.booking import VAT_DEDUCTIONS, Period, warsaw_date
 from ksef_tui.errors import UserError
@@ -34,6 +34,7 @@ from ksef_tui.services.booking import (
     parse_period,
 )
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 
 FIELDS = ("category", "deduction", "period", "note")
 
@@ -103,7 +104,7 @@ class BookingDialog(ModalScreen[BookingRequest | None]):
             with Horizontal(id="booking-buttons"):
                 yield Button(t("purchases.book.save"), variant="primary", compact=True, id="booking-save")
                 yield Button(t("purchases.book.cancel"), compact=True, id="booking-cancel")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         for name in FIELDS:
@@ -213,7 +214,7 @@ class UnbookDialog(ModalScreen[bool]):
             with Horizontal(id="unbook-buttons"):
                 yield Button(t("purchases.unbook.yes"), variant="warning", compact=True, id="unbook-yes")
                 yield Button(t("purchases.unbook.no"), compact=True, id="unbook-no")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         self.query_one("#unbook-yes", Button).focus()
@@ -254,7 +255,7 @@ class ExportDialog(ModalScreen[tuple[str, str] | None]):
             yield Label(t("purchases.export.path"), classes="booking-label")
             yield Input(value=default_register_path(self.period), compact=True, id="export-path")
             yield Static(t("purchases.export.note"), classes="field-note")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-period", Input).focus()

@@ -21,7 +21,7 @@ from textual.containers import ScrollableContainer, Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ksef_tui.domain.booking import WARSAW, Period, warsaw_date
@@ -29,6 +29,7 @@ from ksef_tui.i18n import t
 from ksef_tui.services.dashboard import Dashboard, month_name, window
 from ksef_tui.ui.bindings import describe_keys, localize
 from ksef_tui.ui.widgets.bars import DayAxis, DayBars
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader, credential_text, pretty_nip, session_words
 from ksef_tui.ui.widgets.month_summary import MonthSummary
 
@@ -129,7 +130,7 @@ class HomeScreen(Screen[None]):
                     yield DayBars(height=CHART_ROWS, ascii_only=ascii_only, id="dash-sent")
                     yield DayAxis(ascii_only=ascii_only, id="dash-axis")
                 yield Static("", id="dash-problem", markup=False)
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         app = self.ksef_app

@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from ksef_tui.domain.customer import Customer
 from ksef_tui.domain.invoice import CorrectionType, PaymentForm
@@ -47,6 +47,7 @@ from ksef_tui.services.invoice_form import (
 )
 from ksef_tui.services.purchases import money
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.invoice_lines import InvoiceLines, before_lines
 
@@ -234,7 +235,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
             yield Static(title, id="form-title", classes="screen-title", markup=False)
             yield Static("", id="form-number", markup=False)
             yield Static("", id="form-status", markup=False)
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         self._load()

@@ -31,7 +31,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.widgets import Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from ksef_tui.domain.booking import Period, warsaw_date
@@ -41,6 +41,7 @@ from ksef_tui.services.booking import BookingChange, BookingRequest, StoreHeld, 
 from ksef_tui.services.purchases import CurrencyTotal, PurchaseBrowser, PurchaseQuery, PurchaseRow
 from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.screens.booking_dialog import BookingDialog, ExportDialog, UnbookDialog, periods_text
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.purchase_table import COLUMNS, PurchaseTable
 
@@ -265,7 +266,7 @@ class PurchasesScreen(Screen[None]):
             yield Static("", id="purchases-detail", markup=False)
             yield Static("", id="purchases-totals", markup=False)
             yield ProgressBar(id="purchases-export", show_eta=False)
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         self.query_one("#purchases-export", ProgressBar).display = False

@@ -32,7 +32,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ksef_tui.domain.booking import WARSAW
@@ -40,6 +40,7 @@ from ksef_tui.errors import UserError
 from ksef_tui.i18n import t
 from ksef_tui.services.overview import overview
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import WARN_DAYS, credential_text, environment_label, pretty_nip
 from ksef_tui.ui.widgets.table_styles import component_styles
 
@@ -284,7 +285,7 @@ class CompanySwitcher(ModalScreen[str | None]):
             yield Input(placeholder=t("switcher.filter"), id="switcher-filter")
             yield CompanyTable(id="switcher-table")
             yield Static(t("switcher.loading"), id="switcher-detail", markup=False)
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(CompanyTable)

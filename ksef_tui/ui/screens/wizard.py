@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from ksef_tui.i18n import t
 from ksef_tui.services.setup import (
@@ -30,6 +30,7 @@ from ksef_tui.services.setup import (
     start_date_problem,
 )
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class SetupWizardScreen(Screen[None]):
                 yield Static("", id="wizard-steps")
                 yield Static("", id="wizard-result")
                 yield Static("", id="wizard-help")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         prefill = self.ksef_app.setup_prefill
