@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from ksef_tui.store.profiles import ProfileRepository
 
 Clock = Callable[[], datetime]
+Mark = Callable[[SaleRecord, bytes], SaleRecord]
+"""What becomes of a record before it is stored, given its exact XML bytes (``services.offline`` adds the offline
+issue: mode, KOD I, KOD II, deadline); a ``UserError`` from it refuses that invoice."""
 
 _ID_TYPES = {"Nip": "nip", "UE": "eu", "Other": "other", "None": "none"}
 
@@ -63,10 +66,12 @@ def import_invoices(
     paths: Sequence[Path],
     *,
     clock: Clock = lambda: datetime.now(UTC),
+    mark: Mark | None = None,
 ) -> ImportResult:
     """Put FA(3) files into the register, queued to be sent. Each file is checked on its own: it must be a
     valid FA(3) (the validator's findings otherwise), sold by the profile's NIP and numbered as no invoice of
-    the register (nor another file of this import) is. The others are imported all the same."""
+    the register (nor another file of this import) is. The others are imported all the same. Each file's bytes
+    are kept exactly as read; ``mark`` (an offline issue) sees them with their record and may refuse the file."""
     from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
     from ksef_tui.fa.validate import Schema, validate_bytes
     from ksef_tui.services.files import read_input
@@ -91,11 +96,13 @@ def import_invoices(
                 )
             if parsed.number in known:
                 raise SaleRefused("sales.import.exists", number=parsed.number)
+            record = _record(parsed, data, "imported", now)
+            if mark is not None:
+                record = mark(record, data)
         except UserError as exc:
             refused.append((path, exc))
             continue
         known.add(parsed.number)
-        record = _record(parsed, data, "imported", now)
         accepted.append((record, data))
     _write_xml(xml_root, accepted)
     repo.add_many((record, SendStatus(SendState.QUEUED, now)) for record, _ in accepted)
@@ -111,12 +118,13 @@ def issue_invoice(
     series: str | None = None,
     queue: bool = True,
     clock: Clock = lambda: datetime.now(UTC),
+    mark: Mark | None = None,
 ) -> Sale:
     """Number, build, validate and register an invoice entered in the app (``invoice.number`` is ignored): the
     next number of its series (``series``, else the profile's for invoices or corrections) for its issue date,
     so numbers have no gaps and are never reused. The number is taken and the invoice stored under the store's
     lock, so two issuers never take the same one. Queued to be sent unless ``queue`` is false (a draft). Refused
-    with the validator's findings when the XML is not valid."""
+    with the validator's findings when the XML is not valid. ``mark`` as for :func:`import_invoices`."""
     from ksef_tui.domain.numbering import next_number
     from ksef_tui.fa.build import BuildError, build_xml
     from ksef_tui.fa.parse import parse_invoice
@@ -138,6 +146,8 @@ def issue_invoice(
         if error is not None:
             raise error
         record = _record(parse_invoice(data), data, "built", now)  # the register says what the XML says
+        if mark is not None:
+            record = mark(record, data)
         _write_xml(xml_root, [(record, data)])
         status = SendStatus(SendState.QUEUED if queue else SendState.DRAFT, now)
         repo.add_many([(record, status)])
@@ -217,6 +227,12 @@ def next_numbers(profile: Profile, day: date, existing: Sequence[str]) -> tuple[
     )
 
 
+def write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None:
+    """The invoices' exact bytes under ``root`` (content-addressed by their SHA-256), flushed before any record
+    names them."""
+    _write_xml(root, invoices)
+
+
 def _write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None:
     written: list[Path] = []
     for record, data in invoices:
@@ -229,6 +245,11 @@ def _write_xml(root: Path, invoices: Sequence[tuple[SaleRecord, bytes]]) -> None
     sync_files(written)
     for directory in {path.parent.parent for path in written} | {root}:
         fsync_dir(directory)
+
+
+def record_of(parsed: ParsedInvoice, data: bytes, source: str, now: datetime) -> SaleRecord:
+    """The register's header of the invoice ``data`` (``parsed`` from it): what the XML says, its hashes."""
+    return _record(parsed, data, source, now)
 
 
 def _record(parsed: ParsedInvoice, data: bytes, source: str, now: datetime) -> SaleRecord:
@@ -292,7 +313,9 @@ def list_sales(repo: SalesRepository, period: Period | None = None, state: SendS
     return repo.list(period, state)
 
 
-def sale_json(sale: Sale) -> dict[str, object]:
+def sale_json(sale: Sale, *, profile: Profile | None = None, today: date | None = None) -> dict[str, object]:
+    """One invoice for ``sales list --json``. With the ``profile`` (the seller), an online invoice KSeF accepted
+    carries its KOD I link; an offline one always carries both codes (:func:`offline_fields`)."""
     record, status = sale.record, sale.status
     return {
         "number": record.number,
@@ -314,7 +337,72 @@ def sale_json(sale: Sale) -> dict[str, object]:
         "error": " ".join([status.error_description or "", *status.error_details]).strip() or None,
         "session_ref": status.session_ref,
         "upo": status.upo_path is not None,
+        **offline_fields(sale, profile=profile, today=today),
     }
+
+
+def offline_fields(sale: Sale, *, profile: Profile | None = None, today: date | None = None) -> dict[str, object]:
+    """The offline part of an invoice's JSON: ``offline_mode`` (``None`` for an invoice issued in KSeF),
+    ``deadline`` (the last day to send it, ``None`` once KSeF accepted it or while an outage it waits for lasts),
+    ``kod1`` and ``kod2`` (links, ``None`` where there is none), and for offline invoices ``issued_offline_at``,
+    ``offline_deadline`` (the deadline, kept after the send), ``deadline_status`` (``open``, ``due_today``,
+    ``overdue``, ``waiting`` while unsent; ``met`` or ``late`` once accepted) and ``hash_of_corrected`` (a technical
+    correction: the rejected original's hash)."""
+    from ksef_tui.domain.booking import WARSAW, warsaw_date
+    from ksef_tui.domain.offline import deadline_status
+
+    record, status = sale.record, sale.status
+    offline = record.offline
+    accepted = status.state is SendState.ACCEPTED
+    if offline is None:
+        kod1 = _kod1_of_record(record, profile) if accepted and profile is not None else None
+        return {"offline_mode": None, "deadline": None, "kod1": kod1, "kod2": None}
+    due = offline.deadline
+    if accepted:
+        sent = sent_day(sale)
+        state = "late" if due is not None and sent is not None and sent > due else "met"
+    else:
+        state = deadline_status(offline.mode, due, today or warsaw_date(datetime.now(WARSAW))).state.value
+    return {
+        "offline_mode": offline.mode.value,
+        "deadline": None if accepted or due is None else due.isoformat(),
+        "kod1": offline.kod1,
+        "kod2": offline.kod2,
+        "issued_offline_at": offline.issued_at.isoformat(),
+        "offline_deadline": None if due is None else due.isoformat(),
+        "deadline_status": state,
+        "hash_of_corrected": offline.corrected_hash,
+    }
+
+
+def sent_day(sale: Sale) -> date | None:
+    """The Warsaw day KSeF took an accepted invoice for processing (its ``invoicingDate``, kept by the send), else
+    the day it was numbered."""
+    from ksef_tui.domain.booking import warsaw_date
+
+    status = sale.status
+    sent = status.extra.get("sent_at")
+    if sent:
+        return warsaw_date(datetime.fromisoformat(str(sent)))
+    if status.acquisition_date is not None:
+        return warsaw_date(status.acquisition_date)
+    return None
+
+
+def _kod1_of_record(record: SaleRecord, profile: Profile) -> str | None:
+    """KOD I of a registered invoice from its header, without reading the file: the seller is the profile's
+    company (imports and the form refuse any other), the hash is the file's SHA-256."""
+    import base64
+
+    from ksef_tui.fa.qr import QrError, qr_base
+
+    try:
+        base = qr_base(profile.qr_environment)
+        digest = bytes.fromhex(record.xml_sha256)
+    except (QrError, ValueError):
+        return None
+    segment = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return f"{base}/invoice/{profile.nip}/{record.issue_date.strftime('%d-%m-%Y')}/{segment}"
 
 
 def parse_state(text: str) -> SendState:

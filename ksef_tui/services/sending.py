@@ -22,8 +22,11 @@ reject at once. KSeF's own duplicate check (440) is the last guard; when it fire
 duplicate with the original's KSeF number, which is what the accountant needs.
 
 Few invoices go through one online session (reused while valid); more than ``batch_from`` through batch sessions
-of at most ``batch_max`` invoices. Statuses are polled with a doubling pause; per-invoice UPOs are fetched from
-their pre-signed links (not rate-limited), the session UPO when the session is done.
+of at most ``batch_max`` invoices. Invoices issued offline (issue 14, ``services.offline``) are sent with
+``offlineMode: true`` (in batch, in sessions of their own), a technical correction always online with
+``hashOfCorrectedInvoice``; KSeF answering 503 (down, a maintenance) ends the run: the rest stay queued.
+Statuses are polled with a doubling pause; per-invoice UPOs are fetched from their pre-signed links (not
+rate-limited), the session UPO when the session is done.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ from ksef_tui.ksef.send import (
     upload_parts,
     wait_for_session,
 )
-from ksef_tui.services.sales import sales_xml_root
+from ksef_tui.services.sales import sales_xml_root, sent_day
 from ksef_tui.store.atomic import atomic_write
 from ksef_tui.store.db import Store
 from ksef_tui.store.sales import Sale, SaleNotFound, SalesRepository, SendState, SendStatus
@@ -121,6 +124,7 @@ class SendReport:
     duplicates: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # still sending, queued or needing attention
+    late: list[str] = field(default_factory=list)  # offline invoices KSeF accepted after their deadline
     skipped: list[Skip] = field(default_factory=list)
     reconciled: int = 0  # invoices found "sending" from an earlier run and settled with KSeF
     upo_saved: int = 0
@@ -137,6 +141,7 @@ class SendReport:
             "rejected": self.rejected,
             "duplicates": self.duplicates,
             "pending": self.pending,
+            "late": self.late,
             "skipped": [{"number": s.number, "reason": s.key.rsplit(".", 1)[-1], **s.values} for s in self.skipped],
             "reconciled": self.reconciled,
             "upo_saved": self.upo_saved,
@@ -270,6 +275,7 @@ class Sender:
         self._closed: set[str] = set()  # batch sessions this sender closed (KSeF said 204)
         self._involved: dict[str, None] = {}
         self._report = SendReport()
+        self._unavailable = False  # KSeF said it is unavailable (503) this run: no more rounds
 
     # -------------------------------------------------------------------------------------------- public
 
@@ -282,6 +288,7 @@ class Sender:
         soon, reuses it while it is valid and closes it with :meth:`close`)."""
         self._report = report = SendReport()
         self._involved = {}
+        self._unavailable = False
         calls_before = self.api.calls()
         await self.reconcile()
         explicit = None if numbers is None else list(numbers)
@@ -299,8 +306,8 @@ class Sender:
                 self._involved.update(dict.fromkeys(s.record.number for s in ready))
                 await self._send_round(ready)
                 await self.settle()
-            if round_no == self.options.max_rounds - 1:
-                break
+            if round_no == self.options.max_rounds - 1 or self._unavailable:
+                break  # KSeF is down (an outage, a maintenance): the queued ones wait for the next send
             left = await asyncio.to_thread(self._still_to_send, wanted, deferred)
             if not left:
                 break
@@ -357,6 +364,8 @@ class Sender:
         """Remember what kept invoices from KSeF this run (the last of it goes into the report)."""
         self._report.trouble = error.message()
         self._report.network = self._report.network or isinstance(error, (TransportFailure, ServerError))
+        if isinstance(error, ServerError) and error.status == 503:
+            self._unavailable = True
 
     async def _journal(self, numbers: Iterable[str], change: Callable[[Sale], SendStatus | None]) -> None:
         await asyncio.to_thread(self.repo.update_statuses, list(numbers), change)
@@ -401,13 +410,24 @@ class Sender:
     # ------------------------------------------------------------------------------------------- sending
 
     async def _send_round(self, sales: list[Sale]) -> None:
+        """Technical corrections always online (KSeF takes ``hashOfCorrectedInvoice`` only there); the rest online
+        when few (each invoice with its own ``offlineMode``), else in batch packages, offline invoices in their
+        own sessions (``offlineMode`` is the session's there)."""
+        corrections = [sale for sale in sales if _technical_correction(sale) is not None]
+        if corrections:
+            await self._send_online(corrections)
+        sales = [sale for sale in sales if _technical_correction(sale) is None]
+        if not sales:
+            return
         mode = self.options.mode
         if mode is SendMode.ONLINE or (mode is SendMode.AUTO and len(sales) < self.options.batch_from):
             await self._send_online(sales)
             return
         size = max(1, self.options.batch_max)
-        for start in range(0, len(sales), size):
-            await self._send_batch(sales[start : start + size])
+        for offline in (False, True):
+            group = [sale for sale in sales if (sale.record.offline is not None) is offline]
+            for start in range(0, len(group), size):
+                await self._send_batch(group[start : start + size], offline=offline)
 
     def _read_xml(self, sale: Sale) -> bytes:
         path = self.xml_root / sale.record.xml_path
@@ -457,7 +477,13 @@ class Sender:
             await self._journal([number], self._sending("online", session.reference))
             self._online_used = True  # from here KSeF may hold an invoice of this session: close it at the end
             try:
-                reference = await send_invoice(self.api, session, xml)
+                reference = await send_invoice(
+                    self.api,
+                    session,
+                    xml,
+                    offline=sale.record.offline is not None,
+                    hash_of_corrected=_technical_correction(sale),
+                )
             except (ServerError, TransportFailure) as exc:
                 self._trouble(exc)
                 continue  # unknown: stays "sending" in this session; settle() looks it up by hash
@@ -495,7 +521,7 @@ class Sender:
 
         return change
 
-    async def _send_batch(self, sales: list[Sale]) -> None:
+    async def _send_batch(self, sales: list[Sale], *, offline: bool = False) -> None:
         good, _bad = await asyncio.to_thread(self._unreadable, sales)
         if not good:
             return
@@ -505,7 +531,7 @@ class Sender:
         package = await asyncio.to_thread(prepare_batch, files)
         await self._journal(numbers, self._sending("batch", None))
         try:
-            session = await open_batch_session(self.api, package)
+            session = await open_batch_session(self.api, package, offline=offline)
         except (ServerError, TransportFailure, RateLimited) as exc:
             self._trouble(exc)
             await self._journal(numbers, self._requeue())  # never closed, so never processed
@@ -702,6 +728,9 @@ class Sender:
         def change(sale: Sale) -> SendStatus:
             st = statuses[sale.record.number]
             base = replace(sale.status, updated_at=now, session_ref=reference, invoice_ref=st.reference)
+            if sale.record.offline is not None and (st.accepted or st.code == INVOICE_DUPLICATE):
+                # When KSeF took it: whether the offline deadline was met is judged by this day.
+                base = replace(base, extra={**base.extra, "sent_at": st.invoicing_date.isoformat()})
             if st.accepted:
                 return replace(
                     base,
@@ -722,7 +751,7 @@ class Sender:
                     error_code=st.code,
                     error_description=st.description,
                     error_details=st.details,
-                    extra={**sale.status.extra, "original_session": st.original_session or ""},
+                    extra={**base.extra, "original_session": st.original_session or ""},
                 )
             return replace(
                 base,
@@ -791,10 +820,27 @@ class Sender:
             status = sale.status
             if status.state is SendState.ACCEPTED:
                 (report.duplicates if status.duplicate else report.accepted).append(number)
+                if _late(sale):
+                    report.late.append(number)
             elif status.state is SendState.REJECTED:
                 report.rejected.append(number)
             else:
                 report.pending.append(number)
+
+
+def _technical_correction(sale: Sale) -> str | None:
+    """The rejected original's hash when ``sale`` is a technical correction (sent with it), else ``None``."""
+    offline = sale.record.offline
+    return None if offline is None else offline.corrected_hash
+
+
+def _late(sale: Sale) -> bool:
+    """An accepted offline invoice that reached KSeF after its deadline."""
+    offline = sale.record.offline
+    if offline is None or offline.deadline is None:
+        return False
+    sent = sent_day(sale)
+    return sent is not None and sent > offline.deadline
 
 
 def _with_invoice_ref(reference: str) -> Callable[[Sale], SendStatus]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ksef_tui.domain.booking import Period
+from ksef_tui.domain.offline import OfflineMode, Outage, OutageKind
 from ksef_tui.store.db import Store, StoreCorrupt
 from ksef_tui.store.index import Column, Value
 from ksef_tui.store.partitions import Doc, Month
@@ -58,6 +59,84 @@ def _moment(value: Any) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
 
+def _day_or_moment(value: Any) -> date | datetime:
+    text = str(value)
+    return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineIssue:
+    """How an invoice was issued outside KSeF (CERTS_OFFLINE.md §5): its mode, when, its two codes and its deadline.
+
+    ``kod1``/``kod2`` are the links over the exact bytes of the record's XML (KOD II signed with the company's
+    Offline KSeF certificate ``certificate_serial``); ``deadline`` is the last day to send it, from the mode, the
+    issue date and the ``outages`` known so far (``None`` while an outage it depends on has not ended), recomputed
+    when they change. A technical correction (the fixed XML of a rejected offline invoice) keeps the mode, the
+    issue time and the deadline; ``corrected_hash`` is then the rejected original's ``invoiceHash`` (what KSeF
+    links it to) and ``corrected_xml_path`` where the original's bytes stay."""
+
+    mode: OfflineMode
+    issued_at: datetime
+    kod1: str
+    kod2: str
+    certificate_serial: str
+    deadline: date | None
+    outages: tuple[Outage, ...] = ()
+    corrected_hash: str | None = None
+    corrected_xml_path: str | None = None
+
+    def __post_init__(self) -> None:
+        _aware("issued_at", self.issued_at)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "mode": self.mode.value,
+            "issued_at": self.issued_at.isoformat(),
+            "kod1": self.kod1,
+            "kod2": self.kod2,
+            "certificate_serial": self.certificate_serial,
+            "deadline": None if self.deadline is None else self.deadline.isoformat(),
+        }
+        if self.outages:
+            doc["outages"] = [
+                {
+                    "kind": o.kind.value,
+                    "start": o.start.isoformat(),
+                    "end": None if o.end is None else o.end.isoformat(),
+                }
+                for o in self.outages
+            ]
+        if self.corrected_hash is not None:
+            doc["corrected_hash"] = self.corrected_hash
+            doc["corrected_xml_path"] = self.corrected_xml_path
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> OfflineIssue:
+        deadline = doc.get("deadline")
+        outages = tuple(
+            Outage(
+                OutageKind(o["kind"]),
+                _day_or_moment(o["start"]),
+                None if o.get("end") is None else _day_or_moment(o["end"]),
+            )
+            for o in doc.get("outages", ())
+        )
+        corrected = doc.get("corrected_hash")
+        corrected_path = doc.get("corrected_xml_path")
+        return cls(
+            mode=OfflineMode(doc["mode"]),
+            issued_at=datetime.fromisoformat(str(doc["issued_at"])),
+            kod1=str(doc["kod1"]),
+            kod2=str(doc["kod2"]),
+            certificate_serial=str(doc["certificate_serial"]),
+            deadline=None if deadline is None else date.fromisoformat(str(deadline)),
+            outages=outages,
+            corrected_hash=None if corrected is None else str(corrected),
+            corrected_xml_path=None if corrected_path is None else str(corrected_path),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SaleRecord:
     """A sales invoice or correction as the register keeps it (the FA(3) XML it is sent as lives in a file)."""
@@ -78,12 +157,13 @@ class SaleRecord:
     invoice_hash: str  # base64 SHA-256, as KSeF states it (duplicates and reconciliation are by this)
     source: str  # "built" (entered in the app) | "imported" (FA(3) XML made elsewhere)
     created_at: datetime
+    offline: OfflineIssue | None = None  # issued outside KSeF (records from before issue 14 have no such field)
 
     def __post_init__(self) -> None:
         _aware("created_at", self.created_at)
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "number": self.number,
             "issue_date": self.issue_date.isoformat(),
             "customer_id": self.customer_id,
@@ -101,10 +181,14 @@ class SaleRecord:
             "source": self.source,
             "created_at": self.created_at.isoformat(),
         }
+        if self.offline is not None:  # left out otherwise: an online invoice's header is as it always was
+            doc["offline"] = self.offline.to_doc()
+        return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> SaleRecord:
         corrected = doc.get("corrected_number")
+        offline = doc.get("offline")
         return cls(
             number=str(doc["number"]),
             issue_date=date.fromisoformat(str(doc["issue_date"])),
@@ -122,6 +206,7 @@ class SaleRecord:
             invoice_hash=str(doc["invoice_hash"]),
             source=str(doc["source"]),
             created_at=datetime.fromisoformat(str(doc["created_at"])),
+            offline=None if offline is None else OfflineIssue.from_doc(offline),
         )
 
 
@@ -371,6 +456,43 @@ class SalesRepository:
             table = self.table
             table.refresh()
             return len(table.index)
+
+    def update_records(
+        self, numbers: Iterable[str], change: Callable[[Sale], tuple[SaleRecord, SendStatus | None] | None]
+    ) -> dict[str, Sale]:
+        """Read-modify-write of headers (and, when given, statuses) under the store's mutex: ``change`` gets each
+        invoice as stored now and returns its new header and status (``None`` status: the status stays; ``None``:
+        leave the invoice). The number and the issue month of a header never change. One write per month
+        touched; the changed invoices by number. Raises :class:`SaleNotFound`, ``ValueError`` for a header that
+        would move."""
+        with self._store.mutex:
+            table = self.table
+            table.refresh()
+            wanted = list(dict.fromkeys(numbers))
+            rows = [table.index.row_of(number) for number in wanted]
+            missing = [number for number, row in zip(wanted, rows, strict=True) if row is None]
+            if missing:
+                raise SaleNotFound(missing[0] if len(missing) == 1 else missing)
+            changed: dict[str, Sale] = {}
+            changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
+            for sale in table.sales(row for row in rows if row is not None):
+                outcome = change(sale)
+                if outcome is None:
+                    continue
+                record, status = outcome
+                number = sale.record.number
+                month = table.month_of(number)
+                if month is None or record.number != number or record.issue_date.isoformat()[:7] != month:
+                    raise ValueError(f"{number}: a header keeps its number and issue month")
+                docs, sides = changes.setdefault(month, ({}, {}))
+                docs[number] = record.to_doc()
+                if status is not None:
+                    sides.setdefault(STATE, {})[number] = status.to_doc()
+                changed[number] = Sale(record, status or sale.status)
+            if changes:
+                table.write(changes)
+                table.save_index()
+            return changed
 
     def set_status(self, number: str, status: SendStatus) -> None:
         """One invoice's new status: one write of its month's state file. Raises :class:`SaleNotFound`."""
