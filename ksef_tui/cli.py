@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
     from ksef_tui.fa.parse import ParsedInvoice
     from ksef_tui.services.purchase_sync import SyncResult
+    from ksef_tui.services.sales import ImportResult
     from ksef_tui.services.sending import SendReport
     from ksef_tui.services.workspace import Workspace
     from ksef_tui.settings import Settings
     from ksef_tui.store.purchases import PurchaseRecord
+    from ksef_tui.store.sales import Sale
     from ksef_tui.ui.app import KsefApp
 
 EXIT_OK = 0
@@ -591,16 +593,126 @@ def cmd_sales_import(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     profile = workspace.profile(args.profile)
+    if args.offline is not None:
+        return _sales_import_offline(args, workspace, profile)
+    if args.outage_start is not None or args.outage_end is not None or args.offline_cert is not None:
+        raise UserError("sales.offline_options_alone", category=Category.INPUT)
     with workspace.open_store(profile) as store:
         result = import_invoices(
             SalesRepository(store), sales_xml_root(store.path), profile, [Path(f) for f in args.files]
         )
+    return _import_outcome(result)
+
+
+def _import_outcome(result: ImportResult) -> int:
     for path, error in result.refused:
         print(t("sales.import.refused", path=path, message=error.message()), file=sys.stderr)
     print(t("sales.import.done", count=len(result.imported)))
     if not result.refused:
         return EXIT_OK
     return max(EXIT_CODES[error.category] for _, error in result.refused)
+
+
+def _sales_import_offline(args: argparse.Namespace, workspace: Workspace, profile: Profile) -> int:
+    """``sales import --offline MODE``: the outage (offline, emergency) from the command line, as KSeF announced it
+    (services.availability will supply Latarnia's; until then the user gives it, and a deadline waiting for an
+    outage's end is set by ``sales outage`` once the end is announced)."""
+    from ksef_tui.fa.kod2 import CERTIFICATE_LABEL
+    from ksef_tui.fa.qr import qr_label
+    from ksef_tui.services import offline
+    from ksef_tui.services.sales import sales_xml_root
+    from ksef_tui.store.sales import SalesRepository
+
+    mode = offline.parse_mode(args.offline)
+    outages = []
+    if args.outage_start is not None:
+        end = None if args.outage_end is None else offline.parse_moment(args.outage_end)
+        outages.append(offline.outage_of_mode(mode, offline.parse_moment(args.outage_start), end))
+    elif args.outage_end is not None:
+        raise UserError("sales.outage_end_alone", category=Category.INPUT)
+    offline.check_outages(mode, outages)
+    signer = offline.offline_signer(workspace, profile, credential=args.offline_cert)
+    with workspace.open_store(profile) as store:
+        repo = SalesRepository(store)
+        result = offline.import_offline(
+            repo, sales_xml_root(store.path), profile, [Path(f) for f in args.files], mode=mode, signer=signer,
+            outages=outages,
+        )  # fmt: skip
+        sales = [repo.get(number) for number in result.imported]
+    for sale in sales:
+        if sale is None or sale.record.offline is None:
+            continue
+        issue = sale.record.offline
+        status = offline.deadline_of(sale)
+        words = offline.deadline_text(status) if status is not None else ""
+        print(
+            t("offline.issued", number=sale.record.number, mode=t(f"offline.mode.{issue.mode.value}"), deadline=words)
+        )
+        print(t("offline.kod1", label=qr_label(None), url=issue.kod1))
+        print(t("offline.kod2", label=CERTIFICATE_LABEL, url=issue.kod2))
+    if result.imported:
+        print(t("offline.certificate_used", name=signer.credential, serial=signer.serial))
+    return _import_outcome(result)
+
+
+def cmd_sales_outage(args: argparse.Namespace) -> int:
+    from ksef_tui.services import offline
+    from ksef_tui.store.sales import SalesRepository
+
+    end = None if args.end is None else offline.parse_moment(args.end)
+    announced = offline.outage(args.kind, offline.parse_moment(args.start), end)
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    with workspace.open_store(profile) as store:
+        changes = offline.record_outages(SalesRepository(store), [announced])
+
+    def day(value: date | None) -> str:
+        return value.isoformat() if value is not None else t("offline.deadline_none")
+
+    if args.json:
+        rows = [{"number": c.number, "before": _iso(c.before), "after": _iso(c.after)} for c in changes]
+        print(json.dumps({"changed": rows}, ensure_ascii=False))
+        return EXIT_OK
+    for change in changes:
+        print(t("offline.deadline_changed", number=change.number, before=day(change.before), after=day(change.after)))
+    words = t(f"offline.outage.{announced.kind.value}") + f" {announced.start_day}–{day(announced.end_day)}"
+    print(t("offline.outage_recorded", outage=words, count=len(changes)))
+    return EXIT_OK
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def cmd_sales_correct_technical(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ksef_tui.services.offline import correct_and_send
+
+    workspace = _workspace(args)
+    profile = workspace.profile(args.profile)
+    sale, report = asyncio.run(
+        correct_and_send(
+            workspace, profile, args.number, Path(args.file), credential=args.offline_cert, send=not args.no_send
+        )
+    )
+    offline = sale.record.offline
+    corrected = offline.corrected_hash if offline is not None else "-"
+    if not args.json:
+        print(t("offline.correct.saved", number=sale.record.number, hash=corrected))
+    if report is None:
+        if args.json:
+            print(json.dumps({"number": sale.record.number, "hash_of_corrected": corrected, "sent": None}))
+        else:
+            print(t("offline.correct.queued", number=sale.record.number))
+        return EXIT_OK
+    if args.json:
+        print(json.dumps({"number": sale.record.number, "hash_of_corrected": corrected, "sent": report.to_json()},
+                         ensure_ascii=False))  # fmt: skip
+    else:
+        for line in send_summary(workspace, profile, report):
+            print(line)
+    return _send_exit(report, [sale.record.number])
 
 
 def cmd_sales_list(args: argparse.Namespace) -> int:
@@ -615,7 +727,7 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
     with workspace.open_store(profile, read_only=True) as store:
         sales = list_sales(SalesRepository(store), period, state)
     if args.json:
-        print(json.dumps([sale_json(s) for s in sales], ensure_ascii=False))
+        print(json.dumps([sale_json(s, profile=profile) for s in sales], ensure_ascii=False))
         return EXIT_OK
     if not sales:
         print(t("sales.none", period=args.period or "-"))
@@ -647,7 +759,32 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
         for r in rows
     ]
     _print_table(table, right=(3,))
+    _offline_deadlines(sales)
     return EXIT_OK
+
+
+def _offline_deadlines(sales: list[Sale]) -> None:
+    """Under the register: each unsent offline invoice with its deadline in words (the ones due or overdue also
+    on stderr, for cron mail)."""
+    from ksef_tui.services.offline import deadline_of, deadline_text
+
+    lines: list[tuple[str, bool]] = []
+    for sale in sales:
+        status = deadline_of(sale)
+        offline = sale.record.offline
+        if status is None or offline is None:
+            continue
+        words = t(f"offline.mode.{offline.mode.value}")
+        line = t("offline.pending_line", number=sale.record.number, mode=words, deadline=deadline_text(status))
+        lines.append((line, status.warning))
+    if not lines:
+        return
+    print()
+    print(t("offline.pending_header"))
+    for line, warning in lines:
+        print(f"  {line}")
+        if warning:
+            _warn(line)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -700,6 +837,10 @@ def cmd_send(args: argparse.Namespace) -> int:
     else:
         for line in send_summary(workspace, profile, report):
             print(line)
+    return _send_exit(report, numbers)
+
+
+def _send_exit(report: SendReport, numbers: list[str] | None) -> int:
     if report.pending and report.trouble:
         _warn(t("send.trouble", reason=report.trouble))
     if report.rejected:
@@ -749,6 +890,8 @@ def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> 
             lines.append(t(key, count=len(items)))
     if report.reconciled:
         lines.append(t("send.summary.reconciled", count=report.reconciled))
+    if report.late:
+        lines.append(t("send.summary.late", count=len(report.late), numbers=", ".join(report.late)))
     if report.upo_saved:
         lines.append(t("send.summary.upo", count=report.upo_saved))
     if report.mail_sent or report.mail_failed:
@@ -980,6 +1123,32 @@ def build_parser() -> argparse.ArgumentParser:
     simport = sale_commands.add_parser("import", help=t("cli.sales.import"))
     simport.add_argument("files", nargs="+", metavar="FILE")
     simport.add_argument("--profile")
+    simport.add_argument("--offline", metavar="MODE", choices=("offline24", "offline", "emergency"),
+                         help=t("cli.sales.offline"))  # fmt: skip
+    simport.add_argument("--outage-start", metavar="YYYY-MM-DD", help=t("cli.sales.outage_start"))
+    simport.add_argument("--outage-end", metavar="YYYY-MM-DD", help=t("cli.sales.outage_end"))
+    simport.add_argument("--offline-cert", metavar="NAME", help=t("cli.sales.offline_cert"))
+    secret_options(simport)
+
+    soutage = sale_commands.add_parser("outage", help=t("cli.sales.outage"))
+    soutage.add_argument(
+        "--kind", required=True, choices=("unavailability", "failure"), help=t("cli.sales.outage_kind")
+    )
+    soutage.add_argument("--start", required=True, metavar="YYYY-MM-DD", help=t("cli.sales.outage_start"))
+    soutage.add_argument("--end", metavar="YYYY-MM-DD", help=t("cli.sales.outage_end"))
+    soutage.add_argument("--profile")
+    soutage.add_argument("--json", action="store_true")
+    soutage.set_defaults(handler=cmd_sales_outage)
+
+    scorrect = sale_commands.add_parser("correct-technical", help=t("cli.sales.correct_technical"))
+    scorrect.add_argument("number", metavar="NUMBER")
+    scorrect.add_argument("file", metavar="FILE")
+    scorrect.add_argument("--profile")
+    scorrect.add_argument("--offline-cert", metavar="NAME", help=t("cli.sales.offline_cert"))
+    scorrect.add_argument("--no-send", action="store_true", help=t("cli.sales.no_send"))
+    scorrect.add_argument("--json", action="store_true")
+    secret_options(scorrect)
+    scorrect.set_defaults(handler=cmd_sales_correct_technical)
     simport.set_defaults(handler=cmd_sales_import)
     slist = sale_commands.add_parser("list", help=t("cli.sales.list"))
     slist.add_argument("--profile")
