@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ksef_tui.domain.booking import Period, warsaw_date
 from ksef_tui.domain.money import ZERO, format_amount, q2
@@ -19,6 +19,9 @@ from ksef_tui.i18n import language, t
 from ksef_tui.services.booking import category_label, kind_label, parse_period, plain_text
 from ksef_tui.store.index import ColumnIndex
 from ksef_tui.store.purchases import PurchaseRecord, PurchaseRepository, select
+
+if TYPE_CHECKING:
+    from ksef_tui.store.db import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,16 @@ class PurchaseBrowser:
         self._corrected: tuple[int, frozenset[str]] | None = None
         self._last: tuple[tuple[object, ...], str, list[int]] | None = None
         self._sorts: dict[tuple[str, bool], tuple[object, list[int]]] = {}
+
+    @classmethod
+    def of_store(cls, store: Store) -> PurchaseBrowser:
+        """A browser over the purchases of an open ``store`` (blocking: opening the repository reads its index)."""
+        return cls(PurchaseRepository(store))
+
+    @property
+    def repository(self) -> PurchaseRepository:
+        """The purchases it browses (for a service that reads the same store: the register export)."""
+        return self._repo
 
     @property
     def _index(self) -> ColumnIndex:

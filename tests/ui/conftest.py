@@ -32,6 +32,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     monkeypatch.delenv("KSEF_TUI_SECRET_BACKEND", raising=False)
+    # The app looks at KSeF's availability (Latarnia) after its first frame: a test/prod profile would reach for
+    # MF's real host, an in-process simulator's Latarnia would take a place in a test's own transport. The tests
+    # of availability turn it back on.
+    monkeypatch.setenv("KSEF_TUI_LATARNIA", "off")
     return tmp_path
 
 

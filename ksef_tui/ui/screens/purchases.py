@@ -331,7 +331,6 @@ class PurchasesScreen(Screen[None]):
         """Open the company's store read-only and read its index (blocking); a company with no store yet lists
         nothing until the import made one."""
         from ksef_tui.services.workspace import StoreUnavailable
-        from ksef_tui.store.purchases import PurchaseRepository
 
         workspace = self.ksef_app.workspace
         store: Store | None = None
@@ -339,7 +338,7 @@ class PurchasesScreen(Screen[None]):
         try:
             if workspace.store_path(profile).exists():
                 store = workspace.store(profile, read_only=True)
-                browser = PurchaseBrowser(PurchaseRepository(store))
+                browser = PurchaseBrowser.of_store(store)
                 browser.order()  # the index read and sorted here, not on the UI thread
         except StoreUnavailable:
             store, browser = None, None
@@ -890,12 +889,11 @@ class PurchasesScreen(Screen[None]):
 
         from ksef_tui.services.booking import export_register
         from ksef_tui.services.files import app_directories, check_output, write_output
-        from ksef_tui.store.purchases import PurchaseRepository
 
         out = Path(where).expanduser()
         check_output(out, protected=app_directories())
-        store = self.store
-        if store is None:
+        browser = self.browser
+        if browser is None:
             raise UserError("purchases.export.no_store")
         last = [0.0]
 
@@ -908,7 +906,7 @@ class PurchasesScreen(Screen[None]):
         def write(path: Path, data: bytes) -> None:
             write_output(path, data, protected=app_directories())
 
-        count = export_register(PurchaseRepository(store), period, out, write=write, progress=progress)
+        count = export_register(browser.repository, period, out, write=write, progress=progress)
         self.app.call_from_thread(self._exported, count, str(out))
 
     def on_purchases_screen_export_progressed(self, message: ExportProgressed) -> None:
