@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.screen import Screen
 from textual.theme import Theme
@@ -69,6 +69,9 @@ KSEF_LIGHT = Theme(
 DEFAULT_THEME = KSEF_DARK.name
 #: Seconds between looks at KSeF's availability (the network only every few minutes or after a failed call).
 AVAILABILITY_TICK = 30.0
+
+#: Keys Textual shows as symbols, in the words the ASCII glyph set uses instead.
+ASCII_KEYS = {"enter": "enter", "up": "up", "down": "down", "left": "left", "right": "right", "escape": "esc"}
 
 #: Screens by mode name, with the i18n key of their name in the palette and the binding that opens them.
 SCREENS: dict[str, tuple[str, str]] = {
@@ -162,6 +165,14 @@ class KsefApp(App[int]):
                 else b
                 for b in bindings
             ]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A key as the footer and the palette show it; with the ASCII glyph set, Textual's symbols (⏎ for enter,
+        arrows) in words, so a terminal without them shows every key."""
+        shown = super().get_key_display(binding)
+        if self.settings.ascii and not shown.isascii():
+            return ASCII_KEYS.get(binding.key.split(",")[0], binding.key.split(",")[0])
+        return shown
 
     # ------------------------------------------------------------------------------------------- start
 

@@ -121,7 +121,14 @@ class PurchasesScreen(Screen[None]):
     CSS_PATH = "../styles/purchases.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "book", "bind.purchases.book", id="purchases.book", tooltip="bind.purchases.book.help"),
-        Binding("u", "unbook", "bind.purchases.unbook", id="purchases.unbook", tooltip="bind.purchases.unbook.help"),
+        Binding(  # off the footer (the Polish one overflowed at 120 columns); in the palette with its keys
+            "u",
+            "unbook",
+            "bind.purchases.unbook",
+            id="purchases.unbook",
+            show=False,
+            tooltip="bind.purchases.unbook.help",
+        ),
         Binding("space", "mark", "bind.purchases.mark", id="purchases.mark", tooltip="bind.purchases.mark.help"),
         Binding("e", "export", "bind.purchases.export", id="purchases.export", tooltip="bind.purchases.export.help"),
         Binding(
