@@ -129,13 +129,11 @@ def add_invoice(state: SimState, request: Request, raw: bytes) -> Response:
     if not verdict.ok:
         raise AdminError("invalid invoice: " + "; ".join(verdict.details[:5]))
     now = state.now()
+    reference = state.new_reference(ReferenceType.ONLINE_SESSION)
     stored = state.invoices.store(
-        xml,
-        invoicing=now,
-        acquisition=now,
-        permanent_storage=now + timedelta(seconds=delay),
-        session_ref=state.new_reference(ReferenceType.ONLINE_SESSION),
+        xml, invoicing=now, acquisition=now, permanent_storage=now + timedelta(seconds=delay), session_ref=reference
     )
+    state.sessions.sent_elsewhere(stored, reference)
     return json_response(
         {
             "ksefNumber": stored.ksef_number,

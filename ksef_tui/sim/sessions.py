@@ -207,6 +207,47 @@ class SessionBook(Book[Session]):
         self._pending.append(inv)
         return inv
 
+    def sent_elsewhere(self, stored: StoredInvoice, reference: str) -> Session:
+        """The finished online session in which another program sent ``stored`` (the demo API's "invoice issued
+        elsewhere"): closed, the invoice accepted with its UPO, so a client told of a duplicate (440, which names
+        this session) can fetch the original's UPO as it would from KSeF."""
+        at = stored.acquisition
+        session = Session(
+            reference=reference,
+            context_nip=stored.facts.seller_nip,
+            auth_ref="",
+            token_ref=None,
+            created=at,
+            updated=at,
+            valid_until=at,
+            form=stored.form,
+            key=None,
+            iv=b"",
+            status=200,
+            closed_at=at,
+            final_at=at,
+        )
+        inv = SessionInvoice(
+            ordinal=1,
+            reference=self.core.new_reference(ReferenceType.SESSION_INVOICE, at),
+            session_ref=reference,
+            received=at,
+            invoice_hash=stored.invoice_hash,
+            invoice_size=len(stored.xml),
+            content=b"",
+            offline_mode=False,
+            queue_until=at,
+            done_at=at,
+            status=200,
+            invoice_number=stored.facts.invoice_number,
+            stored=stored,
+        )
+        inv.upo = self._upo(session, [stored])
+        session.invoices.append(inv)
+        session.upo_pages.append(UpoPage(self.core.new_reference(ReferenceType.UPO, at), self._upo(session, [stored])))
+        self._records[reference] = session
+        return session
+
     def close(self, session: Session) -> None:
         """Online: 170 now, the final status after ``session_close_delay``; batch: 150 (processing)."""
         now = self.core.now()

@@ -285,3 +285,23 @@ def test_invoice_status_progression(make_client: Callable[..., Api]) -> None:
     client.sim.advance(30)
     final = session.invoice_status(ref)
     assert final["status"]["code"] == 200 and final["ksefNumber"]
+
+
+def test_an_invoice_sent_by_another_program_is_a_duplicate_whose_upo_can_be_fetched(
+    api: Api, full_login: dict[str, str]
+) -> None:
+    """The demo API's "issued elsewhere" invoice lives in a finished session of its own, as one sent by another
+    program would: the 440 names that session, and the original's UPO is there (the sandbox's duplicate)."""
+    xml = unique_invoice()
+    elsewhere = api.admin("POST", "/invoices", content=xml, headers={"content-type": "application/xml"}).json()
+    session = open_session(api, full_login["access"])
+    dup = session.wait_invoice(session.send(xml).json()["referenceNumber"])
+    assert dup["status"]["code"] == 440
+    original = dup["status"]["extensions"]["originalSessionReferenceNumber"]
+    assert dup["status"]["extensions"]["originalKsefNumber"] == elsewhere["ksefNumber"]
+    path = f"/sessions/{original}/invoices/ksef/{elsewhere['ksefNumber']}/upo"
+    upo = api.call("GET", path, token=full_login["access"])
+    assert upo.status_code == 200, upo.text
+    assert elsewhere["ksefNumber"].encode() in upo.content
+    status = api.call("GET", f"/sessions/{original}", token=full_login["access"]).json()
+    assert status["status"]["code"] == 200 and status["successfulInvoiceCount"] == 1
