@@ -491,8 +491,7 @@ def _latarnia_url(profile: Profile) -> str | None:
 def _transport(workspace: Workspace, profile: Profile) -> httpx.AsyncBaseTransport | None:
     """The transport the workspace gives the profile's KSeF (an in-process simulator's): Latarnia and the probe
     go the same way as every KSeF call."""
-    transport: httpx.AsyncBaseTransport | None = workspace._transport(profile)
-    return transport
+    return workspace.transport_for(profile)
 
 
 async def _ask_latarnia(

@@ -277,6 +277,12 @@ class Workspace:
         """A company's local data (store, invoice XML, bookings): keyed by environment + NIP, not by name."""
         return paths.data_dir() / "companies" / profile.company_key
 
+    def transport_for(self, profile: Profile) -> httpx.AsyncBaseTransport | None:
+        """The transport serving ``profile``'s KSeF in-process (the sandbox's simulator, tests), or ``None`` for
+        the network: whatever else talks to that KSeF's side (Latarnia, a probe) goes the same way."""
+        transport: httpx.AsyncBaseTransport | None = self._transport(profile)
+        return transport
+
     def store_path(self, profile: Profile) -> Path:
         return self.company_dir(profile) / "store.json"
 
