@@ -405,27 +405,13 @@ def correct_technically(
     invoice must be an offline one KSeF rejected for a technical reason. Its mode, issue time and deadline stay;
     KOD I and KOD II are made over the new bytes; ``corrected_hash`` is the rejected original's hash (of the first
     rejected original when a correction was itself rejected), which the send gives KSeF."""
-    from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
-    from ksef_tui.fa.validate import Schema, validate_bytes
-    from ksef_tui.services.files import read_input
-    from ksef_tui.services.sales import SaleRefused
+    from ksef_tui.services.sales import read_own_invoice
 
     sale = repo.get(number)
     if sale is None:
         raise UserError("send.unknown_invoice", number=number, category=Category.INPUT)
     refusal_of_invoice(sale)
-    data = read_input(path)
-    error = validate_bytes(data, expect=Schema.FA3).error()
-    if error is not None:
-        raise error
-    try:
-        parsed = parse_invoice(data)
-    except InvoiceParseError as exc:
-        raise SaleRefused("sales.import.unreadable", path=path, detail=exc.message()) from None
-    if parsed.seller.id != profile.nip:
-        raise SaleRefused(
-            "sales.import.seller", number=parsed.number, found=parsed.seller.id or "-", expected=profile.nip
-        )
+    data, parsed = read_own_invoice(path, profile)
     if parsed.number != number:
         raise NotCorrectable("offline.correct.other_number", path=path, found=parsed.number, number=number)
     if parsed.issue_date != sale.record.issue_date:

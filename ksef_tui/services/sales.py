@@ -59,6 +59,29 @@ def sales_xml_root(store_path: Path) -> Path:
     return store_path.with_name("sales-xml")
 
 
+def read_own_invoice(path: Path, profile: Profile) -> tuple[bytes, ParsedInvoice]:
+    """The bytes of an FA(3) file of ``profile``'s company and what they say (blocking): refused with the
+    validator's findings when it is not a valid FA(3), :class:`SaleRefused` when it cannot be read or its seller
+    is another NIP. Imports and technical corrections take their files through here."""
+    from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
+    from ksef_tui.fa.validate import Schema, validate_bytes
+    from ksef_tui.services.files import read_input
+
+    data = read_input(path)
+    error = validate_bytes(data, expect=Schema.FA3).error()
+    if error is not None:
+        raise error
+    try:
+        parsed = parse_invoice(data)
+    except InvoiceParseError as exc:
+        raise SaleRefused("sales.import.unreadable", path=path, detail=exc.message()) from None
+    if parsed.seller.id != profile.nip:
+        raise SaleRefused(
+            "sales.import.seller", number=parsed.number, found=parsed.seller.id or "-", expected=profile.nip
+        )
+    return data, parsed
+
+
 def import_invoices(
     repo: SalesRepository,
     xml_root: Path,
@@ -72,28 +95,13 @@ def import_invoices(
     valid FA(3) (the validator's findings otherwise), sold by the profile's NIP and numbered as no invoice of
     the register (nor another file of this import) is. The others are imported all the same. Each file's bytes
     are kept exactly as read; ``mark`` (an offline issue) sees them with their record and may refuse the file."""
-    from ksef_tui.fa.parse import InvoiceParseError, parse_invoice
-    from ksef_tui.fa.validate import Schema, validate_bytes
-    from ksef_tui.services.files import read_input
-
     known = set(repo.numbers())
     accepted: list[tuple[SaleRecord, bytes]] = []
     refused: list[tuple[Path, UserError]] = []
     now = clock()
     for path in paths:
         try:
-            data = read_input(path)
-            error = validate_bytes(data, expect=Schema.FA3).error()
-            if error is not None:
-                raise error
-            try:
-                parsed = parse_invoice(data)
-            except InvoiceParseError as exc:
-                raise SaleRefused("sales.import.unreadable", path=path, detail=exc.message()) from None
-            if parsed.seller.id != profile.nip:
-                raise SaleRefused(
-                    "sales.import.seller", number=parsed.number, found=parsed.seller.id or "-", expected=profile.nip
-                )
+            data, parsed = read_own_invoice(path, profile)
             if parsed.number in known:
                 raise SaleRefused("sales.import.exists", number=parsed.number)
             record = _record(parsed, data, "imported", now)

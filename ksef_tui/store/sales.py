@@ -377,6 +377,16 @@ def _sale(doc: Doc, status: Doc | None, path: Path) -> Sale:
         raise StoreCorrupt(path, f"{doc.get(KEY)}: {type(exc).__name__}: {exc}") from None
 
 
+def _rows_of(table: SaleTable, numbers: Iterable[str]) -> list[int]:
+    """The index rows of ``numbers`` (each once, in order); :class:`SaleNotFound` naming the unknown ones."""
+    wanted = list(dict.fromkeys(numbers))
+    rows = [table.index.row_of(number) for number in wanted]
+    missing = [number for number, row in zip(wanted, rows, strict=True) if row is None]
+    if missing:
+        raise SaleNotFound(missing[0] if len(missing) == 1 else missing)
+    return [row for row in rows if row is not None]
+
+
 class SalesRepository:
     """The sales register: reads answered by the index and the months it names; a status change rewrites one
     month's state file."""
@@ -468,14 +478,10 @@ class SalesRepository:
         with self._store.mutex:
             table = self.table
             table.refresh()
-            wanted = list(dict.fromkeys(numbers))
-            rows = [table.index.row_of(number) for number in wanted]
-            missing = [number for number, row in zip(wanted, rows, strict=True) if row is None]
-            if missing:
-                raise SaleNotFound(missing[0] if len(missing) == 1 else missing)
+            rows = _rows_of(table, numbers)
             changed: dict[str, Sale] = {}
             changes: dict[str, tuple[dict[str, Doc], dict[str, dict[str, Doc | None]]]] = {}
-            for sale in table.sales(row for row in rows if row is not None):
+            for sale in table.sales(rows):
                 outcome = change(sale)
                 if outcome is None:
                     continue
@@ -525,13 +531,9 @@ class SalesRepository:
         with self._store.mutex:
             table = self.table
             table.refresh()
-            wanted = list(dict.fromkeys(numbers))
-            rows = [table.index.row_of(number) for number in wanted]
-            missing = [number for number, row in zip(wanted, rows, strict=True) if row is None]
-            if missing:
-                raise SaleNotFound(missing[0] if len(missing) == 1 else missing)
+            rows = _rows_of(table, numbers)
             changed: dict[str, SendStatus] = {}
-            for sale in table.sales(row for row in rows if row is not None):
+            for sale in table.sales(rows):
                 status = change(sale)
                 if status is not None:
                     changed[sale.record.number] = status
