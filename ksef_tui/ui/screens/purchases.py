@@ -252,6 +252,7 @@ class PurchasesScreen(Screen[None]):
         self._retry: Timer | None = None
         self._told_busy = False
         self._leaving = False
+        self._loading = False  # a read of the store is under way (its Loaded not handled yet)
 
     @property
     def ksef_app(self) -> KsefApp:
@@ -260,6 +261,10 @@ class PurchasesScreen(Screen[None]):
     # ------------------------------------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
+        profile = self.ksef_app.profile
+        if profile is not None:  # the store read from now, in a thread, while the screen is built and styled
+            self._profile_key = profile.company_key
+            self._start_load(profile, sync_after=True)
         yield CompanyHeader()
         with Vertical(id="purchases-body"):
             yield Static(t("screen.purchases"), classes="screen-title")
@@ -329,9 +334,13 @@ class PurchasesScreen(Screen[None]):
         self._close_store()
         self.query_one(PurchaseTable).marked.clear()
         self.query_one(PurchaseTable).show(None, [])
-        self._load(profile, sync_after=True)
+        self._start_load(profile, sync_after=True)
 
     # ------------------------------------------------------------------------------------------ loading
+
+    def _start_load(self, profile: Profile, *, sync_after: bool = False) -> None:
+        self._loading = True  # until its Loaded is handled: an import done meanwhile need not read the store again
+        self._load(profile, sync_after)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="purchases: open the store")
     def _load(self, profile: Profile, sync_after: bool = False) -> None:
@@ -363,6 +372,7 @@ class PurchasesScreen(Screen[None]):
         if self.store is not None and self.store is not message.store:
             self.store.close()
         self.store, self.browser = message.store, message.browser
+        self._loading = False
         self._settling.clear()  # what was written is in the store read now
         self.query_one(PurchaseTable).waiting = self._waiting_numbers()
         self.query_one(PurchaseTable).forget()
@@ -496,7 +506,7 @@ class PurchasesScreen(Screen[None]):
         for warning in outcome.warnings:
             self.notify(warning, severity="warning", timeout=10)
         app.refresh_company()
-        if outcome.result.new or outcome.result.updated or self.browser is None:
+        if outcome.result.new or outcome.result.updated or (self.browser is None and not self._loading):
             self._reload(profile)
 
     def _outcome_text(self, outcome: SyncOutcome) -> str:
@@ -519,7 +529,7 @@ class PurchasesScreen(Screen[None]):
         """After an import or a booking: the read-only store takes in what the writer saved."""
         browser = self.browser
         if browser is None:
-            self.app.call_from_thread(self._load, profile)
+            self.app.call_from_thread(self._start_load, profile)
             return
         try:
             browser.refresh()
@@ -931,6 +941,8 @@ class PurchasesScreen(Screen[None]):
             return
         group = event.worker.group
         problem = _problem(event.worker.error)
+        if group == LOAD_GROUP:
+            self._loading = False
         if group == EXPORT_GROUP:
             self.query_one("#purchases-export", ProgressBar).display = False
         if group == BOOK_GROUP:
