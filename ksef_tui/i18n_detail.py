@@ -18,7 +18,6 @@ PL_DETAIL: dict[str, str] = {
     "bind.detail.save_html": "Zapisz wizualizację (HTML)",
     "bind.detail.save_xml": "Zapisz XML",
     "bind.detail.save_upo": "Zapisz UPO",
-    "bind.detail.save_cancel": "Anuluj",
     "bind.detail.refresh": "Odśwież",
     # --- sections and labels
     "detail.seller": "Sprzedawca",
@@ -105,7 +104,6 @@ PL_DETAIL: dict[str, str] = {
     "detail.save.title.html": "Zapisz wizualizację (HTML)",
     "detail.save.title.xml": "Zapisz XML faktury",
     "detail.save.title.upo": "Zapisz UPO",
-    "detail.save.prompt": "Ścieżka nowego pliku (istniejący plik nie zostanie nadpisany):",
     "detail.save.no_path": "Podaj ścieżkę pliku.",
     "detail.save.exists": "Plik {path} już istnieje; wybierz inną nazwę.",
     "detail.saved": "Zapisano: {path}",
@@ -125,7 +123,6 @@ EN_DETAIL: dict[str, str] = {
     "bind.detail.save_html": "Save visualisation (HTML)",
     "bind.detail.save_xml": "Save XML",
     "bind.detail.save_upo": "Save UPO",
-    "bind.detail.save_cancel": "Cancel",
     "bind.detail.refresh": "Refresh",
     # --- sections and labels
     "detail.seller": "Seller",
@@ -212,7 +209,6 @@ EN_DETAIL: dict[str, str] = {
     "detail.save.title.html": "Save visualisation (HTML)",
     "detail.save.title.xml": "Save the invoice XML",
     "detail.save.title.upo": "Save UPO",
-    "detail.save.prompt": "Path of a new file (an existing file is never overwritten):",
     "detail.save.no_path": "Enter a file path.",
     "detail.save.exists": "The file {path} already exists; choose another name.",
     "detail.saved": "Saved: {path}",

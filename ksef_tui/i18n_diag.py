@@ -110,8 +110,6 @@ PL_DIAG: dict[str, str] = {
     # --- copy and save
     "diag.copied": "Raport skopiowany do schowka (terminal musi pozwalać na OSC 52; w tmux: set-clipboard on).",
     "diag.save.title": "Zapisz raport diagnostyczny",
-    "diag.save.prompt": "Plik (istniejący plik nie zostanie nadpisany):",
-    "diag.save.ok": "Zapisz",
     "diag.saved": "Raport zapisany: {path}",
     "diag.save.no_path": "podaj nazwę pliku raportu",
     "diag.save.exists": "plik {path} już istnieje; raport nie nadpisuje plików",
@@ -237,8 +235,6 @@ EN_DIAG: dict[str, str] = {
     # --- copy and save
     "diag.copied": "Report copied to the clipboard (the terminal must allow OSC 52; in tmux: set-clipboard on).",
     "diag.save.title": "Save the diagnostics report",
-    "diag.save.prompt": "File (an existing file is never overwritten):",
-    "diag.save.ok": "Save",
     "diag.saved": "Report saved: {path}",
     "diag.save.no_path": "give the report a file name",
     "diag.save.exists": "the file {path} exists already; the report never overwrites a file",

@@ -152,6 +152,13 @@ PL_UI: dict[str, str] = {
     "wizard.connecting": "łączenie z KSeF…",
     "wizard.failed": "Nie zapisano: nie powiódł się krok „{step}”. Formularz został bez zmian.",
     "wizard.failed.other": "Nie zapisano. Formularz został bez zmian.",
+    # the save-to-a-file dialog (ui/widgets/save_dialog.py)
+    "savedlg.prompt": "Ścieżka nowego pliku (~ to katalog domowy); Enter zapisuje, Esc anuluje:",
+    "savedlg.rule": "Istniejący plik nigdy nie zostanie nadpisany: podaj nazwę, której jeszcze nie ma.",
+    "savedlg.no_path": "Podaj ścieżkę pliku.",
+    "savedlg.exists": "{path} już istnieje i nie zostanie nadpisany; podaj inną nazwę.",
+    "savedlg.no_folder": "Nie ma katalogu {path}.",
+    "savedlg.read_only": "Brak uprawnień do zapisu w katalogu {path}.",
     "wizard.saved": "Zapisano profil {name} (NIP {nip}). Uprawnienia: {permissions}. Możesz teraz importować faktury zakupu z KSeF i wysyłać do KSeF faktury sprzedaży. Poświadczenie jest w sejfie (odcisk {fp}).",
 }
 
@@ -290,5 +297,11 @@ EN_UI: dict[str, str] = {
     "wizard.connecting": "connecting to KSeF…",
     "wizard.failed": "Not saved: the step \u201c{step}\u201d failed. The form is unchanged.",
     "wizard.failed.other": "Not saved. The form is unchanged.",
+    "savedlg.prompt": "Path of a new file (~ is your home folder); Enter saves, Escape cancels:",
+    "savedlg.rule": "An existing file is never overwritten: give a name that is not there yet.",
+    "savedlg.no_path": "Enter a file path.",
+    "savedlg.exists": "{path} exists already and is never overwritten; choose another name.",
+    "savedlg.no_folder": "The folder {path} does not exist.",
+    "savedlg.read_only": "The folder {path} cannot be written to (permission denied).",
     "wizard.saved": "Saved the profile {name} (NIP {nip}). Permissions: {permissions}. You can now import purchase invoices from KSeF and send sales invoices to KSeF. The credential is in the vault (fingerprint {fp}).",
 }

@@ -30,11 +30,12 @@ from ksef_tui.services.verify import Step, Verification
 from ksef_tui.store.apilog import append_api_log
 from ksef_tui.ui.app import KsefApp
 from ksef_tui.ui.screens.api_log import ApiCallDialog, ApiLogScreen, ApiLogTable
-from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen, SaveReportDialog
+from ksef_tui.ui.screens.diagnostics import DiagnosticsScreen
+from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
 from ksef_tui.vault import Vault
 
 from ..conftest import Sim
-from .conftest import FIXED_NOW, add_token_profile, settle
+from .conftest import FIXED_NOW, add_token_profile, eventually, settle
 
 SIZE = (100, 30)
 S = TypeVar("S", bound=Screen[Any])
@@ -310,7 +311,8 @@ async def test_save_writes_a_new_file_and_never_overwrites_one(app_factory: Call
         await pilot.press("s")
         await pilot.pause()
         dialog = app.screen
-        assert isinstance(dialog, SaveReportDialog)
+        assert isinstance(dialog, SaveFileDialog)
+        assert dialog.title_text == "Save the diagnostics report"
         assert dialog.query_one(Input).value == "~/ksef-tui-report-20261130-100000.txt"
         await pilot.press("enter")
         await settle(pilot)
@@ -320,10 +322,15 @@ async def test_save_writes_a_new_file_and_never_overwrites_one(app_factory: Call
         target.write_text("kept", encoding="utf-8")
         await pilot.press("s")
         await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SaveFileDialog)
         await pilot.press("enter")
+        await eventually(lambda: "exists already" in dialog.problem, "the dialog refuses the existing file")
+        assert dialog.is_active  # still open for another name
+        await pilot.press("escape")
         await settle(pilot)
+        assert app.screen is screen
         assert target.read_text(encoding="utf-8") == "kept"
-        assert any("exists already" in n.message for n in app._notifications)
 
         await pilot.press("s")
         await pilot.pause()

@@ -24,11 +24,12 @@ from ksef_tui.services.workspace import Workspace
 from ksef_tui.settings import Settings
 from ksef_tui.store.sales import SalesRepository, SendState
 from ksef_tui.ui.app import KsefApp, make_app
-from ksef_tui.ui.screens.invoice_detail import InvoiceDetailScreen, SaveFileDialog
+from ksef_tui.ui.screens.invoice_detail import InvoiceDetailScreen
 from ksef_tui.ui.widgets.qr import QR_STYLE, QrCode, cells_to_modules
+from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
 from ksef_tui.vault import Vault
 
-from .conftest import FIXED_NOW, settle
+from .conftest import FIXED_NOW, eventually, settle
 
 TODAY = date(2026, 11, 30)
 #: The sandbox's first purchase correction (seed 1): sold 04.09.2026, it corrects an invoice from before the start.
@@ -170,23 +171,35 @@ async def test_xml_and_upo_are_saved_to_new_files_only(box: Sandbox, tmp_path: P
         assert view is not None and view.has_upo and view.ksef_number
         assert view.ksef_number in text_of(screen, "#detail-facts")
         target = tmp_path / "invoice.xml"
-        for attempt in range(2):
-            await pilot.press("x")
-            await pilot.pause()
-            assert isinstance(app.screen, SaveFileDialog)
-            path_input = app.screen.query_one("#detail-save-path", Input)
-            assert path_input.value == f"~/{view.file_stem}.xml"
-            path_input.value = str(target)
-            await pilot.press("enter")
-            await settle(pilot)
-            assert target.read_bytes() == view.xml
-            if attempt:  # the same path again: refused, the file untouched
-                assert any("already exists" in n.message for n in app._notifications)
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SaveFileDialog)
+        assert dialog.title_text == "Save the invoice XML"
+        path_input = dialog.query_one("#save-path", Input)
+        assert path_input.value == f"~/{view.file_stem}.xml"
+        path_input.value = str(target)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert target.read_bytes() == view.xml
+        target.write_bytes(b"kept")
+        await pilot.press("x")  # the same path again: refused in the dialog, the file untouched
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SaveFileDialog)
+        dialog.query_one("#save-path", Input).value = str(target)
+        await pilot.press("enter")
+        await eventually(lambda: "exists already" in dialog.problem, "the dialog refuses the existing file")
+        assert dialog.is_active
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert target.read_bytes() == b"kept"
         upo = tmp_path / "upo.xml"
         await pilot.press("u")
         await pilot.pause()
         assert isinstance(app.screen, SaveFileDialog)
-        app.screen.query_one("#detail-save-path", Input).value = str(upo)
+        app.screen.query_one("#save-path", Input).value = str(upo)
         await pilot.press("enter")
         await settle(pilot)
         assert view.ksef_number.encode() in upo.read_bytes()

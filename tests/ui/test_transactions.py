@@ -45,12 +45,13 @@ from ksef_tui.store.customers import CustomerBook
 from ksef_tui.store.sales import MailState, SalesRepository, SendState, SendStatus
 from ksef_tui.ui.app import KsefApp
 from ksef_tui.ui.screens.transactions import TransactionsScreen, skip_note
-from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog, SavePathDialog
+from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
+from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog
 from ksef_tui.ui.widgets.transactions_table import TransactionsTable
 
 from ..conftest import Sim
 from ..services.sending_kit import QUICK, sale_xml
-from .conftest import FIXED_NOW, add_token_profile, settle
+from .conftest import FIXED_NOW, add_token_profile, eventually, settle
 
 SIZE = (120, 34)
 FAST = SendOptions(poll_first=0.05, poll_max_delay=0.2, max_wait=30.0)
@@ -216,7 +217,7 @@ async def test_the_upo_is_saved_to_a_new_file_never_over_one(
         table = screen.query_one(TransactionsTable)
         ksef_number = cell(table, number, "ksef")
         await pilot.press("u")
-        dialog = await wait_for(pilot, SavePathDialog)
+        dialog = await wait_for(pilot, SaveFileDialog)
         assert dialog.query_one(Input).value == f"~/UPO-{ksef_number}.xml"
         await pilot.press("enter")
         await settle(pilot)
@@ -225,11 +226,14 @@ async def test_the_upo_is_saved_to_a_new_file_never_over_one(
         assert ksef_number.encode() in upo
         target.write_bytes(b"kept")
         await pilot.press("u")
-        await wait_for(pilot, SavePathDialog)
+        dialog = await wait_for(pilot, SaveFileDialog)
         await pilot.press("enter")
+        await eventually(lambda: "exists already" in dialog.problem, "the dialog refuses the existing file")
+        assert dialog.is_active  # still open, for another name
+        await pilot.press("escape")
         await settle(pilot)
+        assert app.screen is screen
         assert target.read_bytes() == b"kept"
-        assert any("exists already" in n.message for n in app._notifications)
 
 
 async def test_customers_filter_the_table_and_the_legend_explains_every_glyph(

@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from ksef_tui.errors import UserError
@@ -37,8 +37,11 @@ from ksef_tui.services.diagnostics import (
 )
 from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.widgets.header import CompanyHeader
+from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ksef_tui.domain.profile import Profile
     from ksef_tui.services.verify import Verification
     from ksef_tui.ui.app import KsefApp
@@ -65,35 +68,6 @@ def section_widgets(section: Section, width: int) -> list[Widget]:
             value.add_class(f"-{row.tone.value}")
         widgets.append(Horizontal(label, value, classes="diag-row"))
     return widgets
-
-
-class SaveReportDialog(ModalScreen[str | None]):
-    """Where to save the report: a path (``~`` allowed), prefilled with a new file in the home directory;
-    Enter saves, Escape cancels (``None``)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "bind.dialog.cancel", id="diagnostics.save-cancel"),
-    ]
-
-    def __init__(self, default: str) -> None:
-        super().__init__()
-        localize(self)
-        self.default = default
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="save-box") as box:
-            box.border_title = t("diag.save.title")
-            yield Label(t("diag.save.prompt"))
-            yield Input(value=self.default, id="save-path")
-        yield Footer()
-
-    @on(Input.Submitted, "#save-path")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class DiagnosticsScreen(Screen[None]):
@@ -208,11 +182,11 @@ class DiagnosticsScreen(Screen[None]):
             self.notify(t("diag.loading"))
             return
 
-        def chosen(where: str | None) -> None:
+        def chosen(where: Path | None) -> None:
             if where is not None:
-                self._save(text, where)
+                self._save(text, str(where))
 
-        self.app.push_screen(SaveReportDialog(default_report_path(self.ksef_app.clock())), chosen)
+        self.app.push_screen(SaveFileDialog(t("diag.save.title"), default_report_path(self.ksef_app.clock())), chosen)
 
     @work(thread=True, group=SAVE_GROUP, exit_on_error=False, description="diagnostics: save the report")
     def _save(self, text: str, where: str) -> None:

@@ -17,8 +17,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -38,8 +38,11 @@ from ksef_tui.services.invoice_view import (
 from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.qr import QrCode
+from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ksef_tui.domain.profile import Profile
     from ksef_tui.ui.app import KsefApp
 
@@ -52,36 +55,6 @@ def problem_text(error: BaseException | None) -> str:
         hint = error.hint()
         return error.message() + (f"\n{hint}" if hint else "")
     return f"{type(error).__name__}: {error}"
-
-
-class SaveFileDialog(ModalScreen[str | None]):
-    """Where to save: a path (``~`` allowed), prefilled with a new file in the home directory; Enter saves,
-    Escape cancels (``None``)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "bind.detail.save_cancel", id="detail.save_cancel"),
-    ]
-
-    def __init__(self, title: str, default: str) -> None:
-        super().__init__()
-        localize(self)
-        self.title_text = title
-        self.default = default
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="detail-save-box") as box:
-            box.border_title = self.title_text
-            yield Label(t("detail.save.prompt"))
-            yield Input(value=self.default, id="detail-save-path")
-        yield Footer()
-
-    @on(Input.Submitted, "#detail-save-path")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 def _facts(view: InvoiceView) -> Text:
@@ -315,9 +288,9 @@ class InvoiceDetailScreen(Screen[None]):
             self.notify(problem_text(error), severity="warning", timeout=8)
             return
 
-        def chosen(where: str | None) -> None:
+        def chosen(where: Path | None) -> None:
             if where is not None:
-                self._save(view, what, where)
+                self._save(view, what, str(where))
 
         self.app.push_screen(SaveFileDialog(t(f"detail.save.title.{what}"), default_path(view, what)), chosen)
 

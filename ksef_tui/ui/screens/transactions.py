@@ -45,7 +45,8 @@ from ksef_tui.services.transactions import (
 )
 from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.widgets.header import CompanyHeader
-from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog, SavePathDialog
+from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
+from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog
 from ksef_tui.ui.widgets.transactions_table import TransactionsTable, mail_word, status_glyph, status_word
 
 if TYPE_CHECKING:
@@ -379,11 +380,11 @@ class TransactionsScreen(Screen[None]):
         try:
             _number, data = await self.ksef_app.workspace.upo(profile, ksef_number)
             where = await self.app.push_screen_wait(
-                SavePathDialog(t("tx.upo.title", ksef=ksef_number), default_upo_path(ksef_number))
+                SaveFileDialog(t("tx.upo.title", ksef=ksef_number), default_upo_path(ksef_number))
             )
             if where is None:
                 return
-            path = await asyncio.to_thread(save_file, data, where)
+            path = await asyncio.to_thread(save_file, data, str(where))
         except UserError as exc:
             self.notify(exc.message(), severity="error", timeout=10)
             return

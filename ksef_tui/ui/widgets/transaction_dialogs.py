@@ -1,5 +1,6 @@
 """The customer transactions screen's dialogs: the send's confirmation (how many invoices and their gross total
-per currency), where to save a UPO (a new file, never over one), the legend of the status glyphs."""
+per currency) and the legend of the status glyphs. Where to save a UPO is the app's one save dialog
+(``ui.widgets.save_dialog``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 from ksef_tui.i18n import t
 from ksef_tui.services.transactions import TxStatus
@@ -64,35 +65,6 @@ class ConfirmSendDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
-
-
-class SavePathDialog(ModalScreen[str | None]):
-    """Where to save a file: a path (``~`` allowed), prefilled; Enter saves, Escape cancels (``None``)."""
-
-    DEFAULT_CSS: ClassVar[str] = DIALOG_CSS.format(name="SavePathDialog")
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "bind.dialog.cancel", id="transactions.save-cancel"),
-    ]
-
-    def __init__(self, title: str, default: str) -> None:
-        super().__init__()
-        localize(self)
-        self.title_text = title
-        self.default = default
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = self.title_text
-            yield Label(t("tx.save.prompt"))
-            yield Input(value=self.default, id="tx-save-path")
-
-    @on(Input.Submitted, "#tx-save-path")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class LegendDialog(ModalScreen[None]):
