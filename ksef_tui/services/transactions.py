@@ -224,6 +224,22 @@ def save_file(data: bytes, where: str) -> Path:
     return path
 
 
+def saved_upo(workspace: Workspace, profile: Profile, ksef_number: str) -> bytes | None:
+    """The UPO of the sale with this KSeF number as kept on this computer, or ``None`` when none is kept yet
+    (``Workspace.upo`` downloads it, a write). Read through a read-only open of the store, so it works while a
+    send holds the store's lock."""
+    from ksef_tui.services.sending import local_upo
+
+    with workspace.open_store(profile, read_only=True) as store:
+        _sale, path = local_upo(store, ksef_number)
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PathError(path, exc, category=Category.CONFIG) from None
+
+
 @dataclass(frozen=True, slots=True)
 class MailOutcome:
     sent: list[str] = field(default_factory=list)  # invoice numbers

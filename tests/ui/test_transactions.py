@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -33,15 +34,17 @@ from ksef_tui.domain.invoice import (
     SalesInvoice,
     Seller,
 )
-from ksef_tui.domain.profile import Profile
+from ksef_tui.domain.profile import MailSecurity, MailSettings, Profile
 from ksef_tui.domain.vat import VatRate
 from ksef_tui.i18n import set_language
 from ksef_tui.sandbox import _with_attachment
+from ksef_tui.services.mail import save_settings as save_mail_settings
 from ksef_tui.services.sales import add_customer, import_invoices, issue_invoice, sales_xml_root
 from ksef_tui.services.sending import SendOptions, Skip
 from ksef_tui.services.transactions import TxStatus
 from ksef_tui.settings import Settings
 from ksef_tui.store.customers import CustomerBook
+from ksef_tui.store.db import lock_owner
 from ksef_tui.store.sales import MailState, SalesRepository, SendState, SendStatus
 from ksef_tui.ui.app import KsefApp
 from ksef_tui.ui.screens.transactions import TransactionsScreen, skip_note
@@ -51,7 +54,10 @@ from ksef_tui.ui.widgets.transactions_table import TransactionsTable
 
 from ..conftest import Sim
 from ..services.sending_kit import QUICK, sale_xml
+from ..services.test_mail import SmtpServer, smtp_server
 from .conftest import FIXED_NOW, add_token_profile, eventually, settle
+
+__all__ = ["smtp_server"]  # the fixture, shared with the mail service tests
 
 SIZE = (120, 34)
 FAST = SendOptions(poll_first=0.05, poll_max_delay=0.2, max_wait=30.0)
@@ -103,6 +109,10 @@ def cell(table: TransactionsTable, number: str, column: str) -> str:
 
 def detail(screen: TransactionsScreen) -> str:
     return str(screen.query_one("#tx-detail", Static).render())
+
+
+def status(screen: TransactionsScreen) -> str:
+    return str(screen.query_one("#tx-status", Static).render())
 
 
 # ------------------------------------------------------------------------------------------------ Pilot
@@ -234,6 +244,169 @@ async def test_the_upo_is_saved_to_a_new_file_never_over_one(
         await settle(pilot)
         assert app.screen is screen
         assert target.read_bytes() == b"kept"
+
+
+class Gate(httpx.AsyncBaseTransport):
+    """A transport that holds every request while it is closed: a send that waits on KSeF for as long as a test
+    wants (holding the store's single-writer lock meanwhile), released by :meth:`open`, never by a clock."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self._open = asyncio.Event()
+        self._open.set()
+        self.held = 0
+
+    def close(self) -> None:
+        self._open.clear()
+
+    def open(self) -> None:
+        self._open.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._open.is_set():
+            self.held += 1
+            await self._open.wait()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Each KSeF connection closes its client; the gate (and its pool) outlives them (see ``shut``)."""
+
+    async def shut(self) -> None:
+        await self.inner.aclose()
+
+
+def gated_company(
+    app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], tmp_path: Path, mail_port: int = 0
+) -> tuple[KsefApp, Profile, Gate, str, str]:
+    """A company on a simulator over real HTTP behind a gate, two invoices imported (the buyer has an e-mail),
+    the first sent and accepted (its UPO kept), the second queued; mail through ``mail_port`` when given."""
+    sim = make_sim(**QUICK)
+    gate = Gate(httpx.AsyncHTTPTransport())
+    sim.transport = gate
+    app = app_factory(sim)
+    profile = add_token_profile(app.workspace, sim)
+    if mail_port:
+        smtp = MailSettings(host="127.0.0.1", port=mail_port, sender="Firma <faktury@firma.pl>")
+        profile = save_mail_settings(app.workspace.profiles, None, profile, replace(smtp, security=MailSecurity.NONE))
+    accepted, queued = import_files(
+        app,
+        profile,
+        tmp_path,
+        sale_xml(sim.nip, email="ksiegowosc@klient.pl"),
+        sale_xml(sim.nip, email="ksiegowosc@klient.pl"),
+    )
+    return app, profile, gate, accepted, queued
+
+
+async def hold_a_send(pilot: Pilot[Any], screen: TransactionsScreen, gate: Gate, number: str) -> None:
+    """Send ``number`` from the screen and leave the send waiting on KSeF (the gate closed), the lock held."""
+    table = screen.query_one(TransactionsTable)
+    table.move_cursor(row=table.get_row_index(number))
+    await pilot.press("s")
+    await wait_for(pilot, ConfirmSendDialog)
+    gate.close()
+    await pilot.press("y")
+    await eventually(lambda: gate.held > 0, "the send waits on KSeF")
+    assert screen.sending
+
+
+def told(app: KsefApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_mail_and_upo_pressed_during_a_send_wait_for_it_or_read_what_they_need(
+    app_factory: Callable[..., KsefApp],
+    make_sim: Callable[..., Sim],
+    smtp_server: Callable[..., SmtpServer],
+    tmp_path: Path,
+    home: Path,
+) -> None:
+    """While a send holds the store's lock (KSeF held by the gate): ``m`` on an accepted invoice is neither lost
+    nor refused, the screen says it waits, and the mail reaches the SMTP server once the send ends; ``u``
+    saves the UPO kept on disk at once (a read-only look). Never the store's "open in another session"."""
+    server = smtp_server()
+    app, profile, gate, mailed, later = gated_company(app_factory, make_sim, tmp_path, server.port)
+    report = await app.workspace.send(profile, [mailed], options=FAST)
+    assert report is not None and report.accepted == [mailed]
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            screen = await open_screen(pilot)
+            screen.send_options = FAST
+            table = screen.query_one(TransactionsTable)
+            ksef_number = cell(table, mailed, "ksef")
+            await hold_a_send(pilot, screen, gate, later)
+            assert lock_owner(app.workspace.store_path(profile)) is not None  # the send holds the writer's lock
+
+            table.move_cursor(row=table.get_row_index(mailed))
+            await pilot.press("m")
+            waits = f"The KSeF number of invoice {mailed} will be e-mailed when the send to KSeF finishes"
+            await eventually(lambda: waits in told(app), "the wait is told")
+            assert f"e-mail {mailed}: when the send finishes" in status(screen)
+            await pilot.press("m")  # again: told again, not queued twice
+            await eventually(lambda: told(app).count(waits) == 2, "the wait is told again")
+
+            await pilot.press("u")
+            dialog = await wait_for(pilot, SaveFileDialog)
+            assert dialog.query_one(Input).value == f"~/UPO-{ksef_number}.xml"
+            await pilot.press("enter")
+            target = home / f"UPO-{ksef_number}.xml"
+            await eventually(target.exists, "the UPO saved during the send")
+            assert ksef_number.encode() in target.read_bytes()
+            assert screen.sending and server.inbox.received == []  # the mail still waits for the send
+
+            gate.open()
+            await eventually(lambda: len(server.inbox.received) == 1, "the mail delivered after the send")
+            await settle(pilot)
+            assert not screen.sending
+            assert cell(table, later, "glyph") == "✓"
+            message = server.inbox.messages()[0]
+            assert ksef_number in message["Subject"] and mailed in message["Subject"]
+            assert f"The KSeF number of invoice {mailed} was e-mailed" in told(app)
+            assert "when the send finishes" not in status(screen)
+            assert not any("another session" in text or "pid" in text for text in told(app)), told(app)
+            assert len(server.inbox.received) == 1  # once, though pressed twice
+    finally:
+        await gate.shut()
+
+
+async def test_a_upo_not_on_disk_pressed_during_a_send_is_downloaded_when_it_ends(
+    app_factory: Callable[..., KsefApp], make_sim: Callable[..., Sim], tmp_path: Path, home: Path
+) -> None:
+    """``u`` on an accepted invoice whose UPO is not kept (downloading it writes the store): the screen says it
+    comes after the send, then the save dialog opens by itself and the UPO is saved."""
+    app, profile, gate, accepted, later = gated_company(app_factory, make_sim, tmp_path)
+    report = await app.workspace.send(profile, [accepted], options=FAST)
+    assert report is not None and report.accepted == [accepted]
+    with app.workspace.open_store(profile) as store:
+        SalesRepository(store).update_statuses([accepted], lambda sale: replace(sale.status, upo_path=None))
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            screen = await open_screen(pilot)
+            screen.send_options = FAST
+            table = screen.query_one(TransactionsTable)
+            ksef_number = cell(table, accepted, "ksef")
+            await hold_a_send(pilot, screen, gate, later)
+
+            table.move_cursor(row=table.get_row_index(accepted))
+            await pilot.press("u")
+            waits = (
+                f"The UPO of invoice {accepted} is not on disk yet; it is downloaded from KSeF when the send finishes"
+            )
+            await eventually(lambda: any(text.startswith(waits) for text in told(app)), "the wait is told")
+            assert f"UPO {accepted}: when the send finishes" in status(screen)
+            assert app.screen is screen and screen.sending
+
+            gate.open()
+            await eventually(lambda: isinstance(app.screen, SaveFileDialog), "the save dialog after the send")
+            assert not screen.sending
+            await pilot.press("enter")
+            target = home / f"UPO-{ksef_number}.xml"
+            await eventually(target.exists, "the UPO saved")
+            assert ksef_number.encode() in target.read_bytes()
+            await settle(pilot)
+            assert not any("another session" in text or "pid" in text for text in told(app)), told(app)
+    finally:
+        await gate.shut()
 
 
 async def test_customers_filter_the_table_and_the_legend_explains_every_glyph(

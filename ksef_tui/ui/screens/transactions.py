@@ -11,11 +11,18 @@ read while a send holds its lock); the send is an async worker (group ``transact
 ``Workspace.send``. While it runs, each progress step and a short timer read the statuses again, so the glyphs
 change live (queued → sending → accepted or rejected) as the send pipeline writes them. :meth:`send` is public:
 the invoice form offers "Send to KSeF" after saving through it.
+
+The store has one writer (its lock, ``store.db``), and a send holds it from start to end. What else here writes
+(an e-mail goes through the outbox; a UPO not yet on this computer is downloaded and kept) takes its turn after
+the send instead of failing on the lock: the status line names what waits, a notification says it goes when
+the send finishes, and it goes then. A UPO already kept is read through a read-only open, so ``u`` saves it at
+once even while a send runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -42,6 +49,7 @@ from ksef_tui.services.transactions import (
     mail_ksef_numbers,
     plan,
     save_file,
+    saved_upo,
 )
 from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.widgets.header import CompanyHeader
@@ -50,6 +58,8 @@ from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDia
 from ksef_tui.ui.widgets.transactions_table import TransactionsTable, mail_word, status_glyph, status_word
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from ksef_tui.domain.profile import Profile
     from ksef_tui.services.sending import SendOptions, SendProgress, SendReport, Skip
     from ksef_tui.ui.app import KsefApp
@@ -110,6 +120,9 @@ class TransactionsScreen(Screen[None]):
         self._shown_generation = -1
         self._live: Timer | None = None
         self._sending = False
+        self._writer = asyncio.Lock()  # this screen's turn to write the store: a send, an e-mail, a UPO download
+        self._waiting: list[str] = []  # what waits for that turn, as the status line names it
+        self._status_text = ""
         self.send_options: SendOptions | None = None  # the workspace's defaults unless set (tests poll faster)
 
     @property
@@ -215,7 +228,38 @@ class TransactionsScreen(Screen[None]):
         return "  ".join(parts)
 
     def _status(self, text: str) -> None:
+        self._status_text = text
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The status line: the summary or the send's step, then what waits for its turn to write the store."""
+        text = self._status_text
+        if self._waiting:
+            key = "tx.waits.after_send" if self._sending else "tx.waits.after_other"
+            note = t(key, what=", ".join(self._waiting))
+            text = f"{text} {self.ksef_app.glyphs.sep} {note}" if text else note
         self.query_one("#tx-status", Static).update(text)
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, waiting: str, notice: str) -> AsyncIterator[None]:
+        """This screen's turn to write the store (it has one writer; a send holds it until it ends). While another
+        holds the turn, ``waiting`` is named on the status line, and ``notice`` is told when a send holds it."""
+        waits = self._writer.locked()
+        if waits:
+            self._waiting.append(waiting)
+            if self._sending:
+                self.notify(notice, timeout=10)
+            self._show_status()
+        try:
+            await self._writer.acquire()
+        finally:
+            if waits:
+                self._waiting.remove(waiting)
+                self._show_status()
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @on(OptionList.OptionHighlighted, "#tx-customers")
     def _customer_chosen(self, event: OptionList.OptionHighlighted) -> None:
@@ -313,10 +357,15 @@ class TransactionsScreen(Screen[None]):
             if not await self.app.push_screen_wait(dialog):
                 return
             wanted = [sale.record.number for sale in [*chosen.ready, *chosen.deferred]]
-            app.session_note = t("tx.send.note", count=len(wanted))
-            self._status(t("tx.send.started", count=len(wanted)))
-            self._live = self.set_interval(LIVE_EVERY, self.action_refresh)
-            report = await app.workspace.send(profile, wanted, options=self.send_options, on_progress=self._progress)
+            if self._writer.locked():  # an e-mail or a UPO download of this screen is writing the store
+                self._status(t("tx.send.waits"))
+            async with self._writer:
+                app.session_note = t("tx.send.note", count=len(wanted))
+                self._status(t("tx.send.started", count=len(wanted)))
+                self._live = self.set_interval(LIVE_EVERY, self.action_refresh)
+                report = await app.workspace.send(
+                    profile, wanted, options=self.send_options, on_progress=self._progress
+                )
         except UserError as exc:
             hint = exc.hint()
             self.notify(exc.message() + (f"\n{hint}" if hint else ""), severity="error", timeout=15)
@@ -373,12 +422,18 @@ class TransactionsScreen(Screen[None]):
             return
         profile = self.ksef_app.profile
         if profile is not None:
-            self._upo(profile, row.ksef_number)
+            self._upo(profile, row.number, row.ksef_number)
 
     @work(group=ACTION_GROUP, exit_on_error=False, description="transactions: UPO")
-    async def _upo(self, profile: Profile, ksef_number: str) -> None:
+    async def _upo(self, profile: Profile, number: str, ksef_number: str) -> None:
+        """The UPO to a new file: the copy kept on this computer (read-only, so even during a send), else
+        downloaded from KSeF and kept (a write: after the send)."""
+        workspace = self.ksef_app.workspace
         try:
-            _number, data = await self.ksef_app.workspace.upo(profile, ksef_number)
+            data = await asyncio.to_thread(saved_upo, workspace, profile, ksef_number)
+            if data is None:
+                async with self._writing(t("tx.waits.upo", number=number), t("tx.upo.waits", number=number)):
+                    _number, data = await workspace.upo(profile, ksef_number)
             where = await self.app.push_screen_wait(
                 SaveFileDialog(t("tx.upo.title", ksef=ksef_number), default_upo_path(ksef_number))
             )
@@ -396,24 +451,29 @@ class TransactionsScreen(Screen[None]):
             self.notify(t("tx.mail.not_accepted"), severity="warning")
             return
         profile = self.ksef_app.profile
-        if profile is not None:
-            self._mail(profile, row.number)
+        if profile is None:
+            return
+        if t("tx.waits.mail", number=row.number) in self._waiting:  # pressed again: it is on its way already
+            self.notify(t("tx.mail.waits", number=row.number), timeout=10)
+            return
+        self._mail(profile, row.number)
 
-    @work(thread=True, group=ACTION_GROUP, exit_on_error=False, description="transactions: mail")
-    def _mail(self, profile: Profile, number: str) -> None:
-        app = self.app
+    @work(group=ACTION_GROUP, exit_on_error=False, description="transactions: mail")
+    async def _mail(self, profile: Profile, number: str) -> None:
+        """Queue the e-mail in the outbox and deliver it (the store is written: after a send under way)."""
         try:
-            outcome = mail_ksef_numbers(self.ksef_app.workspace, profile, [number])
+            async with self._writing(t("tx.waits.mail", number=number), t("tx.mail.waits", number=number)):
+                outcome = await asyncio.to_thread(mail_ksef_numbers, self.ksef_app.workspace, profile, [number])
         except UserError as exc:
-            app.call_from_thread(self.notify, exc.message(), severity="error", timeout=10)
+            self.notify(exc.message(), severity="error", timeout=10)
             return
         for sent in outcome.sent:
-            app.call_from_thread(self.notify, t("tx.mailed.sent", number=sent), timeout=8)
+            self.notify(t("tx.mailed.sent", number=sent), timeout=8)
         for done in outcome.already_sent:
-            app.call_from_thread(self.notify, t("tx.mailed.already", number=done), timeout=8)
+            self.notify(t("tx.mailed.already", number=done), timeout=8)
         for failed, why in outcome.failed:
-            app.call_from_thread(self.notify, t("tx.mailed.failed", number=failed, why=why), severity="error")
-        app.call_from_thread(self.action_refresh)
+            self.notify(t("tx.mailed.failed", number=failed, why=why), severity="error")
+        self.action_refresh()
 
     def action_detail(self) -> None:
         row = self.current()
