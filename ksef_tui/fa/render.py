@@ -16,7 +16,9 @@
 
 ``styl.xsl`` has no parameter for the KSeF number or KOD I, so ``render_html`` adds them to the result tree:
 the number under the "Krajowy System e-Faktur (KSeF)" heading, the QR code (SVG data URI), its label and the
-verification link at the end of the document, the way KSeF's own visualisation shows them.
+verification link at the end of the document, the way KSeF's own visualisation shows them. An offline invoice
+also carries KOD II (the certificate verification link, CERTS_OFFLINE.md §5.3): drawn next to KOD I the same way,
+with ``CERTYFIKAT`` under it and its link (KOD I's label stays ``OFFLINE`` until KSeF numbers the invoice).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from lxml import etree
 
 from ksef_tui.errors import Category
 from ksef_tui.fa.errors import FaError
+from ksef_tui.fa.kod2 import CERTIFICATE_LABEL, kod2_svg
 from ksef_tui.fa.messages import syntax_text
 from ksef_tui.fa.qr import qr_label, qr_svg
 from ksef_tui.fa.validate import FA2_NS, FA3_NS
@@ -184,7 +187,29 @@ def _qr_block(qr_url: str, ksef_number: str | None) -> etree._Element:
     return block
 
 
-def _decorate(result: etree._XSLTResultTree, ksef_number: str | None, qr_url: str | None) -> None:
+def _kod2_block(kod2_url: str) -> etree._Element:
+    svg = base64.b64encode(kod2_svg(kod2_url).encode("utf-8")).decode("ascii")
+    block = _element("div", None, **{"class": "kod-qr-certyfikat", "style": "margin:2em 0; text-align:left"})
+    block.append(_element("h2", "Sprawdź certyfikat wystawcy faktury offline"))
+    block.append(_element("img", None, src=f"data:image/svg+xml;base64,{svg}", alt="KOD II", width="196"))
+    block.append(_element("div", CERTIFICATE_LABEL, **{"class": "etykieta-qr"}))
+    intro = _element("p", "Nie możesz zeskanować kodu z obrazka? Kliknij w link weryfikacyjny certyfikatu: ")
+    intro.append(_element("a", kod2_url, href=kod2_url))
+    block.append(intro)
+    return block
+
+
+def _codes_block(qr_url: str, ksef_number: str | None, kod2_url: str) -> etree._Element:
+    """KOD I and KOD II side by side (KOD II next to KOD I, as the documents ask), each with its label and link."""
+    row = _element("div", None, **{"class": "kody-qr", "style": "display:flex; flex-wrap:wrap; column-gap:3em"})
+    row.append(_qr_block(qr_url, ksef_number))
+    row.append(_kod2_block(kod2_url))
+    return row
+
+
+def _decorate(
+    result: etree._XSLTResultTree, ksef_number: str | None, qr_url: str | None, kod2_url: str | None = None
+) -> None:
     root = result.getroot()
     if root is None:
         raise RenderError("render.failed", detail="no document")
@@ -199,24 +224,33 @@ def _decorate(result: etree._XSLTResultTree, ksef_number: str | None, qr_url: st
             heading[0].addnext(block)
         else:
             container.insert(0, block)
-    if qr_url:
+    if qr_url and kod2_url:
+        container.append(_codes_block(qr_url, ksef_number, kod2_url))
+    elif qr_url:
         container.append(_qr_block(qr_url, ksef_number))
+    elif kod2_url:
+        container.append(_kod2_block(kod2_url))
 
 
-def render_html(xml: bytes, *, ksef_number: str | None = None, qr_url: str | None = None) -> str:
+def render_html(
+    xml: bytes, *, ksef_number: str | None = None, qr_url: str | None = None, kod2_url: str | None = None
+) -> str:
     """The official visualisation of an FA(3) invoice as an HTML 4.01 document.
 
     ``ksef_number`` is shown under the KSeF heading; ``qr_url`` (KOD I, see ``ksef_tui.fa.qr.kod1_url``)
-    adds the QR code with its label (the KSeF number or ``OFFLINE``) and the link. Raises ``RenderError``
-    (a ``ValueError``) for input that is not an FA(3) invoice, FA(2) included, and never fetches anything.
+    adds the QR code with its label (the KSeF number or ``OFFLINE``) and the link; ``kod2_url`` (KOD II of an
+    offline invoice, ``ksef_tui.fa.kod2.kod2_url``) adds the certificate's code next to it, labelled
+    ``CERTYFIKAT``, and its link. Raises ``RenderError`` (a ``ValueError``) for input that is not an FA(3)
+    invoice, FA(2) included, and never fetches anything.
     """
-    if qr_url is not None and not qr_url.startswith("https://"):
-        raise RenderError("render.https", url=qr_url)
+    for url in (qr_url, kod2_url):
+        if url is not None and not url.startswith("https://"):
+            raise RenderError("render.https", url=url)
     tree = _parse_invoice(xml)
     xslt = _stylesheet()
     try:
         result = xslt(tree, **_parameters())
     except etree.XSLTError as exc:
         raise RenderError("render.failed", detail=str(exc)) from None
-    _decorate(result, ksef_number, qr_url)
+    _decorate(result, ksef_number, qr_url, kod2_url)
     return str(result)

@@ -271,3 +271,25 @@ def test_concurrent_renders_agree() -> None:
         thread.join()
     assert not errors
     assert len(results) == 20 and set(results) == {expected}
+
+
+def test_an_offline_invoice_shows_kod2_next_to_kod1_labelled_certyfikat() -> None:
+    """KOD II (the certificate's link) beside KOD I, ``CERTYFIKAT`` under it; KOD I still ``OFFLINE``."""
+    import base64 as b64
+
+    data = FA3[0].read_bytes()
+    url = kod1_url_for_invoice("test", data)
+    kod2 = "https://qr-test.ksef.mf.gov.pl/certificate/Nip/5265877635/5265877635/01F20A5D352AE590/abc/def"
+    document = render_html(data, qr_url=url, kod2_url=kod2)
+    tree = html.document_fromstring(document)
+    (row,) = tree.xpath("//div[@class='kody-qr']")
+    first, second = row.xpath("div")
+    assert first.get("class") == "kod-qr" and second.get("class") == "kod-qr-certyfikat"
+    assert first.xpath("string(div[@class='etykieta-qr'])") == "OFFLINE"
+    assert second.xpath("string(div[@class='etykieta-qr'])") == "CERTYFIKAT"
+    assert second.xpath(".//a/@href") == [kod2] and first.xpath(".//a/@href") == [url]
+    (src,) = second.xpath(".//img/@src")
+    svg = b64.b64decode(src.removeprefix("data:image/svg+xml;base64,")).decode()
+    assert "<title>KOD II</title>" in svg
+    with pytest.raises(RenderError, match="https"):
+        render_html(data, qr_url=url, kod2_url="http://qr-test.ksef.mf.gov.pl/certificate/x")
