@@ -12,7 +12,11 @@ What counts where (every day a Warsaw day):
 * to send and rejected: the whole register, counted as :mod:`services.overview` counts them;
 * traffic: invoices received = purchases by their receipt day (KSeF number assigned); invoices sent = sales
   KSeF accepted, by the day it assigned their number (a duplicate, whose number is the original's, is not a
-  send of ours).
+  send of ours);
+* offline invoices waiting to be sent (issue 14): the register's offline invoices KSeF has not accepted yet, how
+  many are due today or overdue, and the most urgent one with its deadline (:class:`OfflineWaiting`);
+  :func:`offline_waiting` is the same for the app when KSeF comes back (it first puts the outages KSeF announced
+  on their records, so their deadlines are up to date).
 
 Blocking (the store): the UI runs it in a thread worker, after its first frame. The store is opened read-only
 and closed again; one that cannot be read gives a :class:`Dashboard` with no numbers and the reason in
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from ksef_tui.domain.booking import WARSAW, Period, warsaw_date
 from ksef_tui.domain.money import ZERO, q2
+from ksef_tui.domain.offline import DeadlineState, DeadlineStatus
 from ksef_tui.errors import UserError, report
 from ksef_tui.i18n import language, t
 
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
     from ksef_tui.services.workspace import Workspace
     from ksef_tui.store.db import Store
-    from ksef_tui.store.sales import SaleTable
+    from ksef_tui.store.sales import Sale, SaleTable
 
 #: How many days the traffic chart covers, today included.
 DAYS = 30
@@ -88,6 +93,72 @@ class Traffic:
 
 
 @dataclass(frozen=True, slots=True)
+class OfflineWaiting:
+    """Offline invoices KSeF has not accepted yet: how many, the numbers, how many are due today or overdue, and
+    the most urgent one (``nearest``) with its deadline as the UI shows it (``status``)."""
+
+    count: int = 0
+    numbers: tuple[str, ...] = ()
+    urgent: int = 0
+    nearest: str = ""
+    status: DeadlineStatus | None = None
+
+    @property
+    def due(self) -> bool:
+        """Whether one is due today or overdue (the screen says so in the error colour)."""
+        return self.urgent > 0
+
+
+#: The order of urgency: the earliest deadline first; no date yet (an outage still going on) after every date.
+_URGENCY = {
+    DeadlineState.OVERDUE: 0,
+    DeadlineState.DUE_TODAY: 0,
+    DeadlineState.OPEN: 0,
+    DeadlineState.WAITING: 1,
+    DeadlineState.NOT_REQUIRED: 2,
+}
+
+
+def offline_of(sales: Iterable[Sale], today: date) -> OfflineWaiting:
+    """The offline invoices among ``sales`` waiting to be sent, seen from ``today``."""
+    from ksef_tui.services.offline import deadline_of
+
+    waiting = [(sale, status) for sale in sales if (status := deadline_of(sale, today)) is not None]
+    if not waiting:
+        return OfflineWaiting()
+    waiting.sort(key=lambda item: (_URGENCY[item[1].state], item[1].deadline or today, item[0].record.number))
+    urgent = sum(1 for _, status in waiting if status.state in (DeadlineState.OVERDUE, DeadlineState.DUE_TODAY))
+    first, status = waiting[0]
+    numbers = tuple(sale.record.number for sale, _ in waiting)
+    return OfflineWaiting(len(waiting), numbers, urgent, first.record.number, status)
+
+
+def offline_waiting(workspace: Workspace, profile: Profile, now: datetime | None = None) -> OfflineWaiting:
+    """The offline invoices waiting to be sent (blocking), after the outages KSeF announced are put on their
+    records (:func:`services.offline.record_outages`: an end learnt, a failure that moves deadlines); a store
+    that cannot be written now (a send holds it) keeps the deadlines it has. Nothing when there is no store."""
+    from ksef_tui.services.availability import outages
+    from ksef_tui.services.offline import record_outages, unsent_offline
+    from ksef_tui.store.sales import SalesRepository
+
+    today = warsaw_date(now or datetime.now(UTC))
+    if not workspace.store_path(profile).exists():
+        return OfflineWaiting()
+    announced = outages(workspace, profile)
+    if announced:
+        try:
+            with workspace.open_store(profile) as store:
+                record_outages(SalesRepository(store), announced)
+        except (UserError, OSError):
+            pass  # read below as they are; the next look records them
+    try:
+        with workspace.open_store(profile, read_only=True) as store:
+            return offline_of(unsent_offline(SalesRepository(store)), today)
+    except (UserError, OSError):
+        return OfflineWaiting()
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """What the home screen draws; ``None`` numbers (and ``problem``) when the store could not be read."""
 
@@ -99,6 +170,7 @@ class Dashboard:
     unsent: int | None = None
     rejected: int | None = None
     traffic: Traffic | None = None
+    offline: OfflineWaiting | None = None
     problem: str = field(default="")
 
     @property
@@ -168,6 +240,9 @@ def read_dashboard(store: Store, today: date) -> Dashboard:
         codes, values = sales.table.index.coded("state")
         states = [values[code] for code in codes]
         sent = _per_day(_accepted_days(sales.table, states), first, today)
+        waiting = (SendState.QUEUED, SendState.SENDING, SendState.REJECTED, SendState.NEEDS_ATTENTION)
+        unsent_rows = [row for row, state in enumerate(states) if state in {w.value for w in waiting}]
+        offline = offline_of((s for s in sales.table.sales(unsent_rows) if s.record.offline is not None), today)
     return Dashboard(
         today,
         sales=MonthSide(len(issued), Amounts.of((s.record.currency, s.record.gross) for s in issued)),
@@ -177,6 +252,7 @@ def read_dashboard(store: Store, today: date) -> Dashboard:
         unsent=sum(1 for state in states if state in UNSENT_STATES),
         rejected=sum(1 for state in states if state == SendState.REJECTED.value),
         traffic=Traffic(first, received, sent),
+        offline=offline,
     )
 
 

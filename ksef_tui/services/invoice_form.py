@@ -7,8 +7,15 @@ The totals come from :func:`ksef_tui.domain.invoice.compute_totals`, the very fu
 the invoice says. Schema findings of the built XML are mapped back to fields by element (and, for the lines,
 by the ``FaWiersz`` they are in).
 
-Blocking where it reads or writes (the store, the XML files, lxml): call :func:`load_form`,
-:func:`check_schema` and :func:`save` from thread workers; :func:`read_draft` and :func:`totals_view` are pure.
+A new invoice may be issued offline (issue 14, CERTS_OFFLINE.md §5): ``offline24`` by the seller's choice at
+any time, ``offline`` while KSeF announced an unavailability, ``emergency`` while it announced a failure
+(:func:`offline_choices`: the mode KSeF's state suggests comes pre-selected). :func:`offline_note` says what that
+means (the deadline to send it, KOD II signed with the company's Offline certificate, or how to get one), and
+:func:`save` issues it through :func:`ksef_tui.services.offline.issue_offline_invoice`.
+
+Blocking where it reads or writes (the store, the XML files, lxml, the vault): call :func:`load_form`,
+:func:`check_schema` and :func:`save` from thread workers; :func:`read_draft`, :func:`totals_view`,
+:func:`offline_choices` and :func:`offline_note` are pure.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from ksef_tui.domain.invoice import (
 )
 from ksef_tui.domain.money import q2
 from ksef_tui.domain.nip import nip_problem, normalize_nip
+from ksef_tui.domain.offline import DeadlineState, OfflineMode, Outage, OutageKind, deadline
 from ksef_tui.domain.vat import BUCKETS, VatRate
 from ksef_tui.errors import Category, UserError
 from ksef_tui.i18n import t
@@ -47,6 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ksef_tui.domain.profile import Profile
+    from ksef_tui.services.availability import Availability
     from ksef_tui.services.workspace import Workspace
     from ksef_tui.store.sales import Sale
 
@@ -432,6 +441,8 @@ class FormContext:
     next_number: str
     original: Original | None = None
     original_number: str = ""
+    offline_certificate: str = ""  # the name of the company's valid Offline KSeF certificate, "" when none
+    outages: tuple[Outage, ...] = ()  # the KSeF outages announced (Latarnia), for the offline deadlines
 
 
 def _invoice_of(workspace: Workspace, profile: Profile, sale: Sale) -> SalesInvoice:
@@ -443,9 +454,12 @@ def _invoice_of(workspace: Workspace, profile: Profile, sale: Sale) -> SalesInvo
     return to_sales_invoice(parse_invoice(path.read_bytes()))
 
 
-def load_form(workspace: Workspace, profile: Profile, today: date, correct: str | None = None) -> FormContext:
+def load_form(
+    workspace: Workspace, profile: Profile, today: date, correct: str | None = None, *, now: datetime | None = None
+) -> FormContext:
     """The customer book, the seller and bank account of the company's latest invoice, the number the new
-    document would take, and for a correction the accepted invoice it corrects. Blocking."""
+    document would take, and for a correction the accepted invoice it corrects; for a new invoice the company's
+    Offline certificate valid at ``now`` (default: noon of ``today``) and the outages KSeF announced. Blocking."""
     from ksef_tui.services.sales import next_numbers
     from ksef_tui.services.workspace import StoreUnavailable
     from ksef_tui.store.customers import CustomerBook
@@ -489,6 +503,7 @@ def load_form(workspace: Workspace, profile: Profile, today: date, correct: str 
         if original is not None:
             seller = original.invoice.seller
     invoice_number, correction_number = next_numbers(profile, today, numbers)
+    certificate, outages = ("", ()) if correct else _offline_context(workspace, profile, now or _noon(today))
     return FormContext(
         customers,
         seller,
@@ -496,7 +511,22 @@ def load_form(workspace: Workspace, profile: Profile, today: date, correct: str 
         correction_number if correct else invoice_number,
         original,
         correct or "",
+        certificate,
+        outages,
     )
+
+
+def _offline_context(workspace: Workspace, profile: Profile, moment: datetime) -> tuple[str, tuple[Outage, ...]]:
+    """The company's Offline certificate valid at ``moment`` (its name) and the outages KSeF announced; what cannot
+    be read is "none" (the form then says how to get a certificate), never a form that does not open. Blocking."""
+    from ksef_tui.services.availability import outages
+    from ksef_tui.services.offline import offline_certificates
+
+    try:
+        valid = [c.name for c in offline_certificates(workspace, profile) if c.valid_at(moment)]
+    except (UserError, OSError):
+        valid = []
+    return (valid[0] if valid else ""), tuple(outages(workspace, profile))
 
 
 def add_customer(workspace: Workspace, profile: Profile, name: str, nip: str, email: str) -> Customer:
@@ -509,15 +539,124 @@ def add_customer(workspace: Workspace, profile: Profile, name: str, nip: str, em
     return customer
 
 
-def save(workspace: Workspace, profile: Profile, invoice: SalesInvoice, *, clock: Callable[[], datetime]) -> Sale:
-    """Issue the invoice or the correction (numbered under the store's lock), queued to be sent. Blocking."""
+def save(
+    workspace: Workspace,
+    profile: Profile,
+    invoice: SalesInvoice,
+    *,
+    clock: Callable[[], datetime],
+    offline: OfflineMode | None = None,
+    outages: tuple[Outage, ...] = (),
+) -> Sale:
+    """Issue the invoice or the correction (numbered under the store's lock), queued to be sent. With ``offline``
+    it is issued in that mode (KOD I and KOD II, signed with the company's Offline certificate from the vault;
+    ``outages`` the KSeF outages it is judged by), sent with ``offlineMode`` once KSeF answers. Blocking."""
     from ksef_tui.services.sales import issue_invoice, sales_xml_root
     from ksef_tui.store.sales import SalesRepository
 
+    if offline is not None:
+        from ksef_tui.services.offline import issue_offline_invoice, offline_signer
+
+        signer = offline_signer(workspace, profile, now=clock())
+        with workspace.open_store(profile) as store:
+            return issue_offline_invoice(
+                SalesRepository(store), sales_xml_root(store.path), profile, invoice, mode=offline, signer=signer,
+                outages=outages, clock=clock,
+            )  # fmt: skip
     with workspace.open_store(profile) as store:
         return issue_invoice(
             SalesRepository(store), sales_xml_root(store.path), profile, invoice, queue=True, clock=clock
         )
+
+
+# ------------------------------------------------------------------------------------------------ offline issue
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineChoices:
+    """How a new invoice may be issued: the offline modes offered (``offline24`` always; ``offline`` while KSeF
+    announced an unavailability, ``emergency`` while it announced a failure) and the one to pre-select (``None``:
+    online, KSeF is available)."""
+
+    modes: tuple[OfflineMode, ...]
+    chosen: OfflineMode | None
+
+
+_STATE_MODE = {"maintenance": OfflineMode.OFFLINE, "failure": OfflineMode.EMERGENCY}
+
+
+def offline_choices(availability: Availability | None) -> OfflineChoices:
+    """What the form offers given KSeF's state as the app knows it (``None``: not known yet, online)."""
+    from ksef_tui.services.availability import suggested_mode
+
+    state = availability.state.value if availability is not None else "available"
+    extra = _STATE_MODE.get(state)
+    modes = (OfflineMode.OFFLINE24,) + ((extra,) if extra is not None else ())
+    suggested = suggested_mode(availability) if availability is not None else None
+    return OfflineChoices(modes, suggested if suggested in modes else None)
+
+
+_MODE_OUTAGE = {OfflineMode.OFFLINE: OutageKind.UNAVAILABILITY, OfflineMode.EMERGENCY: OutageKind.FAILURE}
+
+
+def issue_outages(
+    mode: OfflineMode, issued: date, known: tuple[Outage, ...], availability: Availability | None
+) -> tuple[Outage, ...]:
+    """The outages an invoice issued in ``mode`` on ``issued`` is judged by: those KSeF announced (``known``),
+    and, when none of the mode's kind covers the issue day, the one the app sees now (its start, and for an
+    unavailability its announced end; a failure's end is not known until KSeF says it ended)."""
+    kind = _MODE_OUTAGE.get(mode)
+    if kind is None or any(o.kind is kind and o.covers(issued) for o in known):
+        return known
+    start = availability.since if availability is not None and availability.since is not None else issued
+    end = availability.until if availability is not None and kind is OutageKind.UNAVAILABILITY else None
+    try:
+        seen = Outage(kind, min(start, _noon(issued)) if isinstance(start, datetime) else issued, end)
+    except ValueError:
+        seen = Outage(kind, issued)
+    return (*known, seen)
+
+
+def _noon(day: date) -> datetime:
+    from datetime import time
+
+    from ksef_tui.domain.booking import WARSAW
+
+    return datetime.combine(day, time(12), WARSAW)
+
+
+def offline_deadline(mode: OfflineMode, issued: date, outages: tuple[Outage, ...]) -> tuple[DeadlineState, date | None]:
+    """The deadline an invoice issued now in ``mode`` would get: (``OPEN``, the date) or (``WAITING``, ``None``)
+    while the outage it depends on has not ended."""
+    try:
+        due = deadline(mode, issued, outages)
+    except ValueError:
+        due = None
+    return (DeadlineState.OPEN if due is not None else DeadlineState.WAITING), due
+
+
+def offline_note(
+    mode: OfflineMode | None, issued: date | None, outages: tuple[Outage, ...], certificate: str
+) -> tuple[list[str], bool]:
+    """What issuing in ``mode`` means, in lines (empty for online), and whether it cannot be done as it stands
+    (no Offline certificate: KOD II cannot be signed; the lines then say how to get one)."""
+    if mode is None:
+        return [], False
+    lines = [t(f"form.offline.means.{mode.value}")]
+    if issued is None:
+        lines.append(t("form.offline.deadline_after_date"))
+    else:
+        state, due = offline_deadline(mode, issued, outages)
+        if state is DeadlineState.OPEN and due is not None:
+            lines.append(t(f"form.offline.deadline.{mode.value}", date=format_date(due)))
+        else:
+            lines.append(t("form.offline.deadline_waiting"))
+    if certificate:
+        lines.append(t("form.offline.kod2", name=certificate))
+        return lines, False
+    lines.append(t("form.offline.no_certificate"))
+    lines.append(t("form.offline.no_certificate.how"))
+    return lines, True
 
 
 def draft_from(context: FormContext, today: date) -> InvoiceDraft:
@@ -554,6 +693,7 @@ __all__ = [
     "FormRefused",
     "InvoiceDraft",
     "LineDraft",
+    "OfflineChoices",
     "Original",
     "Reading",
     "TotalsRow",
@@ -562,8 +702,12 @@ __all__ = [
     "check_schema",
     "draft_from",
     "format_date",
+    "issue_outages",
     "load_form",
     "nip_message",
+    "offline_choices",
+    "offline_deadline",
+    "offline_note",
     "parse_date",
     "parse_number",
     "read_draft",

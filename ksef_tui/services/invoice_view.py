@@ -4,7 +4,9 @@ XML store), a sale by its invoice number (its XML beside the sales register, its
 :func:`load_invoice` reads and parses (blocking: the store and lxml; run it in a thread) and returns an
 :class:`InvoiceView` of display-ready texts: parties, lines, the VAT summary per rate, payment, dates, the
 KSeF number, the corrected invoices (each with what to open when it is in the store), the send state of a
-sale, and KOD I (its link, module matrix and label). The visualisation (MF's stylesheet), the XML and the UPO
+sale, and KOD I (its link, module matrix and label); for a sale issued offline (issue 14) also KOD II (its link
+and module matrix, ``CERTYFIKAT`` under it), the offline mode and, until KSeF accepts it, the deadline to send it.
+The visualisation (MF's stylesheet), the XML and the UPO
 are saved by :func:`save_new`, which never overwrites a file. No Textual here.
 """
 
@@ -29,6 +31,7 @@ from ksef_tui.services.workspace import Workspace
 if TYPE_CHECKING:
     from ksef_tui.fa.parse import ParsedInvoice
     from ksef_tui.store.db import Store
+    from ksef_tui.store.sales import Sale
 
 Source = Literal["purchase", "sale"]
 
@@ -114,6 +117,17 @@ class InvoiceView:
     qr_label: str
     qr_modules: tuple[tuple[bool, ...], ...]
     xml: bytes = field(repr=False)
+    kod2_url: str = ""  # KOD II of an offline invoice, "" for any other
+    kod2_label: str = ""  # "CERTYFIKAT" when there is KOD II
+    kod2_modules: tuple[tuple[bool, ...], ...] = ()
+    offline_mode: str = ""  # the offline mode in words, "" for an invoice issued in KSeF
+    deadline: str = ""  # the deadline to send it in words, "" when none (sent, or not offline)
+    deadline_state: str = ""  # DeadlineState value ("open", "due_today", "overdue", ...), "" when none
+    deadline_warning: bool = False  # due today, overdue, or the next business day is the last
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.kod2_url)
 
     @property
     def file_stem(self) -> str:
@@ -213,12 +227,15 @@ def _qr(profile: Profile, xml: bytes, ksef_number: str) -> tuple[str, str, tuple
     return url, qr_label(ksef_number or None), tuple(tuple(row) for row in qr_modules(url))
 
 
-def load_invoice(workspace: Workspace, profile: Profile, source: Source, key: str) -> InvoiceView:
-    """The detail of a purchase (``key`` its KSeF number) or a sale (``key`` its invoice number). Blocking."""
+def load_invoice(
+    workspace: Workspace, profile: Profile, source: Source, key: str, *, today: date | None = None
+) -> InvoiceView:
+    """The detail of a purchase (``key`` its KSeF number) or a sale (``key`` its invoice number); an offline
+    sale's deadline seen from ``today`` (default: today in Warsaw). Blocking."""
     with workspace.open_store(profile, read_only=True) as store:
         if source == "purchase":
             return _purchase(workspace, profile, store, key)
-        return _sale(profile, store, key)
+        return _sale(profile, store, key, today)
 
 
 def _purchase(workspace: Workspace, profile: Profile, store: Store, key: str) -> InvoiceView:
@@ -254,7 +271,7 @@ def _purchase(workspace: Workspace, profile: Profile, store: Store, key: str) ->
     )
 
 
-def _sale(profile: Profile, store: Store, key: str) -> InvoiceView:
+def _sale(profile: Profile, store: Store, key: str, today: date | None = None) -> InvoiceView:
     from ksef_tui.services.mail import load_invoice as load_sale_xml
     from ksef_tui.services.sending import sales_upo_root
     from ksef_tui.store.sales import SalesRepository, SendState
@@ -282,7 +299,7 @@ def _sale(profile: Profile, store: Store, key: str) -> InvoiceView:
             reason = "; ".join([reason, *status.error_details]) if reason else "; ".join(status.error_details)
         state = t("detail.state.rejected_because", code=status.error_code or "", reason=reason)
     upo = bool(status.upo_path) and (sales_upo_root(store.path) / str(status.upo_path)).is_file()
-    return _view(
+    view = _view(
         "sale",
         key,
         profile,
@@ -294,6 +311,30 @@ def _sale(profile: Profile, store: Store, key: str) -> InvoiceView:
         state,
         status.state.value,
         upo,
+    )
+    return _offline(view, sale, today) if sale.record.offline is not None else view
+
+
+def _offline(view: InvoiceView, sale: Sale, today: date | None) -> InvoiceView:
+    """The view of an offline sale with KOD II, its mode and (until KSeF accepts it) its deadline."""
+    from dataclasses import replace
+
+    from ksef_tui.fa.kod2 import CERTIFICATE_LABEL
+    from ksef_tui.fa.qr import qr_modules
+    from ksef_tui.services.offline import deadline_of, deadline_text
+
+    offline = sale.record.offline
+    assert offline is not None
+    status = deadline_of(sale, today)
+    return replace(
+        view,
+        kod2_url=offline.kod2,
+        kod2_label=CERTIFICATE_LABEL,
+        kod2_modules=tuple(tuple(row) for row in qr_modules(offline.kod2)),
+        offline_mode=t(f"offline.mode.{offline.mode.value}"),
+        deadline=deadline_text(status) if status is not None else "",
+        deadline_state=status.state.value if status is not None else "",
+        deadline_warning=status.warning if status is not None else False,
     )
 
 
@@ -376,10 +417,12 @@ def default_path(view: InvoiceView, what: What) -> str:
 
 
 def visualisation(view: InvoiceView) -> bytes:
-    """The official visualisation (MF's stylesheet) with the KSeF number and KOD I. Blocking (lxml)."""
+    """The official visualisation (MF's stylesheet) with the KSeF number, KOD I and (offline) KOD II. Blocking."""
     from ksef_tui.fa.render import render_html
 
-    return render_html(view.xml, ksef_number=view.ksef_number or None, qr_url=view.qr_url).encode("utf-8")
+    return render_html(
+        view.xml, ksef_number=view.ksef_number or None, qr_url=view.qr_url, kod2_url=view.kod2_url or None
+    ).encode("utf-8")
 
 
 def local_upo(workspace: Workspace, profile: Profile, view: InvoiceView) -> bytes:

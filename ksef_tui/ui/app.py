@@ -3,6 +3,10 @@
 ``make_app(settings, workspace)`` is the one factory: ``ksef-tui``, ``ksef-tui setup``, ``ksef-tui sandbox``,
 the Pilot and snapshot tests and the screenshot script all build the app through it. The first frame paints
 before any store, vault or network work: those run in workers after mount.
+
+When KSeF's ``availability`` turns back to available and offline invoices wait to be sent (issue 14), the app
+says so once, with the key that sends them (``offline.send``, also in the palette): they go through the customer
+transactions' send (``send_now``: its confirmation, its live glyphs, the exactly-once pipeline).
 """
 
 from __future__ import annotations
@@ -109,7 +113,17 @@ class KsefApp(App[int]):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "ksef-tui"
-    BINDINGS: ClassVar[list[BindingType]] = list(app_bindings())
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *app_bindings(),
+        Binding(
+            "f8,alt+w",
+            "send_offline",
+            "offline.bind.send",
+            id="offline.send",
+            show=False,
+            tooltip="offline.bind.send.help",
+        ),
+    ]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
         "home": _screen("home", "HomeScreen"),
         "purchases": _screen("purchases", "PurchasesScreen"),
@@ -150,6 +164,7 @@ class KsefApp(App[int]):
         self.warnings = warnings if warnings is not None else []
         self._prepare = prepare
         self._availability_watch: AvailabilityWatch | None = None
+        self._offline_told = False  # KSeF's return with offline invoices waiting was said (once per return)
         self.register_theme(KSEF_DARK)
         self.register_theme(KSEF_LIGHT)
 
@@ -276,7 +291,43 @@ class KsefApp(App[int]):
 
     def watch_profile(self, profile: Profile | None) -> None:
         self.availability = None
+        self._offline_told = False
         self.check_availability()
+
+    def watch_availability(self, old: Availability | None, new: Availability | None) -> None:
+        """KSeF back after being down: offline invoices waiting are offered to be sent (once per return)."""
+        if new is None:
+            return
+        if not new.available:
+            self._offline_told = False
+            return
+        if old is not None and not old.available and not self._offline_told and self.profile is not None:
+            self._offline_told = True
+            self._offline_waiting(self.profile, send=False)
+
+    def action_send_offline(self) -> None:
+        """Send the offline invoices waiting (through the customer transactions' send, with its confirmation)."""
+        if self.profile is not None:
+            self._offline_waiting(self.profile, send=True)
+
+    @work(thread=True, exclusive=True, group="offline-waiting", exit_on_error=False, description="offline invoices")
+    def _offline_waiting(self, profile: Profile, *, send: bool) -> None:
+        """The offline invoices KSeF has not accepted (their deadlines brought up to date first); sent, or said."""
+        from ksef_tui.services.dashboard import offline_waiting
+
+        waiting = offline_waiting(self.workspace, profile, self.clock())
+        if send:
+            if waiting.count:
+                self.call_from_thread(self.send_now, list(waiting.numbers))
+            else:
+                self.call_from_thread(self.notify, t("offline.app.none"), timeout=6)
+            return
+        if waiting.count:
+            keys = self._keys_of("offline.send")
+            message = t("offline.app.back", count=waiting.count, keys=describe_keys(keys) if keys else "-")
+            severity = "warning" if waiting.due else "information"
+            self.call_from_thread(self.notify, message, severity=severity, timeout=30)
+            self.call_from_thread(self.refresh_company)
 
     def check_availability(self) -> None:
         """Look at KSeF's state now (a timer does every few seconds; a screen may after a KSeF call failed)."""

@@ -224,7 +224,7 @@ async def test_tab_runs_through_the_form_in_reading_order(box: Sandbox) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen, _ = await open_form(pilot)
         order: list[str] = []
-        for _ in range(13):
+        for _ in range(14):
             widget = focused(screen)
             assert widget is not None
             order.append(widget.id or next(c for c in widget.classes if c.startswith("line-")))
@@ -242,6 +242,7 @@ async def test_tab_runs_through_the_form_in_reading_order(box: Sandbox) -> None:
             "f-payment_form",
             "f-due_date",
             "f-bank_account",
+            "f-issue_mode",  # in KSeF, or offline (issue 14)
             "f-seller_name",
         ]
         await type_into(pilot, screen.query_one("#f-currency", Input), "EUR")

@@ -3,6 +3,10 @@ to every screen by its key (Enter on a line opens it); on the right (below them 
 dashboard: this month's sales and purchases, VAT due against VAT deductible, what waits to be sent or was
 rejected, and the KSeF traffic of the last 30 days as bars per day (received, sent).
 
+Offline invoicing (issue 14): the summary counts the offline invoices waiting to be sent with the most urgent
+deadline (the error colour when one is due today or overdue), and while the app's ``availability`` says KSeF is
+down a line above the dashboard offers to issue invoices offline (the new-invoice key).
+
 The dashboard is read by ``services.dashboard`` in a thread worker, never before the first frame (the store
 loads with it); it is read again when the company's overview changes (after a sync, a send, a switch of
 company) and whenever the screen is shown again. A store that cannot be read shows ``-`` and the reason.
@@ -85,6 +89,10 @@ class HomeScreen(Screen[None]):
     """The company card, the menu of screens and the company's dashboard."""
 
     CSS_PATH = "../styles/home.tcss"
+    DEFAULT_CSS: ClassVar[str] = """
+    HomeScreen #dash-offline-offer { height: auto; padding: 0 1; color: $text-warning; text-style: bold; }
+    HomeScreen #dash-offline-offer.-ksef-bad { color: $text-error; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = []
 
     class DashboardRead(Message):
@@ -119,6 +127,9 @@ class HomeScreen(Screen[None]):
                 menu.border_title = t("home.menu")
                 yield menu
             with Vertical(id="dash-right"):
+                offer = Static("", id="dash-offline-offer", markup=False)
+                offer.display = False
+                yield offer
                 with Vertical(id="dash-month") as month:
                     month.border_title = t("dash.this_month", month=month_name(Period.of(warsaw_date(app.clock()))))
                     yield MonthSummary(ascii_only=ascii_only, fail=app.glyphs.fail, id="dash-summary")
@@ -144,6 +155,7 @@ class HomeScreen(Screen[None]):
             menu.add_option(Option(label + " " * (width - cell_len(label)) + keys, id=name))
         self._show_traffic(None)
         self.watch(app, "overview", self._overview_changed, init=True)
+        self.watch(app, "availability", self._availability_changed, init=True)
         menu.highlighted = 0
         menu.focus()
 
@@ -168,6 +180,19 @@ class HomeScreen(Screen[None]):
         self.query_one("#dash-card", Static).update(text)
         self._show_summary()
         self._reload()
+
+    def _availability_changed(self, _value: object = None) -> None:
+        """KSeF down (announced or not): offer to issue invoices offline, with the key of the new-invoice form."""
+        from ksef_tui.ui.widgets.header import availability_text
+
+        app = self.ksef_app
+        state, css = availability_text(app.availability, app.clock())
+        offer = self.query_one("#dash-offline-offer", Static)
+        offer.display = bool(state)
+        if state:
+            keys = app._keys_of("invoice.new")
+            offer.update(t("home.offline_offer", state=state, keys=describe_keys(keys) if keys else "-"))
+        offer.set_class(css == "-ksef-bad", "-ksef-bad")
 
     def _reload(self) -> None:
         """Read the dashboard again for the company whose overview is shown (none yet: nothing to read)."""

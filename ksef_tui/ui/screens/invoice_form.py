@@ -8,6 +8,13 @@ KSeF now: the caller sends) or ``None`` when left without saving.
 The VAT summary under the lines is :func:`ksef_tui.services.invoice_form.totals_view`, computed by the same
 function the XML builder writes ``P_13_x``/``P_14_x``/``P_15`` from. Loading, the schema check and the save run in
 thread workers (the store and its lock, lxml); problems are shown at their fields.
+
+A new invoice may be issued offline (issue 14): the "Issue" choice under the payment offers ``offline24`` always,
+and ``offline``/``emergency`` while the app's ``availability`` says KSeF announced an unavailability/failure (that
+mode then comes pre-selected, as ``offline24`` does when KSeF is unreachable unannounced). The line beside it says
+what it means: the deadline to send it (computed), KOD II signed with the company's Offline certificate, or, with
+none, how to get one. An offline invoice is saved through ``services.offline.issue_offline_invoice`` and queued;
+the form then says so instead of offering to send it now.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ksef_tui.domain.customer import Customer
 from ksef_tui.domain.invoice import CorrectionType, PaymentForm
+from ksef_tui.domain.offline import OfflineMode, Outage
 from ksef_tui.errors import UserError
 from ksef_tui.i18n import t
 from ksef_tui.services.invoice_form import (
@@ -38,8 +46,12 @@ from ksef_tui.services.invoice_form import (
     check_schema,
     draft_from,
     format_date,
+    issue_outages,
     load_form,
     nip_message,
+    offline_choices,
+    offline_note,
+    parse_date,
     parse_number,
     read_draft,
     save,
@@ -56,6 +68,8 @@ if TYPE_CHECKING:
     from ksef_tui.store.sales import Sale
     from ksef_tui.ui.app import KsefApp
 
+#: The issue choice's value for an invoice sent to KSeF as usual (the others are ``OfflineMode`` values).
+ONLINE = "online"
 LOAD_GROUP = "invoice-form-load"
 SAVE_GROUP = "invoice-form-save"
 CUSTOMER_GROUP = "invoice-form-customer"
@@ -195,6 +209,11 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
     """The form of a new sales invoice, or of a correction of an accepted one (``correct``: its number)."""
 
     CSS_PATH = "../styles/invoice_form.tcss"
+    DEFAULT_CSS: ClassVar[str] = """
+    InvoiceFormScreen #form-offline-note { width: 1fr; height: auto; margin-top: 1; color: $text-warning; }
+    InvoiceFormScreen #form-offline-note.-online { display: none; }
+    InvoiceFormScreen #form-offline-note.-error { color: $text-error; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "bind.form.save", id="form.save", tooltip="bind.form.save.help", priority=True),
         Binding("ctrl+n", "add_line", "bind.form.add_line", id="form.add-line", tooltip="bind.form.add_line.help"),
@@ -249,7 +268,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
             return
         today = self._today()
         try:
-            context = load_form(app.workspace, profile, today, self.correct)
+            context = load_form(app.workspace, profile, today, self.correct, now=app.clock())
         except UserError as exc:
             app.call_from_thread(self.notify, exc.message(), severity="error")
             app.call_from_thread(self.dismiss, None)
@@ -343,6 +362,8 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
                 classes="form-row",
             )
         )
+        if original is None:
+            widgets.append(self._issue_row())
         if original is not None:
             types = [(t(f"form.correction_type.{kind.value}"), kind) for kind in CorrectionType]
             widgets.append(
@@ -372,6 +393,40 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
 
     def _filled(self) -> None:
         self._filling = False
+
+    def _issue_row(self) -> Horizontal:
+        """Online, or offline in a mode KSeF's state allows (the one it suggests pre-selected), and what it means."""
+        choices = offline_choices(self.ksef_app.availability)
+        options: list[tuple[str, str]] = [(t("form.issue_mode.online"), ONLINE)]
+        options += [(t(f"form.issue_mode.{mode.value}"), mode.value) for mode in choices.modes]
+        chosen = choices.chosen.value if choices.chosen is not None else ONLINE
+        select: Select[str] = Select(options, value=chosen, allow_blank=False, id="f-issue_mode", compact=True)
+        note = Static("", id="form-offline-note", classes="-online", markup=False)
+        choice = field("issue_mode", select)
+        choice.styles.width = 36  # inline: the stylesheet's .field (1fr) outranks a screen's DEFAULT_CSS
+        return Horizontal(choice, note, classes="form-row")
+
+    def offline_mode(self) -> OfflineMode | None:
+        """The offline mode chosen, ``None`` for an invoice sent to KSeF as usual (and in a correction)."""
+        found = self.query("#f-issue_mode")
+        value = found.first(Select).value if found else ONLINE
+        return OfflineMode(value) if isinstance(value, str) and value != ONLINE else None
+
+    def _show_offline(self) -> bool:
+        """The line beside the issue choice; ``False`` when the chosen offline issue cannot be done as it stands."""
+        found = self.query("#form-offline-note")
+        if not found or self.context is None:
+            return True
+        note = found.first(Static)
+        mode = self.offline_mode()
+        issued = parse_date(self._value("issue_date"))
+        availability = self.ksef_app.availability
+        outages = issue_outages(mode, issued, self.context.outages, availability) if mode and issued else ()
+        lines, blocked = offline_note(mode, issued, outages, self.context.offline_certificate)
+        note.update("\n".join(lines))
+        note.set_class(mode is None, "-online")
+        note.set_class(blocked, "-error")
+        return not blocked
 
     def _input(self, name: str, value: str, *, disabled: bool = False) -> Input:
         return Input(value, id=f"f-{name}", compact=True, disabled=disabled)
@@ -440,6 +495,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         self._show_errors(shown)
         self.query_one(InvoiceLines).show([self._line_amount(line) for line in draft.lines], shown)
         self._show_totals(reading.invoice)
+        self._show_offline()
         return reading
 
     @staticmethod
@@ -583,9 +639,13 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         if not reading.ok or reading.invoice is None:
             self._focus_first_error()
             return
+        mode = self.offline_mode()
+        if mode is not None and not self._show_offline():  # no Offline certificate: the note says how to get one
+            self.query_one("#f-issue_mode", Select).focus()
+            return
         self.saving = True
         self.query_one("#form-status", Static).update(t("form.saving"))
-        self._save(reading.invoice)
+        self._save(reading.invoice, mode)
 
     def _focus_first_error(self) -> None:
         for widget in self.query(".-error"):
@@ -595,7 +655,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
                 return
 
     @work(thread=True, exclusive=True, group=SAVE_GROUP, exit_on_error=False, description="invoice form: save")
-    def _save(self, invoice: SalesInvoice) -> None:
+    def _save(self, invoice: SalesInvoice, mode: OfflineMode | None = None) -> None:
         app = self.ksef_app
         profile = app.profile
         try:
@@ -603,9 +663,13 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
             if problems or profile is None:
                 app.call_from_thread(self._refused, problems)
                 return
-            sale = save(app.workspace, profile, invoice, clock=app.clock)
+            outages: tuple[Outage, ...] = ()
+            if mode is not None and self.context is not None:
+                outages = issue_outages(mode, invoice.issue_date, self.context.outages, app.availability)
+            sale = save(app.workspace, profile, invoice, clock=app.clock, offline=mode, outages=outages)
         except UserError as exc:
-            app.call_from_thread(self._refused, {"form": exc.message()})
+            hint = exc.hint()
+            app.call_from_thread(self._refused, {"form": exc.message() + (f" ({hint})" if hint else "")})
             return
         except OSError as exc:
             app.call_from_thread(self._refused, {"form": str(exc)})
@@ -621,6 +685,16 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         number = sale.record.number
         self.edited = False
         self.ksef_app.refresh_company()
+        offline = sale.record.offline
+        if offline is not None:  # KSeF is down or the seller chose offline24: sent when KSeF answers, not now
+            from ksef_tui.services.offline import deadline_of, deadline_text
+
+            status = deadline_of(sale, self._today())
+            words = deadline_text(status) if status is not None else ""
+            mode = t(f"offline.mode.{offline.mode.value}")
+            self.notify(t("form.offline.saved", number=number, mode=mode, deadline=words), timeout=12)
+            self.dismiss(FormResult(number, False))
+            return
 
         def chosen(send: bool | None) -> None:
             self.dismiss(FormResult(number, bool(send)))

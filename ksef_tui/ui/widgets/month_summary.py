@@ -1,5 +1,7 @@
 """This month at a glance (the home screen's dashboard): sales and purchases (how many, gross), VAT due against
-VAT deductible as two bars on one scale, and the invoices to send and those KSeF rejected.
+VAT deductible as two bars on one scale, the invoices to send and those KSeF rejected, and the offline invoices
+waiting to be sent with the most urgent one's deadline (the error colour when one is due today or overdue, the
+warning colour when the next business day is its last).
 
 :func:`summary_rows` lays the lines out as plain cells (tested alone); :class:`MonthSummary` colours them with
 theme variables (its component classes). Before the numbers arrive every value is ``…``; when the company's data
@@ -18,7 +20,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from ksef_tui.i18n import t
-from ksef_tui.services.dashboard import Amounts, Dashboard, amount_text
+from ksef_tui.services.dashboard import Amounts, Dashboard, OfflineWaiting, amount_text
 from ksef_tui.ui.widgets.bars import hbar
 
 #: Cells of the middle column (a count of invoices, or a VAT bar).
@@ -82,6 +84,28 @@ def summary_rows(
     bad = bool(rejected)
     shown = unknown if rejected is None else f"{rejected} {fail}" if bad else str(rejected)
     rows.append(Row(f"{t('home.rejected')}: {shown}", tone="bad" if bad else ""))
+    if dash is not None and dash.offline is not None and dash.offline.count:
+        rows += offline_rows(dash.offline, fail=fail)
+    return rows
+
+
+def offline_rows(offline: OfflineWaiting, *, fail: str = "✗") -> list[Row]:
+    """The offline invoices waiting to be sent: how many, then the most urgent one and its deadline (the error
+    tone when one is due today or overdue, with how many; the warning tone when its next business day is its
+    last)."""
+    from ksef_tui.services.offline import deadline_text
+
+    rows = [Row(t("dash.offline.count", count=offline.count))]
+    status = offline.status
+    if status is None:
+        return rows
+    if offline.due:
+        rows.append(Row(f"{fail} {t('dash.offline.due', count=offline.urgent)}", tone="bad"))
+        tone = "bad"
+    else:
+        tone = "due" if status.warning else ""
+    rows.append(Row(f"  {t('dash.offline.nearest', number=offline.nearest)}", tone=tone))
+    rows.append(Row(f"  {deadline_text(status)}", tone=tone))
     return rows
 
 
