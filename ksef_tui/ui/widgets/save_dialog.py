@@ -21,11 +21,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from ksef_tui.errors import Category, UserError
 from ksef_tui.i18n import t
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 
 
 def check_new_file(typed: str) -> Path:
@@ -76,7 +77,7 @@ class SaveFileDialog(ModalScreen[Path | None]):
             yield Input(value=self.suggested, id="save-path")
             yield Static(t("savedlg.rule"), id="save-rule", markup=False)
             yield Static("", id="save-problem", markup=False)
-        yield Footer()
+        yield KsefFooter()
 
     @property
     def problem(self) -> str:
