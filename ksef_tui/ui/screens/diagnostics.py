@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ksef_tui.errors import UserError
@@ -36,6 +36,7 @@ from ksef_tui.services.diagnostics import (
     sections,
 )
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
 
@@ -103,7 +104,7 @@ class DiagnosticsScreen(Screen[None]):
             yield Static(t("diag.title"), classes="screen-title")
             yield Static(t("diag.loading"), id="diag-status")
             yield Vertical(id="diag-sections")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         app = self.ksef_app

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -36,6 +36,7 @@ from ksef_tui.services.invoice_view import (
     save_temporary,
 )
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.qr import QrCode
 from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
@@ -192,7 +193,7 @@ class InvoiceDetailScreen(Screen[None]):
             yield OptionList(id="detail-links")
             yield Static(id="detail-lines")
             yield Static(id="detail-summary")
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-top").display = False

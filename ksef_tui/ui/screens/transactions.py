@@ -32,7 +32,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -52,6 +52,7 @@ from ksef_tui.services.transactions import (
     saved_upo,
 )
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
 from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog
@@ -148,7 +149,7 @@ class TransactionsScreen(Screen[None]):
                 yield TransactionsTable(ascii_only=self.ascii_only, id="tx-table")
                 yield Static("", id="tx-detail", markup=False)
                 yield Static(t("tx.loading"), id="tx-status", markup=False)
-        yield Footer()
+        yield KsefFooter()
 
     def on_mount(self) -> None:
         self.watch(self.ksef_app, "profile", self._company_changed, init=False)
