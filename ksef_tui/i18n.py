@@ -643,7 +643,7 @@ EN: dict[str, str] = {
     "sync.summary.new.one": "Imported {count} new purchase invoice",
     "sync.summary.new.few": "Imported {count} new purchase invoices",
     "sync.summary.new.many": "Imported {count} new purchase invoices",
-    "sync.summary.of_which": "(basic: {invoices}, corrective: {corrections})",
+    "sync.summary.of_which": "(standard: {invoices}, corrective: {corrections})",
     "sync.summary.updated.one": "Updated {count} invoice imported before",
     "sync.summary.updated.few": "Updated {count} invoices imported before",
     "sync.summary.updated.many": "Updated {count} invoices imported before",

@@ -164,7 +164,7 @@ EN_DETAIL: dict[str, str] = {
     "detail.id.eu": "EU VAT",
     "detail.id.other": "Id",
     "detail.rate.margin": "margin",
-    "detail.kind.VAT": "basic",
+    "detail.kind.VAT": "standard",
     "detail.kind.KOR": "corrective",
     "detail.kind.ZAL": "advance",
     "detail.kind.ROZ": "settlement",

@@ -202,7 +202,7 @@ EN_FORM: dict[str, str] = {
     "form.nip.checksum": "wrong NIP check digit: look for a typo",
     "form.nip.ok": "NIP valid",
     "form.not_accepted": "invoice {number} cannot be corrected: it is not in KSeF (no KSeF number)",
-    "form.not_correctable": "invoice {number} cannot be corrected in this form (it is not a basic invoice)",
+    "form.not_correctable": "invoice {number} cannot be corrected in this form (it is not a standard invoice)",
     "form.saving": "Saving…",
     "form.saved.title": "Saved {number}",
     "form.send.question": "Invoice {number} is saved and waits to be sent. Send it now?",

@@ -100,7 +100,7 @@ async def test_opening_imports_the_simulators_purchases_with_their_corrections(
         marked = {screen.browser.ksef_number(r) for r in table_of(screen).rows if screen.browser.is_correction(r)}
         assert marked == corrections
         status = str(screen.query_one("#purchases-sync").render())
-        assert f"({len(seeded) - len(corrections)}" in status.replace("basic: ", "(") or str(len(seeded)) in status
+        assert f"({len(seeded) - len(corrections)}" in status.replace("standard: ", "(") or str(len(seeded)) in status
         # corrections only
         await pilot.press("k")
         await settle(pilot)
