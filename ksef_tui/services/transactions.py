@@ -35,6 +35,7 @@ class TxStatus(StrEnum):
 
     DRAFT = "draft"
     QUEUED = "queued"
+    OFFLINE = "offline"  # issued offline, waiting to be sent to KSeF by its deadline (issue 14)
     SENDING = "sending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -44,7 +45,14 @@ class TxStatus(StrEnum):
 
 
 #: Statuses a send takes (named by the user, or every queued one).
-UNSENT = (TxStatus.DRAFT, TxStatus.QUEUED, TxStatus.REJECTED, TxStatus.ATTENTION, TxStatus.BEFORE_START)
+UNSENT = (
+    TxStatus.DRAFT,
+    TxStatus.QUEUED,
+    TxStatus.OFFLINE,
+    TxStatus.REJECTED,
+    TxStatus.ATTENTION,
+    TxStatus.BEFORE_START,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,11 @@ class TxRow:
     mail: str  # none | pending | sent | failed
     reason: str  # KSeF's reason (rejected, duplicate, needs attention), "" otherwise
     upo: bool
+    offline_mode: str = ""  # OfflineMode value of an invoice issued offline, "" otherwise
+    deadline: str = ""  # an unsent offline invoice's deadline in words, "" when none
+    deadline_date: date | None = None  # that deadline's day (None: none, or not known until an outage ends)
+    deadline_state: str = ""  # DeadlineState value ("open", "due_today", "overdue", "waiting"...), "" when none
+    technical: bool = False  # an offline invoice KSeF rejected for a technical reason: a technical correction fixes it
 
     @property
     def is_correction(self) -> bool:
@@ -78,6 +91,11 @@ class TxRow:
     @property
     def correctable(self) -> bool:
         return self.status is TxStatus.ACCEPTED
+
+    @property
+    def deadline_tone(self) -> str:
+        """How the deadline is shown: ``fail`` (overdue), ``warn`` (due today), ``plain`` otherwise."""
+        return {"overdue": "fail", "due_today": "warn"}.get(self.deadline_state, "plain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +128,8 @@ def tx_status(sale: Sale, start: date) -> TxStatus:
     state = status.state
     if state is SendState.ACCEPTED:
         return TxStatus.DUPLICATE if status.duplicate else TxStatus.ACCEPTED
+    if state is SendState.QUEUED and sale.record.offline is not None:
+        return TxStatus.OFFLINE
     if state is SendState.QUEUED and sale.record.issue_date < start:
         return TxStatus.BEFORE_START
     return {
@@ -130,8 +150,14 @@ def _reason(sale: Sale) -> str:
     return plain_text(f"{code}{words}")
 
 
-def tx_row(sale: Sale, start: date) -> TxRow:
+def tx_row(sale: Sale, start: date, today: date | None = None) -> TxRow:
+    """The row of ``sale``; an offline invoice's deadline as seen from ``today`` (default: today in Warsaw)."""
+    from ksef_tui.services.offline import TECHNICAL_CODES, deadline_of, deadline_text
+    from ksef_tui.store.sales import SendState
+
     record, status = sale.record, sale.status
+    offline = record.offline
+    due = deadline_of(sale, today)
     return TxRow(
         number=plain_text(record.number),
         customer_key=customer_key(record.customer_id, record.customer_name),
@@ -148,13 +174,18 @@ def tx_row(sale: Sale, start: date) -> TxRow:
         mail=status.mail.value,
         reason=_reason(sale),
         upo=status.upo_path is not None,
+        offline_mode=offline.mode.value if offline is not None else "",
+        deadline=deadline_text(due) if due is not None else "",
+        deadline_date=due.deadline if due is not None else None,
+        deadline_state=due.state.value if due is not None else "",
+        technical=offline is not None and status.state is SendState.REJECTED and status.error_code in TECHNICAL_CODES,
     )
 
 
-def load_transactions(workspace: Workspace, profile: Profile) -> Transactions:
+def load_transactions(workspace: Workspace, profile: Profile, today: date | None = None) -> Transactions:
     """The register's invoices (newest first) and its customers (by name; the customer book's too), read through
-    a read-only open: a send holding the store's lock is seen as it goes. An empty register when the company
-    has no store yet."""
+    a read-only open: a send holding the store's lock is seen as it goes; offline invoices' deadlines as seen
+    from ``today`` (default: today in Warsaw). An empty register when the company has no store yet."""
     from ksef_tui.store.customers import CustomerBook
     from ksef_tui.store.sales import SalesRepository
 
@@ -166,7 +197,7 @@ def load_transactions(workspace: Workspace, profile: Profile) -> Transactions:
         book = CustomerBook.of(store).all()
     finally:
         store.close()
-    pairs = [(tx_row(sale, profile.start_date), plain_text(sale.record.customer_id)) for sale in sales]
+    pairs = [(tx_row(sale, profile.start_date, today), plain_text(sale.record.customer_id)) for sale in sales]
     rows = sorted((row for row, _ in pairs), key=lambda r: (r.issue_date, r.number), reverse=True)
     found: dict[str, TxCustomer] = {}
     for row, tax_id in reversed(pairs):  # newest first: a customer's name as its newest invoice has it

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -27,11 +29,12 @@ from ksef_tui.domain.offline import OfflineMode, add_business_days
 from ksef_tui.domain.profile import Profile
 from ksef_tui.domain.vat import VatRate
 from ksef_tui.fa import kod2 as kod2_module
+from ksef_tui.fa.qr import qr_modules
 from ksef_tui.i18n import set_language
 from ksef_tui.services import availability as availability_service
 from ksef_tui.services.availability import KsefState
 from ksef_tui.services.certificates import enroll
-from ksef_tui.services.offline import issue_offline_invoice, offline_signer
+from ksef_tui.services.offline import import_offline, issue_offline_invoice, offline_signer
 from ksef_tui.services.sales import add_customer, sales_xml_root
 from ksef_tui.services.workspace import Workspace
 from ksef_tui.settings import Settings
@@ -39,17 +42,22 @@ from ksef_tui.sim.clock import ManualClock, OffsetClock
 from ksef_tui.store.customers import CustomerBook
 from ksef_tui.store.sales import SalesRepository, SendState
 from ksef_tui.ui.app import KsefApp, make_app
+from ksef_tui.ui.screens.invoice_detail import InvoiceDetailScreen
 from ksef_tui.ui.screens.invoice_form import InvoiceFormScreen
 from ksef_tui.ui.screens.transactions import TransactionsScreen
 from ksef_tui.ui.widgets.month_summary import MonthSummary
-from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog
+from ksef_tui.ui.widgets.qr import QrCode, cells_to_modules
+from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, OpenFileDialog
+from ksef_tui.ui.widgets.transactions_table import COLUMNS, TransactionsTable
 from ksef_tui.vault import MemoryKeyring, Vault
 
 from ..conftest import Sim
 from ..harness import fixed_clock
 from ..ksef.certkit import PASSWORD, certificate, p12, rsa_key, seal_name
-from ..services.sending_kit import QUICK
+from ..services.sending_kit import FAST, QUICK, sale_xml
+from ..services.test_offline_issue import broken, let_through
 from .conftest import FIXED_NOW, eventually, settle
+from .test_invoice_detail import screen_cells
 
 SIZE = (120, 34)
 TODAY = date(2026, 11, 30)  # FIXED_NOW's Warsaw day, a Monday
@@ -173,6 +181,17 @@ async def test_issued_offline_from_the_form_while_ksef_is_down_then_sent_when_it
         assert issue.kod1.startswith("https://qr-test.ksef.mf.gov.pl/invoice/") and "/certificate/Nip/" in issue.kod2
         await eventually(lambda: "Offline to send: 1" in summary_text(app), "the home screen counts it")
 
+        # the customer transactions: the offline glyph, and the deadline (none yet: the failure goes on)
+        await pilot.press("f6")
+        await eventually(lambda: isinstance(app.screen, TransactionsScreen), "the transactions")
+        transactions = app.screen
+        assert isinstance(transactions, TransactionsScreen)
+        table = transactions.query_one(TransactionsTable)
+        await eventually(lambda: table.row_of(number) is not None, "the invoice listed")
+        assert [cell.plain for cell in table.get_row(number)][:1] == ["⊘"]
+        assert table.get_row(number)[COLUMNS.index("ksef")].plain == "offline: deadline after the outage"
+        assert "emergency mode: the deadline will be known" in transactions.detail_text(table.row_of(number))
+
         # KSeF is back: the failure's end is announced; the app says offline invoices wait and their deadline is
         # 7 business days after the failure's end
         sim.state.availability.available()
@@ -181,19 +200,85 @@ async def test_issued_offline_from_the_form_while_ksef_is_down_then_sent_when_it
         await eventually(lambda: sale_of(firm, number).record.offline.deadline is not None, "the deadline recorded")
         assert sale_of(firm, number).record.offline.deadline == add_business_days(TODAY, 7)
         await eventually(lambda: not offer.display, "no offer of offline issue once KSeF is back")
+        await pilot.press("r")
+        ksef_cell = COLUMNS.index("ksef")
+        await eventually(lambda: table.get_row(number)[ksef_cell].plain == "offline: send by 09.12.2026", "the date")
 
         await pilot.press("f8")  # one key: the offline invoices waiting, through the transactions' send
         await eventually(lambda: isinstance(app.screen, ConfirmSendDialog), "the send's confirmation")
-        transactions = app.screen_stack[-2]
-        assert isinstance(transactions, TransactionsScreen)
+        assert app.screen_stack[-2] is transactions
         await pilot.press("enter")
         await eventually(lambda: sale_of(firm, number).status.state is SendState.ACCEPTED, "accepted", seconds=30)
         await settle(pilot)
+        ksef_number = sale_of(firm, number).status.ksef_number
+        await eventually(lambda: table.get_row(number)[0].plain == "✓", "✓ in the table")
+        assert table.get_row(number)[ksef_cell].plain == ksef_number
     sent = sale_of(firm, number)
     assert sent.status.ksef_number and sent.status.ksef_number.startswith(sim.nip)
     xml = (sales_xml_root(firm.workspace.store_path(firm.profile)) / sent.record.xml_path).read_bytes()
     held = sim.state.invoices.with_hash(base64.b64encode(hashlib.sha256(xml).digest()).decode())
     assert held is not None and held.mode == "Offline"  # sent with offlineMode
+
+
+async def test_a_rejected_offline_invoice_is_corrected_technically_from_the_transactions(
+    make_sim: Callable[..., Sim], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """KSeF rejected an offline invoice (450, a schema error): ``t`` asks for the fixed FA(3) file (a path that is
+    not a file is refused in the dialog), corrects it technically and sends it at once: accepted, linked to the
+    rejected original's hash, still offline."""
+    sim = make_sim(environment="TE", seed_purchases=0, **QUICK)
+    firm = await asyncio.to_thread(firm_of, sim)
+    await enroll(firm.workspace, firm.profile, kind="offline", algorithm="ec")
+    good = sale_xml(sim.nip, "FV/7/2026")
+    bad = broken(good)
+    let_through(monkeypatch, bad)
+    (tmp_path / "bad.xml").write_bytes(bad)
+    fixed = tmp_path / "fixed.xml"
+    fixed.write_bytes(good)
+
+    def issue_bad() -> None:
+        signer = offline_signer(firm.workspace, firm.profile)
+        with firm.workspace.open_store(firm.profile) as store:
+            result = import_offline(
+                SalesRepository(store), sales_xml_root(store.path), firm.profile, [tmp_path / "bad.xml"],
+                mode=OfflineMode.OFFLINE24, signer=signer,
+            )  # fmt: skip
+        assert result.imported == ["FV/7/2026"]
+
+    await asyncio.to_thread(issue_bad)
+    report = await firm.workspace.send(firm.profile, None, options=FAST)
+    assert report is not None and report.rejected == ["FV/7/2026"]
+    app = app_of(firm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await eventually(lambda: isinstance(app.screen, TransactionsScreen), "the transactions")
+        transactions = app.screen
+        assert isinstance(transactions, TransactionsScreen)
+        transactions.send_options = FAST
+        table = transactions.query_one(TransactionsTable)
+        await eventually(lambda: table.row_of("FV/7/2026") is not None, "the invoice listed")
+        row = table.row_of("FV/7/2026")
+        assert row is not None and row.technical and table.get_row("FV/7/2026")[0].plain == "✗"
+        await pilot.press("t")
+        await eventually(lambda: isinstance(app.screen, OpenFileDialog), "the file asked for")
+        dialog = app.screen
+        assert isinstance(dialog, OpenFileDialog)
+        path = dialog.query_one("#open-path", Input)
+        path.value = str(tmp_path)  # a folder: refused in the dialog, which stays
+        await pilot.press("enter")
+        await eventually(lambda: "is not a file" in dialog.problem, "the folder refused")
+        assert app.screen is dialog
+        path.value = str(fixed)
+        await pilot.press("enter")
+        await eventually(lambda: sale_of(firm, "FV/7/2026").status.state is SendState.ACCEPTED, "accepted", seconds=30)
+        await eventually(lambda: table.get_row("FV/7/2026")[0].plain == "✓", "✓ in the table")
+        await settle(pilot)
+    sale = sale_of(firm, "FV/7/2026")
+    original = base64.b64encode(hashlib.sha256(bad).digest()).decode()
+    assert sale.record.offline is not None and sale.record.offline.corrected_hash == original
+    held = sim.state.invoices.with_hash(sale.record.invoice_hash)
+    assert held is not None and held.mode == "Offline" and held.hash_of_corrected == original
 
 
 # ------------------------------------------------------------------------------------------------ home warnings
@@ -269,6 +354,45 @@ async def test_a_due_or_overdue_offline_invoice_is_warned_of_on_the_home_screen(
         # KSeF is available: no offer of offline issue
         assert not app.screen.query_one("#dash-offline-offer", Static).display
 
+        # the transactions: the deadline in the warning colour (due today) and the error colour (overdue)
+        await pilot.press("f6")
+        await eventually(lambda: isinstance(app.screen, TransactionsScreen), "the transactions")
+        transactions = app.screen
+        assert isinstance(transactions, TransactionsScreen)
+        table = transactions.query_one(TransactionsTable)
+        await eventually(lambda: table.row_of(overdue) is not None, "the invoices listed")
+        tones = table._tones()
+        ksef_cell = COLUMNS.index("ksef")
+        late, today_cell = table.get_row(overdue)[ksef_cell], table.get_row(due_today)[ksef_cell]
+        assert (late.plain, late.style) == ("offline: send by 27.11.2026", tones["fail"])
+        assert (today_cell.plain, today_cell.style) == ("offline: send by 30.11.2026", tones["warn"])
+        table.move_cursor(row=table.get_row_index(overdue))
+        await pilot.pause()
+        shown = transactions.query_one("#tx-detail", Static).render()
+        assert isinstance(shown, Content)
+        start = shown.plain.index("overdue by 1 business day")
+        assert any(span.start <= start < span.end for span in shown.spans)  # the error colour
+
+        # the detail: both codes drawn, read back to the modules of their links, with their labels
+        await pilot.press("d")
+        await eventually(lambda: isinstance(app.screen, InvoiceDetailScreen) and app.screen.view is not None, "detail")
+        detail = app.screen
+        assert isinstance(detail, InvoiceDetailScreen) and detail.view is not None
+        await settle(pilot)
+        issue = sale_of(firm, overdue).record.offline
+        for code, url in (("#detail-qr-code", issue.kod1), ("#detail-kod2-code", issue.kod2)):
+            cells = screen_cells(detail.query_one(code, QrCode))
+            expected = qr_modules(url)
+            assert len(cells) == (len(expected) + 1) // 2 and len(cells[0]) == len(expected[0])
+            assert cells_to_modules(cells)[: len(expected)] == expected
+        assert detail.view.qr_url == issue.kod1 and detail.view.kod2_url == issue.kod2
+        assert text_of(detail.query_one("#detail-qr-label", Static)) == "OFFLINE"
+        assert text_of(detail.query_one("#detail-kod2-label", Static)) == "CERTYFIKAT"
+        assert issue.kod2 in text_of(detail.query_one("#detail-kod2-link", Static)).replace("\n", "")
+        facts = text_of(detail.query_one("#detail-facts", Static))
+        assert "Issued offline: offline24 mode" in facts
+        assert "Send to KSeF by: overdue by 1 business day (the deadline was 2026-11-27)" in facts
+
 
 # ------------------------------------------------------------------------------------------------ snapshots
 
@@ -330,3 +454,38 @@ def test_snapshot_form_offers_emergency_during_a_failure(
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"], indirect=True)
+def test_snapshot_detail_with_both_codes(
+    snap_compare: Any, lang: str, make_sim_in_process: Callable[..., Sim], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An overdue offline invoice's detail: its mode and deadline (error colour) among the facts, KOD I labelled
+    OFFLINE and KOD II labelled CERTYFIKAT side by side, with their links."""
+    deterministic_kod2(monkeypatch)
+    sim, clock = late_sim(make_sim_in_process)
+    firm, overdue, _today = late_firm(sim, clock)
+    app = app_of(firm)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        screen = InvoiceDetailScreen(source="sale", key=overdue)
+        await app.push_screen(screen)
+        await eventually(lambda: screen.view is not None, "the detail read")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(150, 60), run_before=run_before)
+
+
+def test_the_offline_glyph_is_one_narrow_cell_with_an_ascii_fallback() -> None:
+    import unicodedata
+
+    from rich.cells import cell_len
+
+    from ksef_tui.services.transactions import TxStatus
+    from ksef_tui.ui.widgets.transactions_table import status_glyph
+
+    glyph = status_glyph(TxStatus.OFFLINE, ascii_only=False)
+    assert unicodedata.east_asian_width(glyph) == "N" and cell_len(glyph) == 1
+    assert status_glyph(TxStatus.OFFLINE, ascii_only=True) == "off"
+    assert len({status_glyph(s, ascii_only=False) for s in TxStatus}) == len(TxStatus)  # one glyph each

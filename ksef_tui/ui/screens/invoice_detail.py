@@ -1,6 +1,9 @@
 """The invoice detail, of a purchase (by its KSeF number) or a sale (by its invoice number): parties, dates,
 KSeF number, payment, lines, the VAT summary per rate, the correction links, a sale's send state, and KOD I
-drawn so a phone scans it from the screen, with its link and label.
+drawn so a phone scans it from the screen, with its link and label. A sale issued offline (issue 14) also has
+KOD II drawn beside KOD I (under the facts, the two side by side, or one under the other when the terminal is too
+narrow for both) with ``CERTYFIKAT`` and its link, and its mode and deadline (coloured when due today or overdue)
+among the facts.
 
 The store is read and the XML parsed by ``services.invoice_view`` in a thread worker (lxml); the visualisation
 (MF's stylesheet) is rendered in one too. Saving asks for a path in a small dialog and never overwrites a file.
@@ -16,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
@@ -47,6 +51,8 @@ if TYPE_CHECKING:
     from ksef_tui.domain.profile import Profile
     from ksef_tui.ui.app import KsefApp
 
+#: Cells between KOD I and KOD II when side by side.
+CODES_GAP = 3
 LOAD_GROUP = "detail-load"
 FILE_GROUP = "detail-file"
 
@@ -58,7 +64,7 @@ def problem_text(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _facts(view: InvoiceView) -> Text:
+def _facts(view: InvoiceView, tones: dict[str, str] | None = None) -> Text:
     """Numbers, dates, payment, send state: a ``label: value`` line each (long values wrap)."""
     none = t("detail.none")
     rows: list[tuple[str, str, str]] = [
@@ -72,6 +78,11 @@ def _facts(view: InvoiceView) -> Text:
     rows.append((t("detail.acquired"), view.acquired or none, "" if view.acquired else "dim"))
     if view.send_state:
         rows.append((t("detail.send_state"), view.send_state, "bold"))
+    if view.offline_mode:
+        rows.append((t("detail.offline.mode"), view.offline_mode, ""))
+    if view.deadline:
+        tone = {"overdue": "fail", "due_today": "warn"}.get(view.deadline_state, "")
+        rows.append((t("detail.offline.deadline"), view.deadline, (tones or {}).get(tone, "bold" if tone else "")))
     if view.payment_form:
         rows.append((t("detail.payment_form"), view.payment_form, ""))
     if view.payment_due:
@@ -148,6 +159,10 @@ class InvoiceDetailScreen(Screen[None]):
     """One invoice as its parties and the tax office see it, with KOD I to scan."""
 
     CSS_PATH = "../styles/invoice_detail.tcss"
+    DEFAULT_CSS: ClassVar[str] = """
+    InvoiceDetailScreen #detail-kod2 { width: auto; height: auto; }
+    InvoiceDetailScreen #detail-kod2-title, InvoiceDetailScreen #detail-kod2-link { color: $foreground-muted; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "bind.detail.back", id="detail.back"),
         Binding("o", "open_html", "bind.detail.open_html", id="detail.open_html"),
@@ -185,17 +200,27 @@ class InvoiceDetailScreen(Screen[None]):
                 with Vertical(id="detail-info"):
                     yield Static(id="detail-parties")
                     yield Static(id="detail-facts")
-                with Vertical(id="detail-qr"):
-                    yield Static(t("detail.qr.title"), id="detail-qr-title")
-                    yield QrCode(ascii_only=self.ksef_app.settings.ascii, id="detail-qr-code")
-                    yield Static(id="detail-qr-label")
-                    yield Static(id="detail-qr-link")
+                with Horizontal(id="detail-codes"):
+                    with Vertical(id="detail-qr"):
+                        yield Static(t("detail.qr.title"), id="detail-qr-title")
+                        yield QrCode(ascii_only=self.ksef_app.settings.ascii, id="detail-qr-code")
+                        yield Static(id="detail-qr-label")
+                        yield Static(id="detail-qr-link")
+                    with Vertical(id="detail-kod2"):
+                        yield Static(t("detail.kod2.title"), id="detail-kod2-title")
+                        yield QrCode(ascii_only=self.ksef_app.settings.ascii, id="detail-kod2-code")
+                        yield Static(id="detail-kod2-label")
+                        yield Static(id="detail-kod2-link")
             yield OptionList(id="detail-links")
             yield Static(id="detail-lines")
             yield Static(id="detail-summary")
         yield KsefFooter()
 
     def on_mount(self) -> None:
+        codes = self.query_one("#detail-codes")
+        codes.styles.width = "auto"
+        codes.styles.height = "auto"
+        self.query_one("#detail-kod2").display = False
         self.query_one("#detail-top").display = False
         self.query_one("#detail-links").display = False
         self.query_one("#detail-body", VerticalScroll).focus()
@@ -213,7 +238,10 @@ class InvoiceDetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="detail: load the invoice")
     def _load(self, profile: Profile) -> None:
-        view = load_invoice(self.ksef_app.workspace, profile, self.source, self.key)
+        from ksef_tui.domain.booking import warsaw_date
+
+        app = self.ksef_app
+        view = load_invoice(app.workspace, profile, self.source, self.key, today=warsaw_date(app.clock()))
         self.post_message(self.Loaded(view))
 
     def on_invoice_detail_screen_loaded(self, message: Loaded) -> None:
@@ -224,10 +252,14 @@ class InvoiceDetailScreen(Screen[None]):
         self.query_one("#detail-status", Static).display = False
         self.query_one("#detail-top").display = True
         self.query_one("#detail-parties", Static).update(_parties(view))
-        self.query_one("#detail-facts", Static).update(_facts(view))
+        theme = self.app.current_theme
+        self.query_one("#detail-facts", Static).update(
+            _facts(view, {"warn": f"bold {theme.warning}", "fail": f"bold {theme.error}"})
+        )
         self.query_one("#detail-qr-code", QrCode).show(view.qr_modules)
         self.query_one("#detail-qr-label", Static).update(Text(view.qr_label, style="bold"))
         self.query_one("#detail-qr-link", Static).update(Text(view.qr_url, style="link " + view.qr_url))
+        self._show_kod2(view)
         self.query_one("#detail-lines", Static).update(_lines(view))
         self.query_one("#detail-summary", Static).update(_summary(view))
         links = self.query_one("#detail-links", OptionList)
@@ -262,6 +294,35 @@ class InvoiceDetailScreen(Screen[None]):
         self.notify(problem, severity="error", timeout=10)
 
     # ------------------------------------------------------------------------------------------ actions
+
+    def _show_kod2(self, view: InvoiceView) -> None:
+        """KOD II of an offline invoice beside KOD I, both under the facts (two codes need the width)."""
+        self.query_one("#detail-kod2").display = view.offline
+        if not view.offline:
+            return
+        self.query_one("#detail-top").styles.layout = "vertical"
+        code = self.query_one("#detail-kod2-code", QrCode)
+        code.show(view.kod2_modules)
+        self.query_one("#detail-kod2-label", Static).update(Text(view.kod2_label, style="bold"))
+        link = self.query_one("#detail-kod2-link", Static)
+        link.update(Text(view.kod2_url, style="link " + view.kod2_url))
+        link.styles.width = max(len(code.lines[0]) if code.lines else 0, 40)
+        self._lay_codes()
+
+    def _lay_codes(self) -> None:
+        """Side by side when both codes fit the screen's width, else KOD II under KOD I."""
+        view = self.view
+        if view is None or not view.offline:
+            return
+        kod1 = self.query_one("#detail-qr-code", QrCode).lines
+        kod2 = self.query_one("#detail-kod2-code", QrCode).lines
+        need = (len(kod1[0]) if kod1 else 0) + (len(kod2[0]) if kod2 else 0) + CODES_GAP + 2
+        side = need <= self.size.width
+        self.query_one("#detail-codes").styles.layout = "horizontal" if side else "vertical"
+        self.query_one("#detail-kod2").styles.margin = (0, 0, 0, CODES_GAP) if side else (1, 0, 0, 0)
+
+    def on_resize(self, _event: Resize) -> None:
+        self._lay_codes()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -4,7 +4,10 @@ highlighted invoice's status in words on the detail line (KSeF's reason for a re
 
 Actions: send the highlighted invoice or every unsent one (a confirmation with the count and the gross total per
 currency, from the send's plan), read the statuses again, save the UPO to a new file, e-mail the KSeF number,
-open the detail, make a correction of an accepted invoice, the legend on ``?``.
+open the detail, make a correction of an accepted invoice, the legend on ``?``; for an offline invoice KSeF
+rejected for a technical reason, its technical correction (``t``: the fixed FA(3) file, read through the open-file
+dialog, corrected and sent at once by ``services.offline.correct_and_send``). An offline invoice waiting to be
+sent shows its glyph and deadline (issue 14), the detail line its mode and deadline in words.
 
 Work runs in workers: the register and the plan are read in threads (a read-only open of the store, so they are
 read while a send holds its lock); the send is an async worker (group ``transactions-send``) over
@@ -25,6 +28,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -55,7 +59,7 @@ from ksef_tui.ui.bindings import localize
 from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.header import CompanyHeader
 from ksef_tui.ui.widgets.save_dialog import SaveFileDialog
-from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog
+from ksef_tui.ui.widgets.transaction_dialogs import ConfirmSendDialog, LegendDialog, OpenFileDialog
 from ksef_tui.ui.widgets.transactions_table import TransactionsTable, mail_word, status_glyph, status_word
 
 if TYPE_CHECKING:
@@ -92,6 +96,14 @@ class TransactionsScreen(Screen[None]):
         Binding("m", "mail", "tx.bind.mail", id="transactions.mail", tooltip="tx.bind.mail.help"),
         Binding("k", "correct", "tx.bind.correct", id="transactions.correct", tooltip="tx.bind.correct.help"),
         Binding("d", "detail", "tx.bind.detail", id="transactions.detail", show=False, tooltip="tx.bind.detail.help"),
+        Binding(
+            "t",
+            "correct_technical",
+            "tx.bind.correct_technical",
+            id="transactions.correct-technical",
+            show=False,
+            tooltip="tx.bind.correct_technical.help",
+        ),
         Binding("f5,r", "refresh", "tx.bind.refresh", id="transactions.refresh", tooltip="tx.bind.refresh.help"),
         Binding("question_mark", "legend", "tx.bind.legend", id="transactions.legend", tooltip="tx.bind.legend.help"),
     ]
@@ -176,8 +188,10 @@ class TransactionsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="transactions: read")
     def _load(self, profile: Profile, generation: int) -> None:
+        from ksef_tui.domain.booking import warsaw_date
+
         try:
-            found = load_transactions(self.ksef_app.workspace, profile)
+            found = load_transactions(self.ksef_app.workspace, profile, warsaw_date(self.ksef_app.clock()))
         except UserError as exc:
             self.app.call_from_thread(self._status, t("tx.load_failed", problem=exc.message()))
             return
@@ -303,6 +317,9 @@ class TransactionsScreen(Screen[None]):
             head += f": {t('tx.detail.before_start', start=start)}"
         if row.reason and row.status in (TxStatus.REJECTED, TxStatus.ATTENTION, TxStatus.DUPLICATE):
             head += f" {self.ksef_app.glyphs.sep} {t('tx.detail.reason', reason=row.reason)}"
+        if row.deadline:
+            mode = t(f"offline.mode.{row.offline_mode}")
+            head += f" {self.ksef_app.glyphs.sep} {t('tx.detail.offline', mode=mode, deadline=row.deadline)}"
         kind = row.kind_label
         if row.corrected_number:
             kind += f" {t('tx.detail.corrects', number=row.corrected_number)}"
@@ -314,7 +331,15 @@ class TransactionsScreen(Screen[None]):
         return f"{head}\n{f' {self.ksef_app.glyphs.sep} '.join(parts)}"
 
     def _show_detail(self) -> None:
-        self.query_one("#tx-detail", Static).update(self.detail_text(self.current()))
+        """The detail line; an offline deadline due today in the warning colour, an overdue one in the error's."""
+        row = self.current()
+        text = Text(self.detail_text(row))
+        if row is not None and row.deadline and row.deadline_tone != "plain":
+            tones = self.query_one(TransactionsTable)._tones()
+            start = text.plain.find(row.deadline)
+            if start >= 0:
+                text.stylize(tones[row.deadline_tone], start, start + len(row.deadline))
+        self.query_one("#tx-detail", Static).update(text)
 
     # ------------------------------------------------------------------------------------------ sending
 
@@ -498,6 +523,58 @@ class TransactionsScreen(Screen[None]):
             self.notify(t("tx.correct.unavailable", number=row.number), severity="warning")
             return
         self.app.push_screen(InvoiceFormScreen(correct=row.number))
+
+    def action_correct_technical(self) -> None:
+        """The technical correction of the highlighted offline invoice KSeF rejected for a technical reason: its
+        fixed FA(3) file, corrected and sent at once (the glyphs follow it as a send's do)."""
+        row = self.current()
+        if row is None:
+            self.notify(t("tx.nothing_selected"), severity="warning")
+            return
+        if not row.technical:
+            self.notify(
+                t("tx.technical.not_possible", number=row.number, status=status_word(row.status)), severity="warning"
+            )
+            return
+        if self._sending:
+            self.notify(t("tx.send.busy"), severity="warning")
+            return
+        profile = self.ksef_app.profile
+        if profile is None:
+            self.notify(t("tx.no_company"), severity="warning")
+            return
+        self._sending = True
+        self._correct_technical(profile, row.number)
+
+    @work(exclusive=True, group=SEND_GROUP, exit_on_error=False, description="transactions: technical correction")
+    async def _correct_technical(self, profile: Profile, number: str) -> None:
+        from ksef_tui.services.offline import correct_and_send
+
+        app = self.ksef_app
+        report: SendReport | None = None
+        try:
+            where = await self.app.push_screen_wait(OpenFileDialog(t("tx.technical.title", number=number), "~/"))
+            if where is None:
+                return
+            if self._writer.locked():
+                self._status(t("tx.send.waits"))
+            async with self._writer:
+                app.session_note = t("tx.send.note", count=1)
+                self._status(t("tx.technical.started", number=number))
+                self._live = self.set_interval(LIVE_EVERY, self.action_refresh)
+                _sale, report = await correct_and_send(
+                    app.workspace, profile, number, where, options=self.send_options, on_progress=self._progress
+                )
+        except UserError as exc:
+            hint = exc.hint()
+            self.notify(exc.message() + (f"\n{hint}" if hint else ""), severity="error", timeout=15)
+        finally:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+            app.session_note = ""
+            self._sending = False
+            self.post_message(self.SendFinished(report))
 
     def action_legend(self) -> None:
         self.app.push_screen(LegendDialog(self.ascii_only))

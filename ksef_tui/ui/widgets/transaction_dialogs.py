@@ -1,9 +1,14 @@
 """The customer transactions screen's dialogs: the send's confirmation (how many invoices and their gross total
-per currency) and the legend of the status glyphs. Where to save a UPO is the app's one save dialog
-(``ui.widgets.save_dialog``)."""
+per currency), the legend of the status glyphs, and which file to read (the fixed FA(3) of a technical correction:
+:class:`OpenFileDialog`, made as the app's one save dialog ``ui.widgets.save_dialog`` is: a title, the path
+prefilled, the rule said, what is wrong shown in the dialog, Escape cancels). Where to save a UPO is that save
+dialog."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -11,11 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
+from ksef_tui.errors import Category, UserError
 from ksef_tui.i18n import t
 from ksef_tui.services.transactions import TxStatus
 from ksef_tui.ui.bindings import localize
+from ksef_tui.ui.widgets.footer import KsefFooter
 from ksef_tui.ui.widgets.transactions_table import mail_glyph, mail_word, status_glyph, status_word
 
 DIALOG_CSS = """
@@ -86,6 +93,8 @@ class LegendDialog(ModalScreen[None]):
             glyph = status_glyph(status, self.ascii_only)
             lines.append(f"{glyph:>3}  {status_word(status)}: {t(f'tx.legend.{status.value}')}")
         lines.append("")
+        lines.append(t("tx.legend.technical"))
+        lines.append("")
         lines.append(t("tx.legend.mail"))
         for mail in ("pending", "sent", "failed"):
             lines.append(f"{mail_glyph(mail, self.ascii_only):>3}  {mail_word(mail)}")
@@ -96,3 +105,84 @@ class LegendDialog(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def check_existing_file(typed: str) -> Path:
+    """The path a user typed (``~`` expanded) if it is a file that can be read; else a :class:`UserError` saying
+    why. Blocking (it looks at the file system): call it from a thread."""
+    where = typed.strip()
+    if not where:
+        raise UserError("opendlg.no_path", category=Category.INPUT)
+    path = Path(where).expanduser()
+    if not path.exists():
+        raise UserError("opendlg.missing", category=Category.INPUT, path=path)
+    if not path.is_file():
+        raise UserError("opendlg.not_file", category=Category.INPUT, path=path)
+    if not os.access(path, os.R_OK):
+        raise UserError("opendlg.unreadable", category=Category.INPUT, path=path)
+    return path
+
+
+class OpenFileDialog(ModalScreen[Path | None]):
+    """Which file to read: dismissed with the path of an existing readable file (``~`` expanded), or ``None`` on
+    Escape; what is wrong with a path is shown in the dialog, which stays open for another."""
+
+    DEFAULT_CSS: ClassVar[str] = """
+    OpenFileDialog { align: center middle; }
+    OpenFileDialog > Vertical {
+        width: 80; max-width: 100%; height: auto;
+        border: round $primary; border-title-color: $primary; background: $surface; padding: 1 2;
+    }
+    OpenFileDialog #open-rule { color: $foreground-muted; }
+    OpenFileDialog #open-problem { color: $error; height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "bind.cancel", id="open-dialog.cancel"),
+    ]
+
+    def __init__(self, title: str, suggested: str) -> None:
+        """``title`` says what is read (the box's title); ``suggested`` is the path prefilled (``~`` allowed)."""
+        super().__init__()
+        localize(self)
+        self.title_text = title
+        self.suggested = suggested
+        self._answered = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            yield Label(t("opendlg.prompt"))
+            yield Input(value=self.suggested, id="open-path")
+            yield Static(t("opendlg.rule"), id="open-rule", markup=False)
+            yield Static("", id="open-problem", markup=False)
+        yield KsefFooter()
+
+    @property
+    def problem(self) -> str:
+        """What is wrong with the path last typed ("" when nothing is)."""
+        return str(self.query_one("#open-problem", Static).render())
+
+    @on(Input.Submitted, "#open-path")
+    async def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._answered:
+            return
+        try:
+            path = await asyncio.to_thread(check_existing_file, event.value)
+        except UserError as exc:
+            self.query_one("#open-problem", Static).update(exc.message())
+            self.query_one("#open-path", Input).focus()
+            return
+        self._close(path)
+
+    @on(Input.Changed, "#open-path")
+    def _typed(self, _event: Input.Changed) -> None:
+        self.query_one("#open-problem", Static).update("")
+
+    def action_cancel(self) -> None:
+        self._close(None)
+
+    def _close(self, result: Path | None) -> None:
+        if not self._answered and self.is_active:
+            self._answered = True
+            self.dismiss(result)

@@ -2,8 +2,10 @@
 
 Glyphs are single cells of East Asian width N (never emoji, never "ambiguous" width), with an ASCII set for PuTTY
 and non-UTF-8 sessions; each goes with a word (the status column, the detail line, the legend): never colour
-alone. Rows are keyed by the invoice number; a reload that keeps the same rows only rewrites the cells that
-changed, so the glyphs change in place while a send runs and the highlighted row stays where it is.
+alone. An offline invoice waiting to be sent (issue 14) has ``⊘`` (U+2298, width N; ASCII ``off``) and its
+deadline in the KSeF column, in the warning colour when it is due today and the error colour when overdue.
+Rows are keyed by the invoice number; a reload that keeps the same rows only rewrites the cells that changed, so
+the glyphs change in place while a send runs and the highlighted row stays where it is.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ksef_tui.ui.widgets.table_styles import component_styles
 UNICODE_STATUS: dict[TxStatus, str] = {
     TxStatus.DRAFT: "✎",
     TxStatus.QUEUED: "◷",
+    TxStatus.OFFLINE: "⊘",
     TxStatus.SENDING: "⟳",
     TxStatus.ACCEPTED: "✓",
     TxStatus.REJECTED: "✗",
@@ -34,6 +37,7 @@ UNICODE_STATUS: dict[TxStatus, str] = {
 ASCII_STATUS: dict[TxStatus, str] = {
     TxStatus.DRAFT: "ed",
     TxStatus.QUEUED: ">",
+    TxStatus.OFFLINE: "off",
     TxStatus.SENDING: "...",
     TxStatus.ACCEPTED: "ok",
     TxStatus.REJECTED: "ERR",
@@ -48,6 +52,7 @@ ASCII_MAIL = {"none": "", "pending": ">", "sent": "@", "failed": "ERR"}
 TONE: dict[TxStatus, str] = {
     TxStatus.DRAFT: "muted",
     TxStatus.QUEUED: "plain",
+    TxStatus.OFFLINE: "busy",
     TxStatus.SENDING: "busy",
     TxStatus.ACCEPTED: "ok",
     TxStatus.REJECTED: "fail",
@@ -74,6 +79,13 @@ def status_word(status: TxStatus) -> str:
 
 def mail_word(mail: str) -> str:
     return t(f"tx.mail.{mail}")
+
+
+def deadline_cell(row: TxRow) -> str:
+    """An offline invoice's deadline as the KSeF column shows it (short; the detail line has it in words)."""
+    if row.deadline_date is not None:
+        return t("tx.offline.until", date=f"{row.deadline_date:%d.%m.%Y}")
+    return t("tx.offline.waiting")
 
 
 class TransactionsTable(DataTable[Text]):
@@ -110,6 +122,10 @@ class TransactionsTable(DataTable[Text]):
         tones = self._tones()
         tone = tones[TONE[row.status]]
         ksef = row.ksef_number if row.ksef_number else status_word(row.status)
+        ksef_style = tone if not row.ksef_number or row.status is not TxStatus.ACCEPTED else Style()
+        if row.status is TxStatus.OFFLINE:  # the deadline instead: coloured when due today or overdue
+            ksef = deadline_cell(row)
+            ksef_style = tones[row.deadline_tone] if row.deadline_tone != "plain" else Style()
         kind = row.kind_label
         mail = row.mail
         mail_text = "" if mail == "none" else f"{mail_glyph(mail, self.ascii_only)} {mail_word(mail)}"
@@ -121,7 +137,7 @@ class TransactionsTable(DataTable[Text]):
             "customer": Text(row.customer),
             "gross": Text(row.gross_text, justify="right"),
             "currency": Text(row.currency),
-            "ksef": Text(ksef, style=tone if not row.ksef_number or row.status is not TxStatus.ACCEPTED else Style()),
+            "ksef": Text(ksef, style=ksef_style),
             "mail": Text(mail_text, style=tones[MAIL_TONE.get(mail, "plain")]),
         }
 
