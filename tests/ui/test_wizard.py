@@ -47,10 +47,20 @@ def text_of(app: KsefApp, selector: str) -> str:
 
 async def choose_kind(app: KsefApp, kind: str) -> None:
     """Press the credential kind's radio button and wait until the form shows that kind (a loaded machine handles
-    the radio set's message late: ctrl+s before it would check the kind that was)."""
-    app.screen.query_one(f"#kind-{kind}", RadioButton).value = True
+    the radio set's message late: ctrl+s before it would check the kind that was). Pressed again if a second
+    goes by without the radio set taking it."""
+    await app.workers.wait_for_complete()
     radio = app.screen.query_one("#kind", RadioSet)
-    await eventually(lambda: radio.pressed_button is not None and radio.pressed_button.id == f"kind-{kind}", kind)
+    button = app.screen.query_one(f"#kind-{kind}", RadioButton)
+    for _ in range(20):
+        if not button.value:
+            button.value = True
+        for _ in range(40):
+            if radio.pressed_button is button:
+                return
+            await asyncio.sleep(0.025)
+        button.value = False
+    raise AssertionError(f"the radio set never took {kind} (pressed: {radio.pressed_button})")
 
 
 async def run_update(app: KsefApp, pilot: object) -> None:
