@@ -489,3 +489,27 @@ def test_the_offline_glyph_is_one_narrow_cell_with_an_ascii_fallback() -> None:
     assert unicodedata.east_asian_width(glyph) == "N" and cell_len(glyph) == 1
     assert status_glyph(TxStatus.OFFLINE, ascii_only=True) == "off"
     assert len({status_glyph(s, ascii_only=False) for s in TxStatus}) == len(TxStatus)  # one glyph each
+
+
+async def test_the_ascii_detail_draws_both_codes_and_scrolls_sideways_to_kod2(
+    make_sim_in_process: Callable[..., Sim], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASCII glyphs draw two cells a module: KOD II is then wider than 120 columns; the codes go one under the
+    other and the body scrolls sideways (nothing cut), the cells read back to the links' modules."""
+    sim, clock = late_sim(make_sim_in_process)
+    firm, overdue, _today = await asyncio.to_thread(late_firm, sim, clock)
+    app = app_of(firm, ascii_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = InvoiceDetailScreen(source="sale", key=overdue)
+        await app.push_screen(screen)
+        await eventually(lambda: screen.view is not None, "the detail read")
+        await settle(pilot)
+        issue = sale_of(firm, overdue).record.offline
+        kod1 = screen.query_one("#detail-qr-code", QrCode)
+        kod2 = screen.query_one("#detail-kod2-code", QrCode)
+        for code, url in ((kod1, issue.kod1), (kod2, issue.kod2)):
+            assert cells_to_modules(screen_cells(code), ascii_only=True) == qr_modules(url)
+        assert kod2.region.y > kod1.region.y and kod2.region.x == kod1.region.x  # one under the other
+        body = screen.query_one("#detail-body")
+        assert body.max_scroll_x >= kod2.size.width - body.scrollable_content_region.width > 0

@@ -320,6 +320,12 @@ class InvoiceDetailScreen(Screen[None]):
         side = need <= self.size.width
         self.query_one("#detail-codes").styles.layout = "horizontal" if side else "vertical"
         self.query_one("#detail-kod2").styles.margin = (0, 0, 0, CODES_GAP) if side else (1, 0, 0, 0)
+        # a code wider than the terminal (KOD II drawn in ASCII: two cells a module) scrolls sideways, never cut
+        widest = max((len(lines[0]) for lines in (kod1, kod2) if lines), default=0)
+        wide = widest + 4 > self.size.width
+        self.query_one("#detail-body", VerticalScroll).styles.overflow_x = "auto" if wide else "hidden"
+        self.query_one("#detail-top").styles.min_width = widest if wide else None
+        self.query_one("#detail-info").styles.max_width = max(self.size.width - 4, 20) if wide else None
 
     def on_resize(self, _event: Resize) -> None:
         self._lay_codes()
