@@ -147,6 +147,9 @@ PL_OFFLINE: dict[str, str] = {
     "offline.app.back.few": "KSeF znów działa: {count} faktury offline czekają na wysłanie ({keys}: wyślij)",
     "offline.app.back.many": "KSeF znów działa: {count} faktur offline czeka na wysłanie ({keys}: wyślij)",
     "offline.app.none": "Żadna faktura offline nie czeka na wysłanie",
+    "offline.app.waiting.one": "{count} faktura offline czeka na wysłanie do KSeF ({keys}: wyślij)",
+    "offline.app.waiting.few": "{count} faktury offline czekają na wysłanie do KSeF ({keys}: wyślij)",
+    "offline.app.waiting.many": "{count} faktur offline czeka na wysłanie do KSeF ({keys}: wyślij)",
     # customer transactions and the invoice detail (issue 14)
     "tx.status.offline": "offline, do wysłania",
     "tx.legend.offline": "wystawiona offline (KOD I i KOD II); wyślij do KSeF w terminie podanym obok (na żółto: dziś, na czerwono: po terminie)",
@@ -306,6 +309,9 @@ EN_OFFLINE: dict[str, str] = {
     "offline.app.back.few": "KSeF works again: {count} offline invoices wait to be sent ({keys}: send)",
     "offline.app.back.many": "KSeF works again: {count} offline invoices wait to be sent ({keys}: send)",
     "offline.app.none": "No offline invoice waits to be sent",
+    "offline.app.waiting.one": "{count} offline invoice waits to be sent to KSeF ({keys}: send)",
+    "offline.app.waiting.few": "{count} offline invoices wait to be sent to KSeF ({keys}: send)",
+    "offline.app.waiting.many": "{count} offline invoices wait to be sent to KSeF ({keys}: send)",
     # customer transactions and the invoice detail (issue 14)
     "tx.status.offline": "offline, to send",
     "tx.legend.offline": "issued offline (KOD I and KOD II); send it to KSeF by the deadline beside it (yellow: today, red: overdue)",

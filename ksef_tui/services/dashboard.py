@@ -138,7 +138,7 @@ def offline_waiting(workspace: Workspace, profile: Profile, now: datetime | None
     records (:func:`services.offline.record_outages`: an end learnt, a failure that moves deadlines); a store
     that cannot be written now (a send holds it) keeps the deadlines it has. Nothing when there is no store."""
     from ksef_tui.services.availability import outages
-    from ksef_tui.services.offline import record_outages, unsent_offline
+    from ksef_tui.services.offline import record_outages
     from ksef_tui.store.sales import SalesRepository
 
     today = warsaw_date(now or datetime.now(UTC))
@@ -153,7 +153,11 @@ def offline_waiting(workspace: Workspace, profile: Profile, now: datetime | None
             pass  # read below as they are; the next look records them
     try:
         with workspace.open_store(profile, read_only=True) as store:
-            return offline_of(unsent_offline(SalesRepository(store)), today)
+            sales = SalesRepository(store)
+            with sales.lock:
+                sales.table.refresh()
+                codes, values = sales.table.index.coded("state")
+                return offline_of(_unsent_sales(sales.table, [values[code] for code in codes]), today)
     except (UserError, OSError):
         return OfflineWaiting()
 
@@ -240,9 +244,7 @@ def read_dashboard(store: Store, today: date) -> Dashboard:
         codes, values = sales.table.index.coded("state")
         states = [values[code] for code in codes]
         sent = _per_day(_accepted_days(sales.table, states), first, today)
-        waiting = (SendState.QUEUED, SendState.SENDING, SendState.REJECTED, SendState.NEEDS_ATTENTION)
-        unsent_rows = [row for row, state in enumerate(states) if state in {w.value for w in waiting}]
-        offline = offline_of((s for s in sales.table.sales(unsent_rows) if s.record.offline is not None), today)
+        offline = offline_of(_unsent_sales(sales.table, states), today)
     return Dashboard(
         today,
         sales=MonthSide(len(issued), Amounts.of((s.record.currency, s.record.gross) for s in issued)),
@@ -254,6 +256,16 @@ def read_dashboard(store: Store, today: date) -> Dashboard:
         traffic=Traffic(first, received, sent),
         offline=offline,
     )
+
+
+def _unsent_sales(table: SaleTable, states: list[str]) -> list[Sale]:
+    """The register's invoices not accepted yet (from the state index: only their months are read), offline ones
+    only (the others are no deadline's)."""
+    from ksef_tui.store.sales import SendState
+
+    waiting = {s.value for s in (SendState.QUEUED, SendState.SENDING, SendState.REJECTED, SendState.NEEDS_ATTENTION)}
+    rows = [row for row, state in enumerate(states) if state in waiting]
+    return [sale for sale in table.sales(rows) if sale.record.offline is not None] if rows else []
 
 
 def _accepted_days(table: SaleTable, states: list[str]) -> Iterator[date]:

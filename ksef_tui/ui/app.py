@@ -4,7 +4,8 @@
 the Pilot and snapshot tests and the screenshot script all build the app through it. The first frame paints
 before any store, vault or network work: those run in workers after mount.
 
-When KSeF's ``availability`` turns back to available and offline invoices wait to be sent (issue 14), the app
+When KSeF's ``availability`` turns back to available (or is available at the first look) and offline invoices
+wait to be sent (issue 14), their deadlines are brought up to date from the outages KSeF announced and the app
 says so once, with the key that sends them (``offline.send``, also in the palette): they go through the customer
 transactions' send (``send_now``: its confirmation, its live glyphs, the exactly-once pipeline).
 """
@@ -301,9 +302,9 @@ class KsefApp(App[int]):
         if not new.available:
             self._offline_told = False
             return
-        if old is not None and not old.available and not self._offline_told and self.profile is not None:
-            self._offline_told = True
-            self._offline_waiting(self.profile, send=False)
+        if (old is None or not old.available) and not self._offline_told and self.profile is not None:
+            self._offline_told = True  # the first look too: KSeF may have come back while the app was closed
+            self._offline_waiting(self.profile, send=False, back=old is not None)
 
     def action_send_offline(self) -> None:
         """Send the offline invoices waiting (through the customer transactions' send, with its confirmation)."""
@@ -311,7 +312,7 @@ class KsefApp(App[int]):
             self._offline_waiting(self.profile, send=True)
 
     @work(thread=True, exclusive=True, group="offline-waiting", exit_on_error=False, description="offline invoices")
-    def _offline_waiting(self, profile: Profile, *, send: bool) -> None:
+    def _offline_waiting(self, profile: Profile, *, send: bool, back: bool = True) -> None:
         """The offline invoices KSeF has not accepted (their deadlines brought up to date first); sent, or said."""
         from ksef_tui.services.dashboard import offline_waiting
 
@@ -324,7 +325,8 @@ class KsefApp(App[int]):
             return
         if waiting.count:
             keys = self._keys_of("offline.send")
-            message = t("offline.app.back", count=waiting.count, keys=describe_keys(keys) if keys else "-")
+            key = "offline.app.back" if back else "offline.app.waiting"
+            message = t(key, count=waiting.count, keys=describe_keys(keys) if keys else "-")
             severity = "warning" if waiting.due else "information"
             self.call_from_thread(self.notify, message, severity=severity, timeout=30)
             self.call_from_thread(self.refresh_company)

@@ -281,6 +281,36 @@ async def test_a_rejected_offline_invoice_is_corrected_technically_from_the_tran
     assert held is not None and held.mode == "Offline" and held.hash_of_corrected == original
 
 
+async def test_the_forms_issue_choice_follows_ksefs_state_until_the_person_chooses(
+    make_sim_in_process: Callable[..., Sim],
+) -> None:
+    sim, clock = late_sim(make_sim_in_process)
+    firm = await asyncio.to_thread(firm_of, sim, in_process=True)
+    clock.advance((FIXED_NOW - clock.now()).total_seconds())
+    app = app_of(firm)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await eventually(lambda: app.availability is not None, "the first look at KSeF")
+        await pilot.press("f7")
+        await eventually(lambda: bool(app.screen.query("#f-issue_mode")), "the form built")
+        form = app.screen
+        mode = form.query_one("#f-issue_mode", Select)
+        assert mode.value == "online" and form.query_one("#form-offline-note").has_class("-online")
+        sim.state.availability.announce_maintenance(FIXED_NOW - timedelta(minutes=5), FIXED_NOW + timedelta(hours=2))
+        app.check_availability()
+        await eventually(lambda: mode.value == "offline", "offline (KSeF unavailability) pre-selected")
+        note = form.query_one("#form-offline-note", Static)
+        # the unavailability ends at 12:00 today: the next business day after it
+        await eventually(lambda: "Send it to KSeF by 01.12.2026" in text_of(note), "the deadline computed")
+        mode.value = "offline24"  # the person's choice stays
+        await settle(pilot)
+        sim.state.availability.available()
+        app.check_availability()
+        await eventually(lambda: app.availability is not None and app.availability.available, "KSeF back")
+        await settle(pilot)
+        assert mode.value == "offline24"
+
+
 # ------------------------------------------------------------------------------------------------ home warnings
 
 
@@ -353,6 +383,11 @@ async def test_a_due_or_overdue_offline_invoice_is_warned_of_on_the_home_screen(
             assert any(span.style == bad or str(span.style) == str(bad) for span in line.spans), line
         # KSeF is available: no offer of offline issue
         assert not app.screen.query_one("#dash-offline-offer", Static).display
+        # and the app says they wait, with the key that sends them
+        await eventually(
+            lambda: any("2 offline invoices wait to be sent to KSeF (F8" in n.message for n in app._notifications),
+            "the app says they wait",
+        )
 
         # the transactions: the deadline in the warning colour (due today) and the error colour (overdue)
         await pilot.press("f6")
@@ -469,6 +504,9 @@ def test_snapshot_detail_with_both_codes(
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
+        # the app says the offline invoices wait (KSeF available at its first look): told, then cleared
+        await eventually(lambda: bool(app._notifications), "the app's word on the offline invoices")
+        app.clear_notifications()
         screen = InvoiceDetailScreen(source="sale", key=overdue)
         await app.push_screen(screen)
         await eventually(lambda: screen.view is not None, "the detail read")

@@ -257,6 +257,7 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
         yield KsefFooter()
 
     def on_mount(self) -> None:
+        self.watch(self.ksef_app, "availability", self._availability_changed, init=False)
         self._load()
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="invoice form: load")
@@ -394,17 +395,34 @@ class InvoiceFormScreen(Screen["FormResult | None"]):
     def _filled(self) -> None:
         self._filling = False
 
-    def _issue_row(self) -> Horizontal:
-        """Online, or offline in a mode KSeF's state allows (the one it suggests pre-selected), and what it means."""
+    def _issue_options(self) -> tuple[list[tuple[str, str]], str]:
+        """The issue choices KSeF's state allows now, and the one to pre-select."""
         choices = offline_choices(self.ksef_app.availability)
         options: list[tuple[str, str]] = [(t("form.issue_mode.online"), ONLINE)]
         options += [(t(f"form.issue_mode.{mode.value}"), mode.value) for mode in choices.modes]
-        chosen = choices.chosen.value if choices.chosen is not None else ONLINE
+        return options, choices.chosen.value if choices.chosen is not None else ONLINE
+
+    def _issue_row(self) -> Horizontal:
+        """Online, or offline in a mode KSeF's state allows (the one it suggests pre-selected), and what it means."""
+        options, chosen = self._issue_options()
         select: Select[str] = Select(options, value=chosen, allow_blank=False, id="f-issue_mode", compact=True)
         note = Static("", id="form-offline-note", classes="-online", markup=False)
         choice = field("issue_mode", select)
         choice.styles.width = 36  # inline: the stylesheet's .field (1fr) outranks a screen's DEFAULT_CSS
         return Horizontal(choice, note, classes="form-row")
+
+    def _availability_changed(self, _value: object = None) -> None:
+        """KSeF's state changed while the form is open: the issue choices follow it, unless the person chose one."""
+        found = self.query("#f-issue_mode")
+        if not found or "issue_mode" in self.touched:
+            return
+        select: Select[str] = found.first(Select)
+        options, chosen = self._issue_options()
+        self._filling = True
+        select.set_options(options)
+        select.value = chosen
+        self.call_after_refresh(self._filled)
+        self._show_offline()
 
     def offline_mode(self) -> OfflineMode | None:
         """The offline mode chosen, ``None`` for an invoice sent to KSeF as usual (and in a correction)."""
