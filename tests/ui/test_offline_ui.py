@@ -551,3 +551,29 @@ async def test_the_ascii_detail_draws_both_codes_and_scrolls_sideways_to_kod2(
         assert kod2.region.y > kod1.region.y and kod2.region.x == kod1.region.x  # one under the other
         body = screen.query_one("#detail-body")
         assert body.max_scroll_x >= kod2.size.width - body.scrollable_content_region.width > 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "ascii_only"), [("en", False), ("pl", True)], ids=["en", "pl-ascii"], indirect=["lang"]
+)
+def test_snapshot_transactions_with_offline_deadlines(
+    snap_compare: Any, lang: str, ascii_only: bool, make_sim_in_process: Callable[..., Sim]
+) -> None:
+    """The customer transactions with two offline invoices: the offline glyph, one due today (warning colour),
+    one overdue (error colour, highlighted: its deadline in words on the detail line)."""
+    sim, clock = late_sim(make_sim_in_process)
+    firm, overdue, _today = late_firm(sim, clock)
+    app = app_of(firm, ascii_only=ascii_only)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await eventually(lambda: bool(app._notifications), "the app's word on the offline invoices")
+        app.clear_notifications()
+        await pilot.press("f6")
+        await eventually(lambda: isinstance(app.screen, TransactionsScreen), "the transactions")
+        table = app.screen.query_one(TransactionsTable)
+        await eventually(lambda: table.row_of(overdue) is not None, "the invoices listed")
+        table.move_cursor(row=table.get_row_index(overdue))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
