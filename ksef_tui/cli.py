@@ -854,6 +854,7 @@ def _send_exit(report: SendReport, numbers: list[str] | None) -> int:
 
 def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> list[str]:
     """Every invoice of the send in words: KSeF numbers, refusals with KSeF's own details, what is left."""
+    from ksef_tui.services.sending import ksef_reason
     from ksef_tui.store.sales import SalesRepository
 
     lines = [t(skip.key, number=skip.number, **skip.values) for skip in report.skipped]
@@ -873,7 +874,7 @@ def send_summary(workspace: Workspace, profile: Profile, report: SendReport) -> 
             if sale is None or (sale.status.error_code is None and not sale.status.error_description):
                 continue
             status = sale.status
-            description = " ".join([status.error_description or "", *status.error_details]).strip()
+            description = ksef_reason(status)
             code = status.error_code or "-"
             if has_key(f"send.code.{code}"):
                 plain = t(f"send.code.{code}")

@@ -151,6 +151,20 @@ class SendReport:
         }
 
 
+def ksef_reason(status: SendStatus) -> str:
+    """What KSeF said of a refused invoice: its description and details, each said once (KSeF often repeats the
+    description as the only detail, with a full stop), joined; "" when it said nothing."""
+    said: list[str] = []
+    seen: set[str] = set()
+    for part in [status.error_description or "", *status.error_details]:
+        text = " ".join(part.split())
+        key = text.rstrip(" .").casefold()
+        if key and key not in seen:
+            seen.add(key)
+            said.append(text)
+    return " ".join(said)
+
+
 def sales_upo_root(store_path: Path) -> Path:
     """Where UPOs are kept: ``sales-upo/YYYY/MM/<ksef number>.xml`` and ``sales-upo/sessions/<ref>-<page>.xml``."""
     return store_path.with_name("sales-upo")

@@ -142,8 +142,11 @@ def tx_status(sale: Sale, start: date) -> TxStatus:
 
 
 def _reason(sale: Sale) -> str:
+    """KSeF's code and reason, each thing said once (the screen's detail line has room for two lines)."""
+    from ksef_tui.services.sending import ksef_reason
+
     status = sale.status
-    words = " ".join([status.error_description or "", *status.error_details]).strip()
+    words = ksef_reason(status)
     if not words and status.error_code is None:
         return ""
     code = f"{status.error_code} " if status.error_code is not None else ""

@@ -246,3 +246,18 @@ async def test_the_app_reuses_its_online_session_between_sends(quick_sim: Sim, t
         assert one.calls["onlineSession"] == 1 and "onlineSession" not in two.calls  # one open for both
         assert firm.sale(first[0]).status.session_ref == firm.sale(second[0]).status.session_ref
         assert len(list((sales_upo_root(firm.store.path) / "sessions").iterdir())) == 1  # closed once, its UPO kept
+
+
+def test_ksef_reason_says_each_thing_once() -> None:
+    """KSeF often repeats its description as the only detail (with a full stop): said once; other details kept."""
+    from ksef_tui.services.sending import ksef_reason
+
+    said = SendStatus(
+        SendState.REJECTED,
+        datetime(2026, 11, 30, tzinfo=UTC),
+        error_code=415,
+        error_description="Brak możliwości wysyłania faktury z załącznikiem",
+        error_details=("Brak możliwości wysyłania faktury z załącznikiem.", "Załącznik: umowa.pdf"),
+    )
+    assert ksef_reason(said) == "Brak możliwości wysyłania faktury z załącznikiem Załącznik: umowa.pdf"
+    assert ksef_reason(SendStatus(SendState.REJECTED, datetime(2026, 11, 30, tzinfo=UTC))) == ""
