@@ -160,14 +160,29 @@ def check_transactions(screen: str, glyphs: GlyphSet) -> list[dict[str, str]]:
     assert len(seen & set(glyphs.others)) >= 2, screen  # ✗ and at least one more
     rejected = next(glyph for glyph, word in glyphs.others.items() if word == STATUS_WORDS["rejected"])
     assert rejected in seen, screen
-    # the summary under the table: "✓ przyjęta: 7  ✗ odrzucona: 1 …", each count checked where it fits the line
+    # the summary under the table: "✓ przyjęta: 7  ✗ odrzucona: 1 …", or "✓ 7  ✗ 1 …" when the words do not fit
+    summary = summary_line(screen)
+    assert summary is not None, screen
     words = {glyphs.accepted: "przyjęta", glyphs.duplicate: "duplikat", **glyphs.others}
-    summary = next(line for line in screen.splitlines() if f"{glyphs.accepted} przyjęta: " in line)
     for glyph, word in words.items():
-        stated = re.search(rf"(?:^|\s){re.escape(glyph)} {word}: (\d+)", summary.split("▕", 1)[-1])
+        stated = re.search(rf"(?:^|\s){re.escape(glyph)}(?: {re.escape(word)}:)? (\d+)(?:\s|$)", summary)
         if stated:
             assert int(stated.group(1)) == sum(row["glyph"] == glyph for row in rows), (glyph, summary)
+    assert re.search(rf"(?:^|\s){re.escape(glyphs.accepted)}(?: przyjęta:)? \d+", summary), summary
     return rows
+
+
+SUMMARY = re.compile(r"\S+(?: [^:\d]+:)? \d+(?:  \S+(?: [^:\d]+:)? \d+)+")
+
+
+def summary_line(screen: str) -> str | None:
+    """The per-status counts under the transactions table (right of the customers), or ``None``."""
+    for line in screen.splitlines():
+        if "▕" in line:
+            right = line.split("▕", 1)[1].strip()
+            if SUMMARY.fullmatch(right):
+                return right
+    return None
 
 
 def go_to_row(term: Terminal, rows: list[dict[str, str]], number: str) -> str:
@@ -255,7 +270,7 @@ def test_purchases_list_ksef_numbers_and_tell_corrections_apart(sandbox: Sandbox
 def test_transactions_show_the_status_glyphs(sandbox: Sandbox) -> None:
     term = sandbox.term
     term.keys("F6")
-    screen = term.wait_for(lambda s: len(sale_rows(s)) > 3 and "przyjęta: " in s, "the customer transactions")
+    screen = term.wait_for(lambda s: len(sale_rows(s)) > 3 and summary_line(s) is not None, "the transactions")
     assert "Transakcje klienta, korekty" in screen
     check_transactions(screen, UNICODE)
 
@@ -297,7 +312,7 @@ def test_the_ascii_glyph_set(terminals: Terminals, tmp_path: Path) -> None:
     term = box.term
 
     term.keys("F6")
-    screen = term.wait_for(lambda s: len(sale_rows(s)) > 3 and "ok przyjęta: " in s, "the ASCII transactions")
+    screen = term.wait_for(lambda s: len(sale_rows(s)) > 3 and summary_line(s) is not None, "the ASCII transactions")
     rows = check_transactions(screen, ASCII)
     table = "\n".join(line.split("▕", 1)[1] for line in screen.splitlines() if "▕" in line)
     assert not set(table) & set(UNICODE_ONLY), table

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -239,8 +240,12 @@ class TransactionsScreen(Screen[None]):
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
         glyphs = self.ascii_only
-        parts = [f"{status_glyph(s, glyphs)} {status_word(s)}: {counts[s]}" for s in TxStatus if s in counts]
-        return "  ".join(parts)
+        shown = [s for s in TxStatus if s in counts]
+        full = "  ".join(f"{status_glyph(s, glyphs)} {status_word(s)}: {counts[s]}" for s in shown)
+        room = self.query_one("#tx-status", Static).content_region.width
+        if room and cell_len(full) > room:  # every count rather than words cut off (the legend, ?, names them)
+            return "  ".join(f"{status_glyph(s, glyphs)} {counts[s]}" for s in shown)
+        return full
 
     def _status(self, text: str) -> None:
         self._status_text = text
