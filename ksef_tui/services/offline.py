@@ -374,8 +374,8 @@ def deadline_of(sale: Sale, today: date | None = None) -> DeadlineStatus | None:
 
 
 def deadline_text(status: DeadlineStatus) -> str:
-    """The deadline in words (``offline.deadline.*``), the date as ``YYYY-MM-DD``."""
-    when = status.deadline.isoformat() if status.deadline is not None else ""
+    """The deadline in words (``offline.deadline.*``), the date as the screens write dates (``DD.MM.YYYY``)."""
+    when = f"{status.deadline:%d.%m.%Y}" if status.deadline is not None else ""
     if status.state is DeadlineState.OPEN:
         return t("offline.deadline.open", count=status.business_days, date=when)
     if status.state is DeadlineState.OVERDUE:
