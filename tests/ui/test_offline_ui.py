@@ -373,7 +373,7 @@ async def test_a_due_or_overdue_offline_invoice_is_warned_of_on_the_home_screen(
         await eventually(lambda: "Offline to send: 2" in summary_text(app), "the offline invoices counted")
         text = summary_text(app)
         assert "✗ 2 offline invoices due today or overdue" in text
-        assert f"most urgent: {overdue}" in text and "overdue by 1 business day (the deadline was 2026-11-27)" in text
+        assert f"most urgent: {overdue}" in text and "overdue by 1 business day (the deadline was 27.11.2026)" in text
         summary = app.screen.query_one(MonthSummary)
         bad = summary.get_component_rich_style("month-summary--bad")
         lines = summary.render().split("\n")
@@ -426,7 +426,7 @@ async def test_a_due_or_overdue_offline_invoice_is_warned_of_on_the_home_screen(
         assert issue.kod2 in text_of(detail.query_one("#detail-kod2-link", Static)).replace("\n", "")
         facts = text_of(detail.query_one("#detail-facts", Static))
         assert "Issued offline: offline24 mode" in facts
-        assert "Send to KSeF by: overdue by 1 business day (the deadline was 2026-11-27)" in facts
+        assert "Send to KSeF by: overdue by 1 business day (the deadline was 27.11.2026)" in facts
 
 
 # ------------------------------------------------------------------------------------------------ snapshots
