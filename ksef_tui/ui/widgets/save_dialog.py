@@ -46,60 +46,67 @@ def check_new_file(typed: str) -> Path:
     return path
 
 
-class SaveFileDialog(ModalScreen[Path | None]):
-    """Where to save: dismissed with the path of a new file (``~`` expanded), or ``None`` on Escape."""
+class PathDialog(ModalScreen[Path | None]):
+    """A path asked for in a box: a title, a prefilled suggestion, the rule under it; dismissed with the path
+    :meth:`check` accepted (``~`` expanded) or ``None`` on Escape. What is wrong with a path is shown in the box,
+    which stays open for another. Subclasses name their i18n keys and ids (``PREFIX``) and the check."""
 
+    PREFIX: ClassVar[str] = "path"
+    KEYS: ClassVar[str] = "savedlg"  # {KEYS}.prompt and {KEYS}.rule
     DEFAULT_CSS: ClassVar[str] = """
-    SaveFileDialog { align: center middle; }
-    SaveFileDialog > Vertical {
+    PathDialog { align: center middle; }
+    PathDialog > Vertical {
         width: 80; max-width: 100%; height: auto;
         border: round $primary; border-title-color: $primary; background: $surface; padding: 1 2;
     }
-    SaveFileDialog #save-rule { color: $foreground-muted; }
-    SaveFileDialog #save-problem { color: $error; height: auto; }
+    PathDialog .path-rule { color: $foreground-muted; }
+    PathDialog .path-problem { color: $error; height: auto; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "bind.cancel", id="save-dialog.cancel"),
-    ]
 
     def __init__(self, title: str, suggested: str) -> None:
-        """``title`` says what is saved (the box's title); ``suggested`` is the path prefilled (``~`` allowed)."""
+        """``title`` says what the path is for (the box's title); ``suggested`` is prefilled (``~`` allowed)."""
         super().__init__()
         localize(self)
         self.title_text = title
         self.suggested = suggested
         self._answered = False  # dismissed: a second Enter or Escape queued meanwhile must not pop the screen below
 
+    @staticmethod
+    def check(typed: str) -> Path:
+        """The path if it will do, else a :class:`UserError` saying why (blocking: run in a thread)."""
+        raise NotImplementedError
+
     def compose(self) -> ComposeResult:
+        prefix = self.PREFIX
         with Vertical() as box:
             box.border_title = self.title_text
-            yield Label(t("savedlg.prompt"))
-            yield Input(value=self.suggested, id="save-path")
-            yield Static(t("savedlg.rule"), id="save-rule", markup=False)
-            yield Static("", id="save-problem", markup=False)
+            yield Label(t(f"{self.KEYS}.prompt"))
+            yield Input(value=self.suggested, id=f"{prefix}-path")
+            yield Static(t(f"{self.KEYS}.rule"), id=f"{prefix}-rule", classes="path-rule", markup=False)
+            yield Static("", id=f"{prefix}-problem", classes="path-problem", markup=False)
         yield KsefFooter()
 
     @property
     def problem(self) -> str:
         """What is wrong with the path last typed ("" when nothing is)."""
-        return str(self.query_one("#save-problem", Static).render())
+        return str(self.query_one(".path-problem", Static).render())
 
-    @on(Input.Submitted, "#save-path")
+    @on(Input.Submitted)
     async def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self._answered:
             return
         try:
-            path = await asyncio.to_thread(check_new_file, event.value)
+            path = await asyncio.to_thread(self.check, event.value)
         except UserError as exc:
-            self.query_one("#save-problem", Static).update(exc.message())
-            self.query_one("#save-path", Input).focus()
+            self.query_one(".path-problem", Static).update(exc.message())
+            event.input.focus()
             return
         self._close(path)
 
-    @on(Input.Changed, "#save-path")
+    @on(Input.Changed)
     def _typed(self, _event: Input.Changed) -> None:
-        self.query_one("#save-problem", Static).update("")
+        self.query_one(".path-problem", Static).update("")
 
     def action_cancel(self) -> None:
         self._close(None)
@@ -108,3 +115,17 @@ class SaveFileDialog(ModalScreen[Path | None]):
         if not self._answered and self.is_active:
             self._answered = True
             self.dismiss(result)
+
+
+class SaveFileDialog(PathDialog):
+    """Where to save: dismissed with the path of a new file (``~`` expanded), or ``None`` on Escape."""
+
+    PREFIX = "save"
+    KEYS = "savedlg"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "bind.cancel", id="save-dialog.cancel"),
+    ]
+
+    @staticmethod
+    def check(typed: str) -> Path:
+        return check_new_file(typed)

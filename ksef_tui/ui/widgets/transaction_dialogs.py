@@ -6,7 +6,6 @@ dialog."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import ClassVar
@@ -16,13 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 from ksef_tui.errors import Category, UserError
 from ksef_tui.i18n import t
 from ksef_tui.services.transactions import TxStatus
 from ksef_tui.ui.bindings import localize
-from ksef_tui.ui.widgets.footer import KsefFooter
+from ksef_tui.ui.widgets.save_dialog import PathDialog
 from ksef_tui.ui.widgets.transactions_table import mail_glyph, mail_word, status_glyph, status_word
 
 DIALOG_CSS = """
@@ -123,66 +122,16 @@ def check_existing_file(typed: str) -> Path:
     return path
 
 
-class OpenFileDialog(ModalScreen[Path | None]):
+class OpenFileDialog(PathDialog):
     """Which file to read: dismissed with the path of an existing readable file (``~`` expanded), or ``None`` on
     Escape; what is wrong with a path is shown in the dialog, which stays open for another."""
 
-    DEFAULT_CSS: ClassVar[str] = """
-    OpenFileDialog { align: center middle; }
-    OpenFileDialog > Vertical {
-        width: 80; max-width: 100%; height: auto;
-        border: round $primary; border-title-color: $primary; background: $surface; padding: 1 2;
-    }
-    OpenFileDialog #open-rule { color: $foreground-muted; }
-    OpenFileDialog #open-problem { color: $error; height: auto; }
-    """
+    PREFIX = "open"
+    KEYS = "opendlg"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "bind.cancel", id="open-dialog.cancel"),
     ]
 
-    def __init__(self, title: str, suggested: str) -> None:
-        """``title`` says what is read (the box's title); ``suggested`` is the path prefilled (``~`` allowed)."""
-        super().__init__()
-        localize(self)
-        self.title_text = title
-        self.suggested = suggested
-        self._answered = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = self.title_text
-            yield Label(t("opendlg.prompt"))
-            yield Input(value=self.suggested, id="open-path")
-            yield Static(t("opendlg.rule"), id="open-rule", markup=False)
-            yield Static("", id="open-problem", markup=False)
-        yield KsefFooter()
-
-    @property
-    def problem(self) -> str:
-        """What is wrong with the path last typed ("" when nothing is)."""
-        return str(self.query_one("#open-problem", Static).render())
-
-    @on(Input.Submitted, "#open-path")
-    async def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self._answered:
-            return
-        try:
-            path = await asyncio.to_thread(check_existing_file, event.value)
-        except UserError as exc:
-            self.query_one("#open-problem", Static).update(exc.message())
-            self.query_one("#open-path", Input).focus()
-            return
-        self._close(path)
-
-    @on(Input.Changed, "#open-path")
-    def _typed(self, _event: Input.Changed) -> None:
-        self.query_one("#open-problem", Static).update("")
-
-    def action_cancel(self) -> None:
-        self._close(None)
-
-    def _close(self, result: Path | None) -> None:
-        if not self._answered and self.is_active:
-            self._answered = True
-            self.dismiss(result)
+    @staticmethod
+    def check(typed: str) -> Path:
+        return check_existing_file(typed)
