@@ -49,6 +49,9 @@ def serve_main(argv: list[str]) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        # Listening before the line that says where: a client that connects the moment it reads it waits in the
+        # backlog until uvicorn accepts, instead of being refused (seen under load in CI).
+        sock.listen(128)
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
