@@ -99,7 +99,10 @@ def test_the_sandbox_in_a_terminal(
 
     # Diagnostics (F12): versions, the in-memory vault
     term.keys("F12")
-    diagnostics = term.wait_for(lambda s: second_line(s) == "Diagnostyka", "Diagnostics")
+    diagnostics = term.wait_for(
+        lambda s: second_line(s) == "Diagnostyka" and "zbieranie danych" not in s and "MemoryKeyring" in s,
+        "Diagnostics with its report (not only 'zbieranie danych…')",
+    )
     assert re.search(rf"ksef-tui\s+{re.escape(__version__)}", diagnostics), diagnostics
     assert re.search(rf"Textual\s+{re.escape(version('textual'))}", diagnostics), diagnostics
     assert "MemoryKeyring" in diagnostics
